@@ -1,0 +1,237 @@
+package productfruits
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Sentinel errors returned by Sign, Verify and FormatExpiration. Test for them
+// with errors.Is; the returned errors add context but never the secret.
+var (
+	// ErrEmptySecret means the workspace secret ("Encryption key") is empty.
+	ErrEmptySecret = errors.New("productfruits: empty secret")
+	// ErrEmptyUsername means there is no username to sign.
+	ErrEmptyUsername = errors.New("productfruits: empty username")
+	// ErrInvalidUsername means the username is not valid UTF-8: it would not
+	// survive the trip through JSON to the browser unchanged, so its HMAC
+	// could never verify.
+	ErrInvalidUsername = errors.New("productfruits: username is not valid UTF-8")
+	// ErrExpirationRange means the expiration lies outside the years
+	// 0000-9999, which JavaScript's Date.prototype.toJSON cannot print in
+	// the form the product signs.
+	ErrExpirationRange = errors.New("productfruits: expiration outside years 0000-9999")
+	// ErrHashMismatch means an HMAC does not match the username and
+	// expiration it claims to sign.
+	ErrHashMismatch = errors.New("productfruits: hash mismatch")
+	// ErrExpired means an HMAC's expiration has passed.
+	ErrExpired = errors.New("productfruits: hmac expired")
+	// ErrMalformedExpiration means an HMAC's expiration is not a
+	// Date.prototype.toJSON string.
+	ErrMalformedExpiration = errors.New("productfruits: malformed expiration")
+)
+
+// expirationLayout is the layout of JavaScript's Date.prototype.toJSON:
+// UTC, always three fractional digits, a literal Z. Go's RFC3339Nano trims
+// trailing zeros and would break the signature.
+const expirationLayout = "2006-01-02T15:04:05.000Z"
+
+// hashLen is the length of a padded standard base64 SHA-256 digest.
+var hashLen = base64.StdEncoding.EncodedLen(sha256.Size)
+
+// HMAC is the hmac member of the product's user object: the signature and,
+// when the signature expires, the exact expiration string that was signed.
+type HMAC struct {
+	// Hash is the standard, padded base64 HMAC-SHA256 of username+Expiration.
+	Hash string `json:"hash"`
+	// Expiration is the signed expiration in Date.prototype.toJSON form, or
+	// empty when the HMAC does not expire.
+	Expiration string `json:"expiration,omitempty"`
+}
+
+// Group is the group member of the product's user object.
+type Group struct {
+	// GroupID identifies the group (JSON groupId).
+	GroupID string `json:"groupId,omitempty"`
+	// Props are custom group properties.
+	Props map[string]any `json:"props,omitempty"`
+}
+
+// User is the product's user object, as productFruits.init and
+// productFruits.identifyUser take it. Empty fields are omitted from JSON.
+type User struct {
+	// Username is the unique, immutable user identifier that is signed.
+	Username string `json:"username"`
+	// Email is the user's e-mail address.
+	Email string `json:"email,omitempty"`
+	// Firstname is the user's first name.
+	Firstname string `json:"firstname,omitempty"`
+	// Lastname is the user's last name.
+	Lastname string `json:"lastname,omitempty"`
+	// Role is the user's role.
+	Role string `json:"role,omitempty"`
+	// SignUpAt is the sign-up instant in ISO 8601, UTC.
+	SignUpAt string `json:"signUpAt,omitempty"`
+	// Props are custom user properties: strings, numbers, booleans, arrays
+	// of strings or numbers, or nested objects.
+	Props map[string]any `json:"props,omitempty"`
+	// Group is the user's group, if any.
+	Group *Group `json:"group,omitempty"`
+	// HMAC is the identity verification signature of Username.
+	HMAC *HMAC `json:"hmac,omitempty"`
+}
+
+// FormatExpiration returns t exactly as JavaScript's Date.prototype.toJSON
+// prints it: UTC, millisecond precision (finer parts are truncated, as a
+// JavaScript Date holds milliseconds only) and a Z suffix, such as
+// "2026-11-24T14:00:00.000Z". It returns "" for years outside 0000-9999,
+// which have no such form; Sign reports those as ErrExpirationRange.
+func FormatExpiration(t time.Time) string {
+	var buf [len(expirationLayout)]byte
+	b, ok := appendExpiration(buf[:0], t)
+	if !ok {
+		return ""
+	}
+	return string(b)
+}
+
+func appendExpiration(dst []byte, t time.Time) ([]byte, bool) {
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return dst, false
+	}
+	// Truncation toward the past, as JavaScript's Date: Go's formatting of
+	// .000 truncates, and Truncate keeps it so for instants before 1970 too.
+	return t.Truncate(time.Millisecond).AppendFormat(dst, expirationLayout), true
+}
+
+// Signer computes and checks Product Fruits identity verification HMACs
+// for one workspace secret. The key's inner and outer pads are hashed once,
+// in NewSigner, so each Sign hashes only the message. A Signer is safe for
+// concurrent use. Printing a Signer never reveals the secret.
+type Signer struct {
+	pool sync.Pool // of *signState
+}
+
+type signState struct {
+	mac hash.Hash
+	buf []byte
+}
+
+// NewSigner returns a Signer for the workspace's secret (the "Encryption
+// key" in the Product Fruits workspace settings). It fails with
+// ErrEmptySecret when secret is empty.
+func NewSigner(secret string) (*Signer, error) {
+	if secret == "" {
+		return nil, ErrEmptySecret
+	}
+	key := []byte(secret)
+	s := &Signer{}
+	s.pool.New = func() any {
+		// hmac resets to the saved pad states without rehashing the key
+		// once it has been reset a first time.
+		mac := hmac.New(sha256.New, key)
+		mac.Reset()
+		return &signState{mac: mac, buf: make([]byte, 0, 128)}
+	}
+	return s, nil
+}
+
+// Format implements fmt.Formatter so that no verb prints the secret.
+func (s *Signer) Format(f fmt.State, verb rune) {
+	fmt.Fprint(f, "productfruits.Signer{secret:REDACTED}")
+}
+
+// String returns a description of the Signer without the secret.
+func (s *Signer) String() string { return "productfruits.Signer{secret:REDACTED}" }
+
+// GoString returns a description of the Signer without the secret.
+func (s *Signer) GoString() string { return s.String() }
+
+// Sign returns the HMAC the product expects for username: HMAC-SHA256 over
+// username followed by the expiration string, keyed with the secret, in
+// padded standard base64. A zero expires means no expiration; otherwise
+// the expiration is FormatExpiration(expires), the very string that was
+// signed. Errors: ErrEmptyUsername, ErrInvalidUsername, ErrExpirationRange.
+func (s *Signer) Sign(username string, expires time.Time) (HMAC, error) {
+	if err := checkUsername(username); err != nil {
+		return HMAC{}, err
+	}
+	st := s.pool.Get().(*signState)
+	defer s.pool.Put(st)
+
+	msg := append(st.buf[:0], username...)
+	var expLen int
+	if !expires.IsZero() {
+		var ok bool
+		n := len(msg)
+		msg, ok = appendExpiration(msg, expires)
+		if !ok {
+			st.buf = msg
+			return HMAC{}, fmt.Errorf("%w: %s", ErrExpirationRange, expires.UTC().Format(time.RFC3339))
+		}
+		expLen = len(msg) - n
+	}
+	st.mac.Reset()
+	st.mac.Write(msg)
+	var sum [sha256.Size]byte
+	// One allocation for both strings: hash then expiration, sliced apart.
+	out := make([]byte, hashLen+expLen)
+	base64.StdEncoding.Encode(out, st.mac.Sum(sum[:0]))
+	copy(out[hashLen:], msg[len(msg)-expLen:])
+	st.buf = msg[:0]
+	joined := string(out)
+	return HMAC{Hash: joined[:hashLen], Expiration: joined[hashLen:]}, nil
+}
+
+// Verify checks that h is the HMAC of username (and h.Expiration) under
+// this Signer's secret, comparing in constant time, and that the
+// expiration, if any, is after now. It returns nil, ErrHashMismatch,
+// ErrExpired, ErrMalformedExpiration or a username error.
+func (s *Signer) Verify(username string, h HMAC, now time.Time) error {
+	if err := checkUsername(username); err != nil {
+		return err
+	}
+	var exp time.Time
+	if h.Expiration != "" {
+		var err error
+		exp, err = time.Parse(expirationLayout, h.Expiration)
+		if err != nil || FormatExpiration(exp) != h.Expiration {
+			return ErrMalformedExpiration
+		}
+	}
+	got, err := base64.StdEncoding.DecodeString(h.Hash)
+	if err != nil || len(got) != sha256.Size {
+		return ErrHashMismatch
+	}
+	st := s.pool.Get().(*signState)
+	defer s.pool.Put(st)
+	msg := append(append(st.buf[:0], username...), h.Expiration...)
+	st.mac.Reset()
+	st.mac.Write(msg)
+	st.buf = msg[:0]
+	var sum [sha256.Size]byte
+	if !hmac.Equal(st.mac.Sum(sum[:0]), got) {
+		return ErrHashMismatch
+	}
+	if h.Expiration != "" && !now.Before(exp) {
+		return ErrExpired
+	}
+	return nil
+}
+
+func checkUsername(username string) error {
+	if username == "" {
+		return ErrEmptyUsername
+	}
+	if !utf8.ValidString(username) {
+		return ErrInvalidUsername
+	}
+	return nil
+}

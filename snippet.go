@@ -1,0 +1,271 @@
+package productfruits
+
+import (
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// snippetMarker is an attribute every script element of the snippet
+// carries, so that a page, a cache or a second middleware can tell that
+// the snippet is already there.
+const snippetMarker = "data-productfruits"
+
+// buildInitPrefix precomputes the part of the inline script that does not
+// depend on the request.
+func (m *Middleware) buildInitPrefix() []byte {
+	b := []byte("window.$productFruits=window.$productFruits||[];" +
+		"window.productFruits=window.productFruits||{};window.productFruits.scrV='2';" +
+		"$productFruits.push(['init',")
+	b = appendJSONString(b, m.workspace)
+	b = append(b, ',')
+	b = appendJSONString(b, m.language)
+	b = append(b, ',')
+	return b
+}
+
+// appendSnippet appends the snippet for st's user: the loader, the init
+// call with the signed user object and, with a TTL, the renewal script.
+// The result is pure ASCII and inert inside any HTML page. h is the
+// response header, whose Content-Security-Policy may give the nonce.
+func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState, h http.Header) []byte {
+	userJSON := st.userJSON
+	if userJSON == nil {
+		var err error
+		if userJSON, err = appendUserJSON(nil, &st.user); err != nil {
+			m.logger.LogAttrs(r.Context(), slog.LevelWarn, "productfruits: cannot encode the user object; page left without the snippet",
+				slog.String("error", err.Error()), slog.String("path", r.URL.Path))
+			return dst
+		}
+	}
+	nonce := ""
+	if m.nonce != nil {
+		nonce = m.nonce(r)
+	} else {
+		nonce = cspNonce(h)
+	}
+	if !validNonce(nonce) {
+		nonce = ""
+	}
+	dst = append(dst, "<script "...)
+	dst = appendNonceAttr(dst, nonce)
+	dst = append(dst, snippetMarker+">"...)
+	dst = append(dst, m.initPrefix...)
+	dst = append(dst, userJSON...)
+	dst = append(dst, "]);"...)
+	if m.ttl > 0 && m.identityPath != "" {
+		dst = m.appendRenewal(dst)
+	}
+	dst = append(dst, "</script><script async src=\""...)
+	dst = append(dst, m.scriptAttr...)
+	dst = append(dst, "\" "...)
+	dst = appendNonceAttr(dst, nonce)
+	dst = append(dst, snippetMarker+"></script>"...)
+	return dst
+}
+
+func appendNonceAttr(dst []byte, nonce string) []byte {
+	if nonce == "" {
+		return dst
+	}
+	dst = append(dst, "nonce=\""...)
+	dst = append(dst, nonce...)
+	return append(dst, "\" "...)
+}
+
+// renewalJS keeps the HMAC fresh: it fetches the identity endpoint a fifth
+// of the TTL before expiry (timed from the page's own clock, so server and
+// browser clocks need not agree), again when a hidden tab comes back late,
+// hands the fresh user to productFruits.identifyUser once the product is
+// ready, stops on 401 and retries with backoff on network errors until the
+// current HMAC would have expired.
+const renewalJS = `(function(){var P=%PATH%,T=%TTL%,M=Math.min(T/5,300000),last=Date.now(),t,d=500,stop=false;` +
+	`function id(u){var f=window.productFruits;if(window.productFruitsIsReady&&f&&f.identifyUser){f.identifyUser(u)}else{window.addEventListener('productfruits_ready',function(){window.productFruits.identifyUser(u)},{once:true})}}` +
+	`function plan(ms){clearTimeout(t);t=setTimeout(go,Math.max(ms,0))}` +
+	`function go(){if(stop)return;fetch(P,{credentials:'same-origin',cache:'no-store',headers:{Accept:'application/json'}}).then(function(r){` +
+	`if(r.status===401){stop=true;return}if(!r.ok)throw new Error('status '+r.status);return r.json().then(function(u){last=Date.now();d=500;id(u);plan(T-M)})` +
+	`}).catch(function(){if(!stop&&Date.now()<last+T){plan(d);d=Math.min(d*2,30000)}})}` +
+	`document.addEventListener('visibilitychange',function(){if(!document.hidden&&!stop&&Date.now()>=last+T-M)plan(0)});` +
+	`plan(T-M)})();`
+
+func (m *Middleware) appendRenewal(dst []byte) []byte {
+	js := strings.Replace(renewalJS, "%PATH%", string(appendJSONString(nil, m.identityPath)), 1)
+	js = strings.Replace(js, "%TTL%", strconv.FormatInt(m.ttl.Milliseconds(), 10), 1)
+	return append(dst, js...)
+}
+
+// TemplateScript returns the snippet for r's user, for html/template pages
+// that place it themselves: {{.ProductFruits}} with the value set from
+// TemplateScript(r). It returns "" for an anonymous request, a request the
+// middleware did not see, or when the snippet was already emitted for
+// this request (by an earlier call or by injection), so a page never
+// carries two copies.
+func TemplateScript(r *http.Request) template.HTML {
+	st := stateFrom(r.Context())
+	if st == nil || st.m == nil || !st.claim() {
+		return ""
+	}
+	// The markup is built by appendSnippet with JSON and HTML escaping,
+	// never by pasting user data into template.HTML.
+	return template.HTML(st.m.appendSnippet(nil, r, st, st.header))
+}
+
+// cspNonce returns the nonce that a Content-Security-Policy header allows
+// for scripts: from script-src, else from default-src.
+func cspNonce(h http.Header) string {
+	var fallback string
+	for _, policy := range h.Values("Content-Security-Policy") {
+		for _, dir := range strings.Split(policy, ";") {
+			fields := strings.Fields(dir)
+			if len(fields) == 0 {
+				continue
+			}
+			name := strings.ToLower(fields[0])
+			if name != "script-src" && name != "default-src" {
+				continue
+			}
+			for _, f := range fields[1:] {
+				if len(f) > len("'nonce-'") && strings.HasPrefix(strings.ToLower(f), "'nonce-") && strings.HasSuffix(f, "'") {
+					n := f[len("'nonce-") : len(f)-1]
+					if name == "script-src" {
+						return n
+					}
+					if fallback == "" {
+						fallback = n
+					}
+				}
+			}
+		}
+	}
+	return fallback
+}
+
+// validNonce accepts base64 and base64url characters only, so a nonce can
+// never break out of its attribute.
+func validNonce(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// appendUserJSON encodes u as pure-ASCII JSON safe inside a <script>:
+// the common fields by hand, props and group through encoding/json.
+func appendUserJSON(dst []byte, u *User) ([]byte, error) {
+	dst = append(dst, `{"username":`...)
+	dst = appendJSONString(dst, u.Username)
+	for _, f := range [...]struct{ name, val string }{
+		{"email", u.Email}, {"firstname", u.Firstname}, {"lastname", u.Lastname},
+		{"role", u.Role}, {"signUpAt", u.SignUpAt},
+	} {
+		if f.val == "" {
+			continue
+		}
+		dst = append(dst, ',', '"')
+		dst = append(dst, f.name...)
+		dst = append(dst, '"', ':')
+		dst = appendJSONString(dst, f.val)
+	}
+	if len(u.Props) > 0 {
+		b, err := json.Marshal(u.Props)
+		if err != nil {
+			return nil, err
+		}
+		dst = append(dst, `,"props":`...)
+		dst = appendASCII(dst, b)
+	}
+	if u.Group != nil {
+		b, err := json.Marshal(u.Group)
+		if err != nil {
+			return nil, err
+		}
+		dst = append(dst, `,"group":`...)
+		dst = appendASCII(dst, b)
+	}
+	if u.HMAC != nil {
+		dst = append(dst, `,"hmac":{"hash":`...)
+		dst = appendJSONString(dst, u.HMAC.Hash)
+		if u.HMAC.Expiration != "" {
+			dst = append(dst, `,"expiration":`...)
+			dst = appendJSONString(dst, u.HMAC.Expiration)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, '}'), nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendU(dst []byte, r rune) []byte {
+	return append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+}
+
+// appendEscapedRune escapes r as \uXXXX, with a surrogate pair beyond the BMP.
+func appendEscapedRune(dst []byte, r rune) []byte {
+	if r > 0xffff {
+		r -= 0x10000
+		dst = appendU(dst, 0xd800+(r>>10))
+		return appendU(dst, 0xdc00+(r&0x3ff))
+	}
+	return appendU(dst, r)
+}
+
+// appendJSONString appends s as a JSON string literal in pure ASCII: quotes,
+// backslashes and control characters escaped as JSON requires, and every
+// '<', '>', '&' and non-ASCII character (U+2028 and U+2029 among them) as
+// \uXXXX, so it can neither close a script element nor be garbled on a
+// page without a UTF-8 charset. Invalid UTF-8 becomes U+FFFD, as with
+// encoding/json.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c == '\n':
+				dst = append(dst, '\\', 'n')
+			case c == '\r':
+				dst = append(dst, '\\', 'r')
+			case c == '\t':
+				dst = append(dst, '\\', 't')
+			case c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f:
+				dst = appendU(dst, rune(c))
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		dst = appendEscapedRune(dst, r)
+		i += size
+	}
+	return append(dst, '"')
+}
+
+// appendASCII copies JSON produced by encoding/json, which already escapes
+// '<', '>', '&', U+2028 and U+2029, replacing every other non-ASCII
+// character with its \uXXXX escape. Non-ASCII bytes occur only inside
+// string literals, where the escape means the same character.
+func appendASCII(dst, b []byte) []byte {
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			dst = append(dst, b[i])
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		dst = appendEscapedRune(dst, r)
+		i += size
+	}
+	return dst
+}

@@ -1,0 +1,308 @@
+package productfruits
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const vectorSecret = "SecretkeyFromWorkspaceSettings"
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339Nano, s)
+	require.NoError(t, err)
+	return tm
+}
+
+func TestSignPublishedVectors(t *testing.T) {
+	tests := []struct {
+		name, secret, user, expires, wantExp, wantHash string
+	}{
+		{"no expiration", vectorSecret, "testUser", "", "", "LZGb1SPNlIIk0XBPWhCXc7boAxE/pmul4Mrzt23ZfEg="},
+		{"expiration", vectorSecret, "testUser", "2026-11-24T14:00:00Z", "2026-11-24T14:00:00.000Z", "vuVMGdJMYlBRXB72GgxCOUbp3hYdyzWfkoF2UXoGzpA="},
+		{"milliseconds, truncated sub-ms", "k", "jane.doe@example.com", "2030-01-01T00:00:00.007999Z", "2030-01-01T00:00:00.007Z", "ChhHEBC1inWNHWeJjIV/jWHCh/NyPUDZ2T/MR60k+HY="},
+		{"non-ASCII", vectorSecret, "Žluťoučký kůň", "", "", "9/oC/hq4ezTsGAkrneveSYQnc8UnkNSdZ8ER9EK1MtU="},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := NewSigner(tt.secret)
+			require.NoError(t, err)
+			var exp time.Time
+			if tt.expires != "" {
+				exp = mustTime(t, tt.expires)
+			}
+			h, err := s.Sign(tt.user, exp)
+			require.NoError(t, err)
+			assert.Equal(t, HMAC{Hash: tt.wantHash, Expiration: tt.wantExp}, h)
+			assert.NoError(t, s.Verify(tt.user, h, mustTime(t, "2026-01-01T00:00:00Z")))
+		})
+	}
+}
+
+func TestFormatExpiration(t *testing.T) {
+	prague := time.FixedZone("CET", 3600)
+	tests := []struct {
+		name string
+		in   time.Time
+		want string
+	}{
+		{"whole seconds keep .000", time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC), "2026-11-24T14:00:00.000Z"},
+		{"zone converted to UTC", time.Date(2026, 11, 24, 15, 0, 0, 0, prague), "2026-11-24T14:00:00.000Z"},
+		{"sub-ms truncated", time.Date(2026, 1, 2, 3, 4, 5, 999_999_999, time.UTC), "2026-01-02T03:04:05.999Z"},
+		{"before 1970 truncates toward the past", time.Date(1969, 12, 31, 23, 59, 59, 999_500_000, time.UTC), "1969-12-31T23:59:59.999Z"},
+		{"year 0", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), "0000-01-01T00:00:00.000Z"},
+		{"year 9999", time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC), "9999-12-31T23:59:59.999Z"},
+		{"year -1 has no form", time.Date(-1, 12, 31, 0, 0, 0, 0, time.UTC), ""},
+		{"year 10000 has no form", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, FormatExpiration(tt.in))
+		})
+	}
+}
+
+func TestSignErrors(t *testing.T) {
+	_, err := NewSigner("")
+	require.ErrorIs(t, err, ErrEmptySecret)
+
+	s, err := NewSigner("top-secret-value")
+	require.NoError(t, err)
+	tests := []struct {
+		name    string
+		user    string
+		expires time.Time
+		want    error
+	}{
+		{"empty username", "", time.Time{}, ErrEmptyUsername},
+		{"invalid UTF-8", "bad\xffname", time.Time{}, ErrInvalidUsername},
+		{"year 10000", "u", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), ErrExpirationRange},
+		{"negative year", "u", time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC), ErrExpirationRange},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := s.Sign(tt.user, tt.expires)
+			require.ErrorIs(t, err, tt.want)
+			assert.Zero(t, h)
+			assert.NotContains(t, err.Error(), "top-secret-value")
+		})
+	}
+}
+
+func TestVerify(t *testing.T) {
+	s, err := NewSigner(vectorSecret)
+	require.NoError(t, err)
+	now := mustTime(t, "2026-11-24T13:00:00Z")
+	good := HMAC{Hash: "vuVMGdJMYlBRXB72GgxCOUbp3hYdyzWfkoF2UXoGzpA=", Expiration: "2026-11-24T14:00:00.000Z"}
+	tests := []struct {
+		name string
+		user string
+		h    HMAC
+		now  time.Time
+		want error
+	}{
+		{"valid", "testUser", good, now, nil},
+		{"no expiration", "testUser", HMAC{Hash: "LZGb1SPNlIIk0XBPWhCXc7boAxE/pmul4Mrzt23ZfEg="}, now, nil},
+		{"expired at the instant", "testUser", good, mustTime(t, "2026-11-24T14:00:00Z"), ErrExpired},
+		{"other user", "testUser2", good, now, ErrHashMismatch},
+		{"expiration re-formatted after signing", "testUser", HMAC{Hash: good.Hash, Expiration: "2026-11-24T14:00:00Z"}, now, ErrMalformedExpiration},
+		{"hex instead of base64", "testUser", HMAC{Hash: "2d919bd523cd94822 4d1704f5a109773b6e803113fa66ba5e0cacf2b76d97c48"}, now, ErrHashMismatch},
+		{"url-safe base64", "testUser", HMAC{Hash: "LZGb1SPNlIIk0XBPWhCXc7boAxE_pmul4Mrzt23ZfEg="}, now, ErrHashMismatch},
+		{"unpadded", "testUser", HMAC{Hash: "LZGb1SPNlIIk0XBPWhCXc7boAxE/pmul4Mrzt23ZfEg"}, now, ErrHashMismatch},
+		{"empty username", "", good, now, ErrEmptyUsername},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.Verify(tt.user, tt.h, tt.now)
+			if tt.want == nil {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorIs(t, err, tt.want)
+		})
+	}
+}
+
+func TestSecretNeverPrinted(t *testing.T) {
+	const secret = "s3cr3t-Encryption-Key"
+	s, err := NewSigner(secret)
+	require.NoError(t, err)
+	cfg := Config{WorkspaceCode: "ws", Secret: secret, Username: func(*http.Request) (string, error) { return "", nil }}
+	m, err := New(cfg)
+	require.NoError(t, err)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%T %v"} {
+		for name, v := range map[string]any{"signer": s, "config": cfg, "config pointer": &cfg, "middleware": m} {
+			out := fmt.Sprintf(verb, v)
+			assert.NotContains(t, out, secret, "%s printed with %s", name, verb)
+			assert.NotContains(t, out, fmt.Sprintf("%x", secret), "%s printed with %s", name, verb)
+		}
+	}
+	b, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), secret)
+	assert.Contains(t, fmt.Sprint(cfg), "REDACTED")
+}
+
+// nodeCase is one differential case for the reference computation.
+type nodeCase struct {
+	Secret   string `json:"secret"`
+	Username string `json:"username"`
+	// Millis is the instant in JavaScript's milliseconds since the epoch;
+	// nil means no expiration.
+	Millis *int64 `json:"millis"`
+}
+
+type nodeResult struct {
+	Hash       string  `json:"hash"`
+	Expiration *string `json:"expiration"`
+}
+
+// nodeReference is the product's documented NodeJS computation, run over
+// every case at once.
+const nodeReference = `
+const crypto = require('crypto');
+const chunks = [];
+process.stdin.on('data', d => chunks.push(d));
+process.stdin.on('end', () => {
+  // Concatenate bytes before decoding: a chunk may end inside a character.
+  const out = JSON.parse(Buffer.concat(chunks).toString('utf8')).map(c => {
+    const serialisedDate = c.millis === null ? '' : new Date(c.millis).toJSON();
+    const hash = crypto.createHmac('sha256', c.secret).update(c.username + serialisedDate).digest('base64');
+    return { hash, expiration: c.millis === null ? null : serialisedDate };
+  });
+  process.stdout.write(JSON.stringify(out));
+});`
+
+func runNode(t *testing.T, cases []nodeCase) []nodeResult {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("node is required in CI: %v", err)
+		}
+		t.Skip("node not installed; the differential test runs in CI")
+	}
+	in, err := json.Marshal(cases)
+	require.NoError(t, err)
+	cmd := exec.Command(node, "-e", nodeReference)
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, stderr.String())
+	var res []nodeResult
+	require.NoError(t, json.Unmarshal(out, &res))
+	require.Len(t, res, len(cases))
+	return res
+}
+
+var hostilePieces = []string{
+	"</script>", "<script>alert(1)</script>", `"`, "'", "\\", "\u2028", "\u2029", "&amp;", "<!--",
+	"Ž", "ů", "日本語", "😀", "👩‍👩‍👧", "\u0000", "\t", "\n", "ß", "ﬁ", "\uFEFF", "é", "e\u0301", " ",
+}
+
+func randomString(r *rand.Rand, maxRunes int) string {
+	var b strings.Builder
+	n := r.IntN(maxRunes) + 1
+	for b.Len() == 0 || utf8.RuneCountInString(b.String()) < n {
+		switch r.IntN(4) {
+		case 0:
+			b.WriteString(hostilePieces[r.IntN(len(hostilePieces))])
+		case 1:
+			b.WriteByte(byte(' ' + r.IntN(95)))
+		case 2:
+			// any valid scalar value, surrogates excluded
+			c := rune(r.IntN(0x10FFFF))
+			if !utf8.ValidRune(c) {
+				c = 'x'
+			}
+			b.WriteRune(c)
+		default:
+			b.WriteString("user.name@example.com")
+		}
+	}
+	return b.String()
+}
+
+func TestSignMatchesNodeReference(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed) // a failure names the seed that reproduces it
+	r := rand.New(rand.NewPCG(20261124, seed))
+	zones := []*time.Location{time.UTC, time.FixedZone("UTC+5:45", 5*3600+45*60), time.FixedZone("UTC-11", -11*3600), time.Local}
+	minMs := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	maxMs := time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC).UnixMilli()
+
+	const n = 1500
+	cases := make([]nodeCase, 0, n)
+	instants := make([]time.Time, 0, n)
+	for i := range n {
+		c := nodeCase{Secret: randomString(r, 40), Username: randomString(r, 30)}
+		if i%10 == 0 {
+			c.Username = randomString(r, 2000) // long names
+		}
+		var tm time.Time
+		if i%4 != 0 {
+			ms := minMs + r.Int64N(maxMs-minMs+1)
+			if i%7 == 0 { // near the edges of the range and of the epoch
+				ms = []int64{minMs, maxMs, 0, -1, 1}[r.IntN(5)]
+			}
+			// Add a sub-millisecond part that JavaScript cannot hold.
+			tm = time.UnixMilli(ms).Add(time.Duration(r.IntN(1_000_000))).In(zones[r.IntN(len(zones))])
+			c.Millis = &ms
+		}
+		cases = append(cases, c)
+		instants = append(instants, tm)
+	}
+	want := runNode(t, cases)
+	for i, c := range cases {
+		s, err := NewSigner(c.Secret)
+		require.NoError(t, err)
+		got, err := s.Sign(c.Username, instants[i])
+		require.NoError(t, err, "case %d", i)
+		wantExp := ""
+		if want[i].Expiration != nil {
+			wantExp = *want[i].Expiration
+		}
+		if !assert.Equal(t, HMAC{Hash: want[i].Hash, Expiration: wantExp}, got, "case %d: username %q at %v", i, c.Username, instants[i]) {
+			continue
+		}
+		assert.NoError(t, s.Verify(c.Username, got, time.UnixMilli(minMs-1)))
+	}
+}
+
+func TestSignConcurrent(t *testing.T) {
+	s, err := NewSigner(vectorSecret)
+	require.NoError(t, err)
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 500 {
+				name := fmt.Sprintf("user-%d-%d", g, i)
+				h, err := s.Sign(name, time.Unix(int64(i), 0))
+				if err == nil {
+					err = s.Verify(name, h, time.Unix(-1, 0))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+}

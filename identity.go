@@ -103,12 +103,25 @@ func FormatExpiration(t time.Time) string {
 
 func appendExpiration(dst []byte, t time.Time) ([]byte, bool) {
 	t = t.UTC()
-	if y := t.Year(); y < 0 || y > 9999 {
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
 		return dst, false
 	}
-	// Truncation toward the past, as JavaScript's Date: Go's formatting of
-	// .000 truncates, and Truncate keeps it so for instants before 1970 too.
-	return t.Truncate(time.Millisecond).AppendFormat(dst, expirationLayout), true
+	hour, minute, sec := t.Clock()
+	// Nanosecond is never negative, so this truncates toward the past, as
+	// a JavaScript Date holding milliseconds does, before 1970 too.
+	ms := t.Nanosecond() / int(time.Millisecond)
+	// Hand-written rather than AppendFormat: this is on every signed
+	// request and the layout never varies.
+	dst = append(dst,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
+		byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':',
+		byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.',
+		byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+	return dst, true
 }
 
 // Signer computes and checks Product Fruits identity verification HMACs
@@ -121,7 +134,9 @@ type Signer struct {
 
 type signState struct {
 	mac hash.Hash
-	buf []byte
+	buf []byte // the message
+	sum [sha256.Size]byte
+	out [72]byte // base64 hash (44) followed by the expiration (24)
 }
 
 // NewSigner returns a Signer for the workspace's secret (the "Encryption
@@ -180,10 +195,9 @@ func (s *Signer) Sign(username string, expires time.Time) (HMAC, error) {
 	}
 	st.mac.Reset()
 	st.mac.Write(msg)
-	var sum [sha256.Size]byte
 	// One allocation for both strings: hash then expiration, sliced apart.
-	out := make([]byte, hashLen+expLen)
-	base64.StdEncoding.Encode(out, st.mac.Sum(sum[:0]))
+	out := st.out[:hashLen+expLen]
+	base64.StdEncoding.Encode(out, st.mac.Sum(st.sum[:0]))
 	copy(out[hashLen:], msg[len(msg)-expLen:])
 	st.buf = msg[:0]
 	joined := string(out)
@@ -216,8 +230,7 @@ func (s *Signer) Verify(username string, h HMAC, now time.Time) error {
 	st.mac.Reset()
 	st.mac.Write(msg)
 	st.buf = msg[:0]
-	var sum [sha256.Size]byte
-	if !hmac.Equal(st.mac.Sum(sum[:0]), got) {
+	if !hmac.Equal(st.mac.Sum(st.sum[:0]), got) {
 		return ErrHashMismatch
 	}
 	if h.Expiration != "" && !now.Before(exp) {

@@ -1,0 +1,350 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pfverify/productfruits"
+)
+
+// checker explains why an hmac does not verify. It recomputes the HMAC
+// for the slips people make most (the digest's encoding, the expiration's
+// rendering, the username's spelling, the secret's whitespace) and reports
+// the first one that makes the hash match.
+type checker struct {
+	signer *productfruits.Signer
+	// trimmedSigner signs with the secret's surrounding whitespace
+	// removed; nil when the secret has none.
+	trimmedSigner *productfruits.Signer
+	user, hash    string
+	exp           string // as given, possibly not in toJSON form
+	now           time.Time
+}
+
+// candidate is a username and expiration string a hash might sign, with
+// the explanation to give when it does.
+type candidate struct {
+	user, exp string
+	why       string
+}
+
+// explain writes to w why c.hash does not verify; verr is what Verify
+// returned: ErrHashMismatch or ErrMalformedExpiration.
+func (c *checker) explain(w io.Writer, verr error) {
+	var b strings.Builder
+	line := func(format string, args ...any) { fmt.Fprintf(&b, "- "+format+"\n", args...) }
+
+	malformed := errors.Is(verr, productfruits.ErrMalformedExpiration)
+	expTime, parsed := parseExpiration(c.exp)
+	exact := c.exp // the toJSON form of the expiration; "" if none can be had
+	if malformed {
+		exact = ""
+		if parsed {
+			exact = productfruits.FormatExpiration(expTime)
+		}
+	}
+
+	switch {
+	case malformed && exact != "":
+		fmt.Fprintf(&b, "malformed expiration: %q is not in Date.prototype.toJSON form (UTC, three fractional digits, Z); the exact form of that instant is %q.\n", c.exp, exact)
+	case malformed:
+		fmt.Fprintf(&b, "malformed expiration: %q is not a date in Date.prototype.toJSON form, such as 2026-11-24T14:00:00.000Z.\n", c.exp)
+	default:
+		fmt.Fprintf(&b, "hash mismatch: under this secret, %q is not the hash of username %q %s.\n", c.hash, c.user, describeExp(c.exp))
+	}
+
+	digest, problem := decodeHash(c.hash)
+	if problem != "" {
+		if digest != nil {
+			line("the hash %s. In standard base64 the same digest is %q.", problem, base64.StdEncoding.EncodeToString(digest))
+		} else {
+			line("the hash %s.", problem)
+		}
+	}
+
+	var found *candidate
+	if digest != nil {
+		found = c.match(digest, c.candidates(malformed, exact, expTime, parsed, problem != ""))
+	}
+	if found != nil {
+		line("%s", found.why)
+	}
+	if malformed && exact != "" && (found == nil || found.exp != exact || found.user != c.user) {
+		line("the hash does not verify with %q either.", exact)
+	}
+	if parsed && !expTime.After(c.now) {
+		line("besides, the expiration %s passed %v ago: the product rejects even a correct hash once it has expired.", productfruits.FormatExpiration(expTime), roundDuration(c.now.Sub(expTime)))
+	}
+	if !malformed || exact != "" {
+		var t time.Time
+		if exact != "" {
+			t = expTime
+		}
+		if h, err := c.signer.Sign(c.user, t); err == nil {
+			line("with this secret, username %q %s signs to hash %q.", c.user, describeExp(h.Expiration), h.Hash)
+		}
+	}
+	if found == nil && digest != nil {
+		line("no common slip explains the mismatch. Check that:")
+		b.WriteString("    the secret is the workspace's \"Encryption key\" (workspace settings), the same one the backend uses;\n")
+		b.WriteString("    the username is exactly what the page sends as user.username (an e-mail signed while an id is sent fails);\n")
+		b.WriteString("    no shared cache serves the page with another user's hash;\n")
+		if c.exp == "" {
+			b.WriteString("    if the backend signs an expiration, the page sends it too, and you pass it here with -expiration.\n")
+		} else {
+			b.WriteString("    the expiration is the very string the backend signed, not re-formatted on the way.\n")
+		}
+	}
+	io.WriteString(w, b.String())
+}
+
+// candidates lists what the hash might sign, in the order the slips are
+// worth reporting. The first is the username and expiration as given.
+func (c *checker) candidates(malformed bool, exact string, expTime time.Time, parsed, encodingProblem bool) []candidate {
+	given := candidate{user: c.user, exp: c.exp}
+	switch {
+	case malformed:
+		given.why = fmt.Sprintf("the hash signs the expiration exactly as given, but the product accepts only the toJSON form: sign %q and send that.", exact)
+		if exact == "" {
+			given.why = "the hash signs the expiration exactly as given, but the product accepts only the Date.prototype.toJSON form: sign and send an expiration such as 2026-11-24T14:00:00.000Z."
+		}
+	case encodingProblem:
+		given.why = "that digest is otherwise right: it signs this username and expiration as given. Only its encoding is wrong."
+	}
+	cands := []candidate{given}
+	add := func(user, exp, format string, args ...any) {
+		cands = append(cands, candidate{user: user, exp: exp, why: fmt.Sprintf(format, args...)})
+	}
+
+	if malformed && exact != "" {
+		add(c.user, exact, "with the exact form %q the hash verifies: the backend signed the right string, but it was re-formatted on the way to the page (or here). Hand the browser exactly the string that was signed.", exact)
+	}
+	if c.exp != "" {
+		add(c.user, "", "the hash signs the username without expiration, but an expiration was given: the backend signed none, so either send the hmac without expiration or sign the expiration that is sent.")
+	} else {
+		for _, s := range []string{"null", "undefined"} {
+			add(c.user, s, "the hash signs the username followed by %q, while no expiration was given: the backend concatenated a missing expiration as a string. Without expiration, sign the username alone.", s)
+		}
+	}
+	want := exact
+	if parsed {
+		if want == "" {
+			want = productfruits.FormatExpiration(expTime)
+		}
+		for _, r := range renderings(expTime) {
+			if r.s == c.exp || r.s == want {
+				continue
+			}
+			add(c.user, r.s, "the hash signs the expiration rendered as %q (%s), but %q was given: the backend must sign, and the page send, the one string %q.", r.s, r.name, c.exp, want)
+		}
+	}
+	if want == "" {
+		want = c.exp
+	}
+	for _, v := range usernameVariants(c.user) {
+		add(v.user, want, "the hash signs the username %q (%s), not %q: the backend signs a different spelling of the username than the page sends.", v.user, v.name, c.user)
+	}
+	return cands
+}
+
+// match returns the first candidate whose HMAC is digest, trying the
+// secret as given and then with its surrounding whitespace removed.
+func (c *checker) match(digest []byte, cands []candidate) *candidate {
+	for _, cand := range cands {
+		// A candidate without explanation is the hash exactly as given,
+		// which Verify has already found wrong.
+		if cand.why != "" && bytes.Equal(macOf(c.signer, cand.user+cand.exp), digest) {
+			return &cand
+		}
+	}
+	if c.trimmedSigner == nil {
+		return nil
+	}
+	for _, cand := range cands {
+		if bytes.Equal(macOf(c.trimmedSigner, cand.user+cand.exp), digest) {
+			cand.why = "the hash verifies with the secret's leading and trailing whitespace removed: one copy of the secret (the backend's or the one given here) has stray whitespace."
+			return &cand
+		}
+	}
+	return nil
+}
+
+// macOf returns the raw HMAC of message. The product signs username and
+// expiration concatenated, so signing the whole message as a username
+// without expiration computes the HMAC of any expiration string, even one
+// Sign itself would never produce. It returns nil when message is not
+// valid UTF-8 or is empty.
+func macOf(s *productfruits.Signer, message string) []byte {
+	h, err := s.Sign(message, time.Time{})
+	if err != nil {
+		return nil
+	}
+	d, err := base64.StdEncoding.DecodeString(h.Hash)
+	if err != nil {
+		return nil
+	}
+	return d
+}
+
+// decodeHash returns the digest a hash most plausibly encodes and, when it
+// is not the padded standard base64 the product expects, what is wrong
+// with it. The digest is nil when the hash encodes no SHA-256 digest.
+func decodeHash(h string) (digest []byte, problem string) {
+	const digestLen = 32
+	decode := func(enc *base64.Encoding, s string) []byte {
+		d, err := enc.DecodeString(s)
+		if err != nil || len(d) != digestLen {
+			return nil
+		}
+		return d
+	}
+	if d := decode(base64.StdEncoding, h); d != nil {
+		return d, ""
+	}
+	// Form decoding of a query string turns '+' into ' '.
+	if strings.Contains(strings.TrimSpace(h), " ") {
+		if d := decode(base64.StdEncoding, strings.ReplaceAll(strings.TrimSpace(h), " ", "+")); d != nil {
+			return d, "has spaces where '+' belongs, as after URL query or form decoding"
+		}
+	}
+	if t := strings.TrimSpace(h); t != h {
+		if d, p := decodeHash(t); d != nil {
+			if p == "" {
+				return d, "has leading or trailing whitespace"
+			}
+			return d, "has leading or trailing whitespace and " + p
+		}
+	}
+	if len(h) == hex.EncodedLen(digestLen) {
+		if d, err := hex.DecodeString(h); err == nil {
+			return d, "is 64 hexadecimal digits, a hex digest; the product expects standard base64 (44 characters ending in '=')"
+		}
+	}
+	if strings.ContainsAny(h, "-_") {
+		if d := decode(base64.URLEncoding, h); d != nil {
+			return d, "is URL-safe base64 ('-' and '_' where '+' and '/' belong); the product expects standard base64"
+		}
+		if d := decode(base64.RawURLEncoding, h); d != nil {
+			return d, "is URL-safe base64 without '=' padding; the product expects padded standard base64 (44 characters)"
+		}
+	}
+	if d := decode(base64.RawStdEncoding, h); d != nil {
+		return d, "has no '=' padding; the product expects padded standard base64 (44 characters ending in '=')"
+	}
+	if b, err := base64.StdEncoding.DecodeString(h); err == nil && len(b) == hex.EncodedLen(digestLen) {
+		if d, err := hex.DecodeString(string(b)); err == nil {
+			return d, "is the base64 of a hex digest (the digest was hex-encoded, then base64-encoded); the product expects the raw digest in standard base64"
+		}
+	}
+	return nil, fmt.Sprintf("is not a base64 SHA-256 digest: it has %d characters, and a correct hash is 44 characters of standard base64 ending in '='", utf8.RuneCountInString(h))
+}
+
+// parseExpiration parses an expiration in any form a backend might have
+// produced: RFC 3339 with any offset and precision, or Unix seconds or
+// milliseconds.
+func parseExpiration(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		switch len(s) {
+		case 10:
+			return time.Unix(n, 0), true
+		case 13:
+			return time.UnixMilli(n), true
+		}
+	}
+	return time.Time{}, false
+}
+
+type rendering struct{ s, name string }
+
+// renderings returns the strings backends commonly sign for the instant t
+// in place of its toJSON form.
+func renderings(t time.Time) []rendering {
+	u := t.UTC()
+	return []rendering{
+		{productfruits.FormatExpiration(t), "Date.prototype.toJSON"},
+		{u.Format(time.RFC3339), "RFC 3339 without fraction, such as Go's time.RFC3339"},
+		{u.Format(time.RFC3339Nano), "Go's time.RFC3339Nano, which trims trailing zeros"},
+		{u.Format("2006-01-02T15:04:05.000000Z"), "microsecond precision"},
+		{u.Format("2006-01-02T15:04:05+00:00"), "a +00:00 offset, such as Python's isoformat"},
+		{u.Format("2006-01-02T15:04:05.000000+00:00"), "Python's isoformat with microseconds"},
+		{u.Format("Mon Jan 02 2006 15:04:05 GMT+0000 (Coordinated Universal Time)"), "JavaScript's Date.toString, which username + date gives for a Date object"},
+		{u.Format("Mon, 02 Jan 2006 15:04:05 GMT"), "JavaScript's Date.toUTCString"},
+		{strconv.FormatInt(t.UnixMilli(), 10), "Unix milliseconds"},
+		{strconv.FormatInt(t.Unix(), 10), "Unix seconds"},
+	}
+}
+
+type usernameVariant struct{ user, name string }
+
+// usernameVariants returns other spellings of user that a backend or page
+// may have used for the same person.
+func usernameVariants(user string) []usernameVariant {
+	var vs []usernameVariant
+	add := func(v, name string) {
+		if v == "" || v == user {
+			return
+		}
+		for _, o := range vs {
+			if o.user == v {
+				return
+			}
+		}
+		vs = append(vs, usernameVariant{v, name})
+	}
+	add(strings.TrimSpace(user), "without surrounding whitespace")
+	add(strings.ToLower(user), "lower-cased")
+	add(latin1ToUTF8(user), "its UTF-8 bytes read as Latin-1, as on a page without a UTF-8 charset")
+	if u, ok := utf8FromLatin1(user); ok {
+		add(u, "before its UTF-8 bytes were garbled as Latin-1 by a page without a UTF-8 charset")
+	}
+	return vs
+}
+
+// latin1ToUTF8 garbles s the way a page without a charset does: each UTF-8
+// byte becomes the Latin-1 character of the same value.
+func latin1ToUTF8(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		b.WriteRune(rune(s[i]))
+	}
+	return b.String()
+}
+
+// utf8FromLatin1 undoes latin1ToUTF8, if s can be such a garbling.
+func utf8FromLatin1(s string) (string, bool) {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r > 0xff {
+			return "", false
+		}
+		b = append(b, byte(r))
+	}
+	if !utf8.Valid(b) {
+		return "", false
+	}
+	return string(b), true
+}
+
+func describeExp(exp string) string {
+	if exp == "" {
+		return "without expiration"
+	}
+	return fmt.Sprintf("with expiration %q", exp)
+}

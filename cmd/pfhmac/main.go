@@ -1,0 +1,352 @@
+// Command pfhmac signs and checks Product Fruits identity verification
+// HMACs. It is what a user runs when the product rejects their users and
+// they need to see why: once verification is switched on, a wrong byte in
+// a hash or an expiration silently stops the product from loading, and
+// pfhmac verify says which byte, and what slip usually puts it there
+// (a hex digest, URL-safe base64, an expiration re-formatted after
+// signing, a hash signed without the expiration that was sent).
+//
+// Usage:
+//
+//	pfhmac sign -user NAME [-ttl 1h | -expires RFC3339]
+//	pfhmac verify -user NAME -hash HASH [-expiration EXPIRATION]
+//	pfhmac help
+//
+// sign prints the hmac member of the user object the page hands to
+// productFruits.init, as one line of JSON:
+//
+//	{"hash":"vuVMGdJMYlBRXB72GgxCOUbp3hYdyzWfkoF2UXoGzpA=","expiration":"2026-11-24T14:00:00.000Z"}
+//
+// verify exits 0 and prints "ok" when the hash is right and unexpired, and
+// exits 1 with an explanation on standard error when it is not. Usage
+// errors exit 2.
+//
+// The workspace secret (the "Encryption key" in the workspace settings)
+// comes from the PRODUCTFRUITS_SECRET environment variable or from the file
+// named by -secret-file, never from a flag value, which would end up in
+// shell history and process listings. pfhmac never prints the secret.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pfverify/productfruits"
+)
+
+// secretEnv names the environment variable that holds the secret.
+const secretEnv = "PRODUCTFRUITS_SECRET"
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+const usage = `pfhmac signs and checks Product Fruits identity verification HMACs.
+
+Usage:
+  pfhmac sign -user NAME [-ttl DURATION | -expires TIME]
+  pfhmac verify -user NAME -hash HASH [-expiration EXPIRATION]
+  pfhmac help [sign | verify]
+
+The secret (the workspace's "Encryption key") is read from the
+PRODUCTFRUITS_SECRET environment variable, or from the file given with
+-secret-file PATH (a trailing newline is ignored). It is never taken as a
+flag value and never printed.
+
+Exit status: 0 ok, 1 the check failed or an error occurred, 2 usage error.
+`
+
+const signUsage = `Usage: pfhmac sign -user NAME [-ttl DURATION | -expires TIME] [-secret-file PATH]
+
+Prints the hmac object the browser needs, as one line of JSON:
+  {"hash":"...","expiration":"2026-11-24T14:00:00.000Z"}
+
+  -user NAME          the username the page sends as user.username (required)
+  -ttl DURATION       expire this long from now, such as 1h or 30m
+  -expires TIME       expire at this RFC 3339 time, such as 2026-11-24T14:00:00Z
+  -secret-file PATH   read the secret from PATH instead of $PRODUCTFRUITS_SECRET
+
+Without -ttl or -expires the hmac does not expire. -ttl and -expires
+exclude each other.
+`
+
+const verifyUsage = `Usage: pfhmac verify -user NAME -hash HASH [-expiration EXPIRATION] [-secret-file PATH]
+
+Checks an hmac as the page sends it. Prints "ok" and exits 0 when it is
+right and unexpired; otherwise explains on standard error what is wrong
+and exits 1.
+
+  -user NAME              the username the page sends as user.username (required)
+  -hash HASH              the hmac's hash (required)
+  -expiration EXPIRATION  the hmac's expiration, exactly as the page sends it
+  -secret-file PATH       read the secret from PATH instead of $PRODUCTFRUITS_SECRET
+`
+
+const secretFlagRefusal = "there is no -secret flag: a secret on the command line leaks into shell history and process listings; " +
+	"set " + secretEnv + " or use -secret-file PATH"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr, time.Now))
+}
+
+// run is the whole command, minus the process: args without the program
+// name, env in place of os.Getenv, now in place of time.Now. It returns
+// the exit status.
+func run(args []string, env func(string) string, stdout, stderr io.Writer, now func() time.Time) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "sign":
+		err = sign(rest, env, stdout, stderr, now)
+	case "verify":
+		err = verify(rest, env, stdout, stderr, now)
+	case "help", "-h", "-help", "--help":
+		err = help(rest, stdout)
+	default:
+		err = usageErrorf("unknown command %q", cmd)
+	}
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.Is(err, errReported):
+		return exitFail
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "pfhmac: %v\nRun 'pfhmac help' for usage.\n", err)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "pfhmac: %v\n", err)
+		return exitFail
+	}
+}
+
+// errReported means the failure has already been explained on stderr.
+var errReported = errors.New("failure reported")
+
+// usageError is an error in how pfhmac was invoked (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return usageError{fmt.Sprintf(format, args...)}
+}
+
+func help(args []string, stdout io.Writer) error {
+	text := usage
+	if len(args) > 0 {
+		switch args[0] {
+		case "sign":
+			text = signUsage
+		case "verify":
+			text = verifyUsage
+		default:
+			return usageErrorf("help: unknown command %q", args[0])
+		}
+	}
+	fmt.Fprint(stdout, text)
+	return nil
+}
+
+// refusedFlag stands in for a -secret flag so that pfhmac can refuse it
+// with a useful message. Set swallows the value: the flag package would
+// otherwise echo it in its error, and the value is the secret.
+type refusedFlag struct{ set bool }
+
+func (f *refusedFlag) String() string { return "" }
+
+func (f *refusedFlag) Set(string) error {
+	f.set = true
+	return nil
+}
+
+// commandFlags is a subcommand's flag set with the flags every subcommand
+// shares.
+type commandFlags struct {
+	*flag.FlagSet
+	secretFile string
+	secret     refusedFlag
+}
+
+func newCommandFlags(name string) *commandFlags {
+	fs := &commandFlags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError)}
+	// Errors and usage are printed by pfhmac itself, not the flag package.
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&fs.secretFile, "secret-file", "", "")
+	fs.Var(&fs.secret, "secret", "")
+	return fs
+}
+
+// parse parses args, printing usageText to stdout for -h.
+func (fs *commandFlags) parse(args []string, usageText string, stdout io.Writer) error {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usageText)
+		return err
+	case fs.secret.set, err != nil && strings.HasSuffix(err.Error(), " -secret"):
+		return usageErrorf("%s: %s", fs.Name(), secretFlagRefusal)
+	case err != nil:
+		return usageErrorf("%s: %v", fs.Name(), err)
+	case fs.NArg() > 0:
+		return usageErrorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// isSet reports whether the flag name was given on the command line.
+func (fs *commandFlags) isSet(name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+// loadSecret returns the secret from -secret-file if given, else from the
+// environment. Errors never include the secret.
+func loadSecret(fs *commandFlags, env func(string) string) (string, error) {
+	if fs.isSet("secret-file") {
+		if fs.secretFile == "" {
+			return "", usageErrorf("%s: -secret-file needs a path", fs.Name())
+		}
+		b, err := os.ReadFile(fs.secretFile)
+		if err != nil {
+			return "", fmt.Errorf("%s: reading secret: %w", fs.Name(), err)
+		}
+		secret := strings.TrimRight(string(b), "\r\n")
+		if secret == "" {
+			return "", fmt.Errorf("%s: secret file %s is empty", fs.Name(), fs.secretFile)
+		}
+		return secret, nil
+	}
+	if secret := env(secretEnv); secret != "" {
+		return secret, nil
+	}
+	return "", usageErrorf("%s: no secret: set %s or use -secret-file PATH", fs.Name(), secretEnv)
+}
+
+func sign(args []string, env func(string) string, stdout, stderr io.Writer, now func() time.Time) error {
+	fs := newCommandFlags("sign")
+	user := fs.String("user", "", "")
+	ttl := fs.Duration("ttl", 0, "")
+	expires := fs.String("expires", "", "")
+	if err := fs.parse(args, signUsage, stdout); err != nil {
+		return err
+	}
+	if *user == "" {
+		return usageErrorf("sign: -user is required")
+	}
+	var exp time.Time
+	switch ttlSet, expiresSet := fs.isSet("ttl"), fs.isSet("expires"); {
+	case ttlSet && expiresSet:
+		return usageErrorf("sign: -ttl and -expires exclude each other; give one")
+	case ttlSet:
+		if *ttl <= 0 {
+			return usageErrorf("sign: -ttl must be positive, got %v", *ttl)
+		}
+		exp = now().Add(*ttl)
+	case expiresSet:
+		t, err := time.Parse(time.RFC3339Nano, *expires)
+		if err != nil {
+			return usageErrorf("sign: -expires %q is not an RFC 3339 time such as 2026-11-24T14:00:00Z", *expires)
+		}
+		exp = t
+	}
+	secret, err := loadSecret(fs, env)
+	if err != nil {
+		return err
+	}
+	signer, err := productfruits.NewSigner(secret)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	h, err := signer.Sign(*user, exp)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	if !exp.IsZero() && !exp.After(now()) {
+		fmt.Fprintf(stderr, "pfhmac: warning: expiration %s is not in the future; the product will reject this hmac\n", h.Expiration)
+	}
+	// The library's HMAC type carries the browser's field names.
+	b, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	_, err = stdout.Write(append(b, '\n'))
+	return err
+}
+
+func verify(args []string, env func(string) string, stdout, stderr io.Writer, now func() time.Time) error {
+	fs := newCommandFlags("verify")
+	user := fs.String("user", "", "")
+	hash := fs.String("hash", "", "")
+	expiration := fs.String("expiration", "", "")
+	if err := fs.parse(args, verifyUsage, stdout); err != nil {
+		return err
+	}
+	switch {
+	case *user == "":
+		return usageErrorf("verify: -user is required")
+	case *hash == "":
+		return usageErrorf("verify: -hash is required")
+	}
+	secret, err := loadSecret(fs, env)
+	if err != nil {
+		return err
+	}
+	signer, err := productfruits.NewSigner(secret)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	c := &checker{signer: signer, user: *user, hash: *hash, exp: *expiration, now: now()}
+	// A secret with stray whitespace is a common copy-paste slip; keep a
+	// second signer to tell whether that is the difference.
+	if trimmed := strings.TrimSpace(secret); trimmed != secret && trimmed != "" {
+		c.trimmedSigner, _ = productfruits.NewSigner(trimmed)
+	}
+
+	err = signer.Verify(c.user, productfruits.HMAC{Hash: c.hash, Expiration: c.exp}, c.now)
+	switch {
+	case err == nil:
+		fmt.Fprintln(stdout, "ok")
+		if c.exp != "" {
+			exp, _ := time.Parse(time.RFC3339Nano, c.exp)
+			fmt.Fprintf(stdout, "expires in %v, at %s\n", roundDuration(exp.Sub(c.now)), c.exp)
+		}
+		return nil
+	case errors.Is(err, productfruits.ErrExpired):
+		exp, _ := time.Parse(time.RFC3339Nano, c.exp)
+		fmt.Fprintf(stderr, "expired: the hash is right, but its expiration %s passed %v ago.\n", c.exp, roundDuration(c.now.Sub(exp)))
+		fmt.Fprintln(stderr, "The product rejects an expired hmac: before it runs out, the page must hand a user object with a fresh hmac to window.productFruits.identifyUser.")
+		return errReported
+	case errors.Is(err, productfruits.ErrHashMismatch), errors.Is(err, productfruits.ErrMalformedExpiration):
+		c.explain(stderr, err)
+		return errReported
+	default:
+		return fmt.Errorf("verify: %w", err)
+	}
+}
+
+// roundDuration rounds d to seconds for display, keeping sub-second
+// durations readable.
+func roundDuration(d time.Duration) time.Duration {
+	if r := d.Round(time.Second); r != 0 {
+		return r
+	}
+	return d.Round(time.Millisecond)
+}

@@ -1,0 +1,20 @@
+// Package productfruits is net/http middleware for Product Fruits user
+// identity verification.
+//
+// With identity verification switched on in a Product Fruits workspace, the
+// browser must hand the product an HMAC-SHA256 of the username (optionally
+// with an expiration) computed on the server with the workspace's secret.
+// One wrong byte and the product silently stops loading for that user.
+//
+// The middleware finds the logged-in username (ContextUsername,
+// SessionUsername or a function of your own), signs it exactly as the
+// product expects (Signer), puts the user object in the request context
+// (FromContext), and, with Config.Inject, streams the product's loader and
+// init call into the HTML pages the app writes. TemplateScript places the
+// same snippet in html/template pages, and the identity endpoint
+// (Config.IdentityPath) lets pages renew an expiring HMAC without a reload;
+// the injected snippet does that by itself when Config.TTL is set.
+//
+// The middleware belongs inside any compression middleware: it leaves
+// compressed responses untouched.
+package productfruits

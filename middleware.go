@@ -143,7 +143,8 @@ type Middleware struct {
 	identityPath string
 	logger       *slog.Logger
 	now          func() time.Time
-	initPrefix   []byte // the snippet up to the user object, without nonce
+	initPrefix   []byte // the inline script up to the user object
+	renewal      []byte // the renewal script, nil without TTL or endpoint
 }
 
 // Format implements fmt.Formatter so that no verb prints the secret.
@@ -228,6 +229,7 @@ func New(cfg Config) (*Middleware, error) {
 		m.now = time.Now
 	}
 	m.initPrefix = m.buildInitPrefix()
+	m.renewal = m.buildRenewal()
 	return m, nil
 }
 

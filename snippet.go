@@ -57,9 +57,7 @@ func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState
 	dst = append(dst, m.initPrefix...)
 	dst = append(dst, userJSON...)
 	dst = append(dst, "]);"...)
-	if m.ttl > 0 && m.identityPath != "" {
-		dst = m.appendRenewal(dst)
-	}
+	dst = append(dst, m.renewal...)
 	dst = append(dst, "</script><script async src=\""...)
 	dst = append(dst, m.scriptAttr...)
 	dst = append(dst, "\" "...)
@@ -92,10 +90,15 @@ const renewalJS = `(function(){var P=%PATH%,T=%TTL%,M=Math.min(T/5,300000),last=
 	`document.addEventListener('visibilitychange',function(){if(!document.hidden&&!stop&&Date.now()>=last+T-M)plan(0)});` +
 	`plan(T-M)})();`
 
-func (m *Middleware) appendRenewal(dst []byte) []byte {
+// buildRenewal returns the renewal script for this configuration, or nil
+// when HMACs do not expire or the endpoint is switched off.
+func (m *Middleware) buildRenewal() []byte {
+	if m.ttl <= 0 || m.identityPath == "" {
+		return nil
+	}
 	js := strings.Replace(renewalJS, "%PATH%", string(appendJSONString(nil, m.identityPath)), 1)
 	js = strings.Replace(js, "%TTL%", strconv.FormatInt(m.ttl.Milliseconds(), 10), 1)
-	return append(dst, js...)
+	return []byte(js)
 }
 
 // TemplateScript returns the snippet for r's user, for html/template pages

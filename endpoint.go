@@ -6,6 +6,16 @@ import (
 	"strconv"
 )
 
+// IdentityHandler returns the identity endpoint as a handler of its own,
+// for routers that run middleware on matched routes only (gorilla/mux,
+// echo groups) or apps that mount it elsewhere. Handler already serves it
+// at Config.IdentityPath; this is for mounting it by hand. A username
+// resolver error is answered with 503 so that the renewal script retries,
+// an anonymous request with 401 so that it stops.
+func (m *Middleware) IdentityHandler() http.Handler {
+	return http.HandlerFunc(m.serveIdentity)
+}
+
 // serveIdentity answers the identity endpoint: the current user's object
 // with a fresh HMAC, for pages that renew an expiring HMAC without a
 // reload. Whom it signs for comes only from Config.Username, never from

@@ -248,3 +248,16 @@ func TestIdentityEndpoint(t *testing.T) {
 		assert.Contains(t, string(body), `"username":"bob"`)
 	})
 }
+
+func TestIdentityHandlerMountedByHand(t *testing.T) {
+	m := newTestMiddleware(t, func(c *Config) { c.IdentityPath = "-" })
+	mux := http.NewServeMux()
+	mux.Handle("GET /me/pf", m.IdentityHandler())
+	rec := httptest.NewRecorder()
+	withUser("carol", mux).ServeHTTP(rec, httptest.NewRequest("GET", "/me/pf", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	var u User
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &u))
+	assert.Equal(t, "carol", u.Username)
+	assert.NoError(t, m.Signer().Verify("carol", *u.HMAC, fixedNow))
+}

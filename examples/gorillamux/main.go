@@ -47,9 +47,9 @@ func newApp(workspaceCode, secret string) (http.Handler, error) {
 
 	r := mux.NewRouter()
 	r.Use(pf.Handler)
-	// mux runs middleware on matched routes only: this route lets the
-	// middleware answer the identity endpoint; its handler is never reached.
-	r.Handle(productfruits.DefaultIdentityPath, http.NotFoundHandler())
+	// mux runs middleware on matched routes only: the identity endpoint
+	// needs a route of its own.
+	r.Handle(productfruits.DefaultIdentityPath, pf.IdentityHandler())
 	r.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "private, no-store")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -1,0 +1,1126 @@
+package productfruits
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The tests drive the real Middleware: the snippet under test is exactly
+// what appendSnippet produces for user "testUser".
+
+const injUser = "testUser"
+
+func newInjMiddleware(t testing.TB, mod func(*Config)) *Middleware {
+	t.Helper()
+	cfg := Config{
+		WorkspaceCode: "ws_inject",
+		Secret:        "inject-secret",
+		Inject:        true,
+		IdentityPath:  "-",
+		Username:      func(*http.Request) (string, error) { return injUser, nil },
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	m, err := New(cfg)
+	require.NoError(t, err)
+	return m
+}
+
+// snippetFor returns the snippet m injects into a response with header h.
+func snippetFor(t testing.TB, m *Middleware, h http.Header) string {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	st := m.signUser(r, injUser)
+	require.NotNil(t, st)
+	s := m.appendSnippet(nil, r, st, h)
+	require.NotEmpty(t, s)
+	return string(s)
+}
+
+// recWriter records what reaches the network: unlike httptest's recorder it
+// neither sniffs nor treats 1xx as final, so "untouched" can be compared
+// with the bare handler exactly.
+type recWriter struct {
+	header    http.Header
+	sent      http.Header // the header as of the final WriteHeader
+	status    int
+	interim   []int
+	body      bytes.Buffer
+	writes    [][]byte // the very slices passed to Write
+	flushes   int
+	readFroms int
+	calls     int // WriteHeader calls after the first final one
+}
+
+func newRecWriter() *recWriter { return &recWriter{header: http.Header{}} }
+
+func (rw *recWriter) Header() http.Header { return rw.header }
+
+func (rw *recWriter) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != 101 {
+		rw.interim = append(rw.interim, code)
+		return
+	}
+	if rw.status != 0 {
+		rw.calls++
+		return
+	}
+	rw.status = code
+	rw.sent = rw.header.Clone()
+}
+
+func (rw *recWriter) Write(p []byte) (int, error) {
+	if rw.status == 0 {
+		rw.WriteHeader(http.StatusOK)
+	}
+	rw.writes = append(rw.writes, p)
+	return rw.body.Write(p)
+}
+
+func (rw *recWriter) Flush() {
+	if rw.status == 0 {
+		rw.WriteHeader(http.StatusOK)
+	}
+	rw.flushes++
+}
+
+// result completes the response the way net/http does for a handler
+// that wrote nothing.
+func (rw *recWriter) result() (int, http.Header, string) {
+	if rw.status == 0 {
+		rw.WriteHeader(http.StatusOK)
+	}
+	return rw.status, rw.sent, rw.body.String()
+}
+
+// readerFromRec is a recWriter that also has the sendfile-style fast path.
+type readerFromRec struct{ *recWriter }
+
+func (rw readerFromRec) ReadFrom(src io.Reader) (int64, error) {
+	rw.readFroms++
+	return rw.body.ReadFrom(src)
+}
+
+// respSpec is what a test handler does: headers, status, body in pieces.
+type respSpec struct {
+	header   map[string][]string
+	status   int // 0: no WriteHeader call
+	body     string
+	cuts     []int // Write boundaries in body
+	readFrom bool  // io.Copy the body instead of calling Write
+}
+
+func (s respSpec) handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range s.header {
+			w.Header()[k] = v
+		}
+		if s.status != 0 {
+			w.WriteHeader(s.status)
+		}
+		if s.readFrom {
+			_, _ = io.Copy(w, strings.NewReader(s.body))
+			return
+		}
+		prev := 0
+		for _, c := range append(s.cuts, len(s.body)) {
+			if c > prev || (c == 0 && len(s.body) == 0) {
+				_, _ = w.Write([]byte(s.body[prev:c]))
+			}
+			prev = c
+		}
+	})
+}
+
+// serveRec runs h, wrapped by m unless m is nil, on a recWriter.
+func serveRec(m *Middleware, h http.Handler, r *http.Request) *recWriter {
+	rw := newRecWriter()
+	if m != nil {
+		h = m.Handler(h)
+	}
+	h.ServeHTTP(rw, r)
+	return rw
+}
+
+func htmlHeader() map[string][]string {
+	return map[string][]string{"Content-Type": {"text/html; charset=utf-8"}}
+}
+
+// splits lists the write patterns every small document is run with: one
+// Write, one byte per Write, and every split into two Writes.
+func splits(n int) map[string][]int {
+	out := map[string][]int{"whole": nil}
+	if n > 1 {
+		bytewise := make([]int, 0, n)
+		for i := 1; i < n; i++ {
+			bytewise = append(bytewise, i)
+			out["split@"+strconv.Itoa(i)] = []int{i}
+		}
+		out["bytewise"] = bytewise
+	}
+	return out
+}
+
+// checkInjection runs spec through m under every split (and via ReadFrom)
+// and checks the body against want, where "@@" stands for the snippet;
+// without "@@", the response must equal the bare handler's exactly.
+func checkInjection(t *testing.T, m *Middleware, method string, spec respSpec, want string) {
+	t.Helper()
+	snip := snippetFor(t, m, http.Header(spec.header))
+	patterns := splits(len(spec.body))
+	patterns["readfrom"] = nil
+	for name, cuts := range patterns {
+		s := spec
+		s.cuts = cuts
+		s.readFrom = name == "readfrom"
+		bare := serveRec(nil, s.handler(), httptest.NewRequest(method, "/", nil))
+		bStatus, bHeader, bBody := bare.result()
+		got := serveRec(m, s.handler(), httptest.NewRequest(method, "/", nil))
+		status, header, body := got.result()
+		require.Equal(t, bStatus, status, name)
+		if !strings.Contains(want, "@@") {
+			require.Equal(t, bBody, body, "%s: body must pass through untouched", name)
+			require.Equal(t, bHeader, header, "%s: headers must pass through untouched", name)
+			continue
+		}
+		require.Equal(t, strings.Replace(want, "@@", snip, 1), body, name)
+		require.Equal(t, 1, strings.Count(body, snip), name)
+		if cl := bHeader.Get("Content-Length"); cl != "" {
+			n, _ := strconv.Atoi(cl)
+			require.Equal(t, strconv.Itoa(n+len(snip)), header.Get("Content-Length"), name)
+		}
+		require.Contains(t, header.Get("Cache-Control"), "private", name)
+		require.Contains(t, header.Get("Vary"), "Cookie", name)
+	}
+}
+
+func TestInjectPlacement(t *testing.T) {
+	const doc = "<!doctype html>"
+	tests := []struct {
+		name, body, want string
+	}{
+		{"before </head>", doc + "<html><head><title>t</title></head><body>x</body></html>",
+			doc + "<html><head><title>t</title>@@</head><body>x</body></html>"},
+		{"upper case", "<!DOCTYPE HTML><HTML><HEAD></HEAD><BODY></BODY></HTML>",
+			"<!DOCTYPE HTML><HTML><HEAD>@@</HEAD><BODY></BODY></HTML>"},
+		{"space before >", doc + "<head></head ><body>", doc + "<head>@@</head ><body>"},
+		{"newline before >", doc + "<head></head\n>", doc + "<head>@@</head\n>"},
+		{"mixed case, tab and attribute", doc + "<head></HeAd\t x=\">\">", doc + "<head>@@</HeAd\t x=\">\">"},
+		{"self-closing slash", doc + "<head></head/>", doc + "<head>@@</head/>"},
+		{"only first </head>", doc + "<head></head></head>", doc + "<head>@@</head></head>"},
+		{"not </header>", doc + "<head><header></header></head>", doc + "<head><header></header>@@</head>"},
+		{"not </headx>", doc + "<head></headx></head>", doc + "<head></headx>@@</head>"},
+		{"head as root", "<head><meta charset=utf-8></head><p>", "<head><meta charset=utf-8>@@</head><p>"},
+		{"html as root", "<html><head></head>", "<html><head>@@</head>"},
+		{"html with attributes", "<html lang=\"</head>\"><head></head>", "<html lang=\"</head>\"><head>@@</head>"},
+		{"whitespace, comments and BOM first", "\xef\xbb\xbf \r\n\t<!-- </head> --><!----> " + doc + "<head></head>",
+			"\xef\xbb\xbf \r\n\t<!-- </head> --><!----> " + doc + "<head>@@</head>"},
+		{"comment", doc + "<head><!-- </head> <body> --></head>", doc + "<head><!-- </head> <body> -->@@</head>"},
+		{"comment with dashes", doc + "<head><!-- a -- b --- </head> ---></head>", doc + "<head><!-- a -- b --- </head> --->@@</head>"},
+		{"comment closed by --!>", doc + "<head><!-- x --!></head>", doc + "<head><!-- x --!>@@</head>"},
+		{"abrupt comment <!-->", doc + "<head><!--></head>", doc + "<head><!-->@@</head>"},
+		{"abrupt comment <!--->", doc + "<head><!---></head>", doc + "<head><!--->@@</head>"},
+		{"comment not closed by -- >", doc + "<head><!-- -- ></head> --></head>", doc + "<head><!-- -- ></head> -->@@</head>"},
+		{"bogus comment <?", doc + "<head><? </head> ?></head>", doc + "<head><? </head> ?>@@</head>"},
+		{"bogus comment <!x", doc + "<head><!x </head> </head>", doc + "<head><!x </head> @@</head>"},
+		{"script", doc + "<head><script>var s = \"</head>\" + '<body>';</script></head>",
+			doc + "<head><script>var s = \"</head>\" + '<body>';</script>@@</head>"},
+		{"script end tag look-alike", doc + "<head><script>x=\"</scriptx></head>\"</script ></head>",
+			doc + "<head><script>x=\"</scriptx></head>\"</script >@@</head>"},
+		{"script escaped", doc + "<head><script><!-- </head> --></script></head>",
+			doc + "<head><script><!-- </head> --></script>@@</head>"},
+		{"script double escaped", doc + "<head><script><!--<script></script></head>--></script></head>",
+			doc + "<head><script><!--<script></script></head>--></script>@@</head>"},
+		{"script escaped then closed", doc + "<head><script><!--</script></head>",
+			doc + "<head><script><!--</script>@@</head>"},
+		{"script <!--> is no escape", doc + "<head><script><!--></script></head>",
+			doc + "<head><script><!--></script>@@</head>"},
+		{"script self-closing is still raw", doc + "<head><script/></head></script></head>",
+			doc + "<head><script/></head></script>@@</head>"},
+		{"style", doc + "<head><style>/* </head> */</style></head>", doc + "<head><style>/* </head> */</style>@@</head>"},
+		{"title", doc + "<head><title></head><!--</title></head>", doc + "<head><title></head><!--</title>@@</head>"},
+		{"textarea", doc + "<head><textarea></head></textarea></head>", doc + "<head><textarea></head></textarea>@@</head>"},
+		{"noscript", doc + "<head><noscript></head></noscript></head>", doc + "<head><noscript></head></noscript>@@</head>"},
+		{"noscript upper case end", doc + "<head><noscript></head></NOSCRIPT\n></head>", doc + "<head><noscript></head></NOSCRIPT\n>@@</head>"},
+		{"template", doc + "<head><template></head><body></template></head>", doc + "<head><template></head><body></template>@@</head>"},
+		{"nested template", doc + "<head><template><template></template></head></template></head>",
+			doc + "<head><template><template></template></head></template>@@</head>"},
+		{"double-quoted attribute", doc + "<head><meta content=\"</head><body>\"></head>", doc + "<head><meta content=\"</head><body>\">@@</head>"},
+		{"single-quoted attribute", doc + "<head><meta content='</head>'></head>", doc + "<head><meta content='</head>'>@@</head>"},
+		{"unquoted attribute", doc + "<head><meta content=a</head></head>", doc + "<head><meta content=a</head>@@</head>"},
+		{"attribute without value", doc + "<head><meta x y = z></head>", doc + "<head><meta x y = z>@@</head>"},
+		{"less-than as text", doc + "<head><title>a < b</title>< /head></head>", doc + "<head><title>a < b</title>< /head>@@</head>"},
+		{"empty end tag", doc + "<head></></head>", doc + "<head></>@@</head>"},
+		{"body when no </head>", doc + "<html><head><title>x</title><body class=a>", doc + "<html><head><title>x</title>@@<body class=a>"},
+		{"bare <body>", doc + "<body>", doc + "@@<body>"},
+		{"<BODY/>", doc + "<BODY/>", doc + "@@<BODY/>"},
+		{"<body> in a comment", doc + "<head><!--<body>--><body>", doc + "<head><!--<body>-->@@<body>"},
+		{"not <bodyx>", doc + "<head><bodyx></head>", doc + "<head><bodyx>@@</head>"},
+		{"body first wins over later </head>", doc + "<head><body></head>", doc + "<head>@@<body></head>"},
+		{"marker outside script", doc + "<head><meta data-productfruits></head>", doc + "<head><meta data-productfruits>@@</head>"},
+		{"loader global outside script", doc + "<head><title>$productFruits</title><!-- $productFruits --></head>",
+			doc + "<head><title>$productFruits</title><!-- $productFruits -->@@</head>"},
+		{"other script src", doc + "<head><script src=\"https://app.productfruits.com/static/script.js?v=2\"></script></head>",
+			doc + "<head><script src=\"https://app.productfruits.com/static/script.js?v=2\"></script>@@</head>"},
+		{"marker inside template", doc + "<head><template><script data-productfruits>$productFruits</script></template></head>",
+			doc + "<head><template><script data-productfruits>$productFruits</script></template>@@</head>"},
+		{"snippet after the insertion point", doc + "<head></head><body><script data-productfruits></script>",
+			doc + "<head>@@</head><body><script data-productfruits></script>"},
+		{"$ then loader global", doc + "<head><script>$$productFruit</script></head>", doc + "<head><script>$$productFruit</script>@@</head>"},
+		{"xhtml", "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head></head>", "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head>@@</head>"},
+	}
+	m := newInjMiddleware(t, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkInjection(t, m, http.MethodGet, respSpec{header: htmlHeader(), body: tt.body}, tt.want)
+		})
+	}
+}
+
+func TestInjectUntouchedBodies(t *testing.T) {
+	const doc = "<!doctype html>"
+	tests := []struct{ name, body string }{
+		{"empty", ""},
+		{"fragment", "<div>hello</div></head>"},
+		{"text first", "hello <html><head></head>"},
+		{"body first", "<body></head>"},
+		{"end tag first", "</head><html><head></head>"},
+		{"<htmlx>", "<htmlx><head></head>"},
+		{"<header>", "<header></header></head>"},
+		{"xml declaration", "<?xml version=\"1.0\"?><html><head></head>"},
+		{"CDATA first", "<![CDATA[x]]><html><head></head>"},
+		{"BOM not first", " \xef\xbb\xbf<html><head></head>"},
+		{"broken BOM", "\xef\xbb<html><head></head>"},
+		{"<!doc only", "<!doc><html><head></head>"},
+		{"no insertion point", doc + "<html><head><title>x</title><p>text"},
+		{"unfinished </head", doc + "<head></head"},
+		{"unfinished <body", doc + "<head><body"},
+		{"only in comment", doc + "<head><!-- </head> <body>"},
+		{"only in script", doc + "<head><script></head><body>"},
+		{"only in attribute", doc + "<head><meta content=\"</head><body>"},
+		{"plaintext", doc + "<head><plaintext></head><body>"},
+		{"already has snippet marker", doc + "<head><script data-productfruits>x</script></head>"},
+		{"marker upper case", doc + "<head><SCRIPT Data-ProductFruits=\"\"></SCRIPT></head>"},
+		{"already has loader src", doc + "<head><script async src=\"https://app.productfruits.com/static/script.js\"></script></head>"},
+		{"loader src with spaces", doc + "<head><script src=' https://app.productfruits.com/static/script.js '></script></head>"},
+		{"loader src unquoted", doc + "<head><script src=https://app.productfruits.com/static/script.js></script></head>"},
+		{"loader global in script", doc + "<head><script>window.$productFruits = window.$productFruits || [];</script></head>"},
+		{"loader global split by $", doc + "<head><script>$$productFruits</script></head>"},
+		{"loader global in escaped script", doc + "<head><script><!-- $productFruits --></script></head>"},
+	}
+	m := newInjMiddleware(t, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkInjection(t, m, http.MethodGet, respSpec{header: htmlHeader(), body: tt.body}, tt.body)
+		})
+	}
+}
+
+func TestInjectScriptURLEscaped(t *testing.T) {
+	const url = "https://cdn.example.com/pf.js?a=1&b=2"
+	m := newInjMiddleware(t, func(c *Config) { c.ScriptURL = url })
+	for _, src := range []string{url, "https://cdn.example.com/pf.js?a=1&amp;b=2"} {
+		t.Run(src, func(t *testing.T) {
+			body := "<html><head><script src=\"" + src + "\"></script></head>"
+			checkInjection(t, m, http.MethodGet, respSpec{header: htmlHeader(), body: body}, body)
+		})
+	}
+	t.Run("default URL is not ours", func(t *testing.T) {
+		body := "<html><head><script src=\"" + DefaultScriptURL + "\"></script></head>"
+		checkInjection(t, m, http.MethodGet, respSpec{header: htmlHeader(), body: body},
+			strings.Replace(body, "</head>", "@@</head>", 1))
+	})
+}
+
+func TestInjectByResponse(t *testing.T) {
+	const page = "<!DOCTYPE html><html><head><title>x</title></head><body></body></html>"
+	const injected = "<!DOCTYPE html><html><head><title>x</title>@@</head><body></body></html>"
+	ct := func(v ...string) map[string][]string { return map[string][]string{"Content-Type": v} }
+	with := func(h map[string][]string, k string, v ...string) map[string][]string {
+		h[k] = v
+		return h
+	}
+	tests := []struct {
+		name   string
+		method string
+		header map[string][]string
+		status int
+		want   string
+	}{
+		{"text/html", "", ct("text/html"), 0, injected},
+		{"parameters and case", "", ct("TEXT/HTML ; Charset=UTF-8"), 0, injected},
+		{"xhtml", "", ct("application/xhtml+xml; charset=utf-8"), 0, injected},
+		{"sniffed", "", nil, 0, injected},
+		{"text/plain", "", ct("text/plain"), 0, page},
+		{"json", "", ct("application/json"), 0, page},
+		{"empty Content-Type stops sniffing", "", ct(), 0, page},
+		{"event stream", "", ct("text/event-stream"), 0, page},
+		{"gzip", "", with(ct("text/html"), "Content-Encoding", "gzip"), 0, page},
+		{"br among identity", "", with(ct("text/html"), "Content-Encoding", "identity, br"), 0, page},
+		{"identity encoding", "", with(ct("text/html"), "Content-Encoding", "identity"), 0, injected},
+		{"attachment", "", with(ct("text/html"), "Content-Disposition", "Attachment; filename=page.html"), 0, page},
+		{"inline disposition", "", with(ct("text/html"), "Content-Disposition", "inline"), 0, injected},
+		{"200", "", ct("text/html"), 200, injected},
+		{"201", "", ct("text/html"), 201, injected},
+		{"299", "", ct("text/html"), 299, injected},
+		{"204", "", ct("text/html"), 204, page},
+		{"206", "", ct("text/html"), 206, page},
+		{"301", "", ct("text/html"), 301, page},
+		{"404", "", ct("text/html"), 404, page},
+		{"500", "", ct("text/html"), 500, page},
+		{"POST", http.MethodPost, ct("text/html"), 0, injected},
+		{"with Content-Length", "", with(ct("text/html"), "Content-Length", strconv.Itoa(len(page))), 0, injected},
+	}
+	m := newInjMiddleware(t, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			method := tt.method
+			if method == "" {
+				method = http.MethodGet
+			}
+			checkInjection(t, m, method, respSpec{header: tt.header, status: tt.status, body: page}, tt.want)
+		})
+	}
+}
+
+func TestInjectSniffedBOMIsText(t *testing.T) {
+	// net/http sniffs a BOM as text/plain, so the browser would not run it.
+	m := newInjMiddleware(t, nil)
+	page := "\xef\xbb\xbf<html><head></head>"
+	checkInjection(t, m, http.MethodGet, respSpec{body: page}, page)
+	got := serveRec(m, respSpec{body: "<html><head></head>"}.handler(), httptest.NewRequest("GET", "/", nil))
+	_, h, _ := got.result()
+	assert.Equal(t, "text/html; charset=utf-8", h.Get("Content-Type"), "the sniffed type is made explicit")
+}
+
+func TestInjectHeaders(t *testing.T) {
+	const page = "<html><head></head><body></body></html>"
+	tests := []struct {
+		name string
+		in   map[string][]string
+		want map[string][]string // nil value: the header must be absent
+	}{
+		{"defaults", nil, map[string][]string{
+			"Cache-Control": {"private"}, "Vary": {"Cookie"}, "Content-Type": {"text/html"},
+		}},
+		{"validators removed", map[string][]string{
+			"Etag": {`"abc"`}, "Last-Modified": {"Mon, 02 Jan 2006 15:04:05 GMT"}, "Accept-Ranges": {"bytes"}, "Content-Md5": {"x"},
+		}, map[string][]string{"Etag": nil, "Last-Modified": nil, "Accept-Ranges": nil, "Content-Md5": nil}},
+		{"Content-Length grows", map[string][]string{"Content-Length": {strconv.Itoa(len(page))}},
+			map[string][]string{"Content-Length": {"@len"}}},
+		{"bad Content-Length removed", map[string][]string{"Content-Length": {"lots"}},
+			map[string][]string{"Content-Length": nil}},
+		{"public becomes private", map[string][]string{"Cache-Control": {"public, max-age=60"}},
+			map[string][]string{"Cache-Control": {"max-age=60, private"}}},
+		{"s-maxage dropped", map[string][]string{"Cache-Control": {"S-MaxAge=600, max-age=10", "public"}},
+			map[string][]string{"Cache-Control": {"max-age=10, private"}}},
+		{"no-store stays", map[string][]string{"Cache-Control": {"no-store"}},
+			map[string][]string{"Cache-Control": {"no-store, private"}}},
+		{"private kept once", map[string][]string{"Cache-Control": {"Private, max-age=5"}},
+			map[string][]string{"Cache-Control": {"Private, max-age=5"}}},
+		{"qualified private made whole", map[string][]string{"Cache-Control": {`private="Set-Cookie, X", max-age=5`}},
+			map[string][]string{"Cache-Control": {"max-age=5, private"}}},
+		{"quoted commas kept", map[string][]string{"Cache-Control": {`no-cache="a, b", public`}},
+			map[string][]string{"Cache-Control": {`no-cache="a, b", private`}}},
+		{"Vary merged", map[string][]string{"Vary": {"Accept-Encoding"}},
+			map[string][]string{"Vary": {"Accept-Encoding, Cookie"}}},
+		{"Vary merged into last line", map[string][]string{"Vary": {"Accept-Encoding", "Accept-Language"}},
+			map[string][]string{"Vary": {"Accept-Encoding", "Accept-Language, Cookie"}}},
+		{"Vary cookie not duplicated", map[string][]string{"Vary": {"accept, cookie"}},
+			map[string][]string{"Vary": {"accept, cookie"}}},
+		{"Vary * kept", map[string][]string{"Vary": {"*"}}, map[string][]string{"Vary": {"*"}}},
+		{"other headers kept", map[string][]string{"X-Frame-Options": {"DENY"}, "Set-Cookie": {"a=b"}},
+			map[string][]string{"X-Frame-Options": {"DENY"}, "Set-Cookie": {"a=b"}}},
+	}
+	m := newInjMiddleware(t, nil)
+	snip := snippetFor(t, m, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := htmlHeader()
+			h["Content-Type"] = []string{"text/html"}
+			for k, v := range tt.in {
+				h[k] = v
+			}
+			got := serveRec(m, respSpec{header: h, body: page}.handler(), httptest.NewRequest("GET", "/", nil))
+			status, header, body := got.result()
+			require.Equal(t, http.StatusOK, status)
+			require.Equal(t, strings.Replace(page, "</head>", snip+"</head>", 1), body)
+			for k, v := range tt.want {
+				if v == nil {
+					assert.NotContains(t, header, k)
+					continue
+				}
+				if len(v) == 1 && v[0] == "@len" {
+					v = []string{strconv.Itoa(len(body))}
+				}
+				assert.Equal(t, v, header[k], k)
+			}
+		})
+	}
+}
+
+func TestInjectNonceFromCSP(t *testing.T) {
+	m := newInjMiddleware(t, nil)
+	h := map[string][]string{
+		"Content-Type":            {"text/html"},
+		"Content-Security-Policy": {"default-src 'self'; script-src 'nonce-abc123' 'strict-dynamic'"},
+	}
+	snip := snippetFor(t, m, h)
+	require.Contains(t, snip, `nonce="abc123"`)
+	checkInjection(t, m, http.MethodGet, respSpec{header: h, body: "<html><head></head>"}, "<html><head>@@</head>")
+}
+
+func TestInjectStatusHandling(t *testing.T) {
+	m := newInjMiddleware(t, nil)
+	page := "<html><head></head>"
+	t.Run("second WriteHeader ignored", func(t *testing.T) {
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusCreated)
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, page)
+			w.WriteHeader(http.StatusBadGateway)
+		})
+		got := serveRec(m, h, httptest.NewRequest("GET", "/", nil))
+		status, _, body := got.result()
+		assert.Equal(t, http.StatusCreated, status)
+		assert.Zero(t, got.calls, "no superfluous WriteHeader reaches the underlying writer")
+		assert.Contains(t, body, "data-productfruits")
+	})
+	t.Run("no log spam from a real server", func(t *testing.T) {
+		var logs bytes.Buffer
+		var mu sync.Mutex
+		srv := httptest.NewUnstartedServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusOK)
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, "plain")
+			w.WriteHeader(http.StatusOK)
+		})))
+		srv.Config.ErrorLog = log.New(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logs.Write(p)
+		}), "", 0)
+		srv.Start()
+		defer srv.Close()
+		resp, err := srv.Client().Get(srv.URL)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Empty(t, logs.String())
+	})
+	t.Run("Write before WriteHeader means 200", func(t *testing.T) {
+		got := serveRec(m, respSpec{header: htmlHeader(), body: page}.handler(), httptest.NewRequest("GET", "/", nil))
+		status, _, body := got.result()
+		assert.Equal(t, http.StatusOK, status)
+		assert.Contains(t, body, "data-productfruits")
+	})
+	t.Run("nothing written", func(t *testing.T) {
+		got := serveRec(m, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), httptest.NewRequest("GET", "/", nil))
+		assert.Zero(t, got.status, "net/http answers as it would without the middleware")
+	})
+	t.Run("interim responses pass through", func(t *testing.T) {
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Link", "</style.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, page)
+		})
+		got := serveRec(m, h, httptest.NewRequest("GET", "/", nil))
+		status, _, body := got.result()
+		assert.Equal(t, []int{http.StatusEarlyHints}, got.interim)
+		assert.Equal(t, http.StatusOK, status)
+		assert.Contains(t, body, "data-productfruits")
+	})
+	t.Run("invalid code panics in the handler as without the middleware", func(t *testing.T) {
+		srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			assert.Panics(t, func() { w.WriteHeader(42) })
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.WriteString(w, page)
+		})))
+		defer srv.Close()
+		resp, err := srv.Client().Get(srv.URL)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		assert.Contains(t, string(b), "data-productfruits")
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestInjectInterimOverHTTP(t *testing.T) {
+	m := newInjMiddleware(t, nil)
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, "<html><head></head><body>hi</body></html>")
+	})))
+	defer srv.Close()
+	var interim []int
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
+			interim = append(interim, code)
+			return nil
+		},
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	assert.Equal(t, []int{http.StatusEarlyHints}, interim)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "<html><head>"+snippetFor(t, m, nil)+"</head><body>hi</body></html>", string(b))
+}
+
+func TestInjectableRequest(t *testing.T) {
+	const page = "<html><head></head><body></body></html>"
+	tests := []struct {
+		name   string
+		header map[string]string
+		want   bool
+	}{
+		{"plain GET", nil, true},
+		{"Range", map[string]string{"Range": "bytes=0-10"}, false},
+		{"htmx", map[string]string{"HX-Request": "true"}, false},
+		{"Turbo frame", map[string]string{"Turbo-Frame": "main"}, false},
+	}
+	m := newInjMiddleware(t, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			for k, v := range tt.header {
+				r.Header.Set(k, v)
+			}
+			assert.Equal(t, tt.want, injectableRequest(r))
+			got := serveRec(m, respSpec{header: htmlHeader(), body: page}.handler(), r)
+			_, _, body := got.result()
+			assert.Equal(t, tt.want, strings.Contains(body, "data-productfruits"))
+		})
+	}
+}
+
+func TestInjectHEAD(t *testing.T) {
+	const page = "<html><head></head><body></body></html>"
+	m := newInjMiddleware(t, nil)
+	t.Run("HTML page loses its un-injected length", func(t *testing.T) {
+		h := map[string][]string{"Content-Type": {"text/html"}, "Content-Length": {strconv.Itoa(len(page))}, "Etag": {`"x"`}}
+		got := serveRec(m, respSpec{header: h}.handler(), httptest.NewRequest(http.MethodHead, "/", nil))
+		status, header, body := got.result()
+		assert.Equal(t, http.StatusOK, status)
+		assert.Empty(t, body)
+		assert.NotContains(t, header, "Content-Length")
+		assert.NotContains(t, header, "Etag")
+		assert.Equal(t, "private", header.Get("Cache-Control"))
+		assert.Equal(t, "Cookie", header.Get("Vary"))
+	})
+	t.Run("body written anyway stays untouched", func(t *testing.T) {
+		got := serveRec(m, respSpec{header: htmlHeader(), body: page}.handler(), httptest.NewRequest(http.MethodHead, "/", nil))
+		_, header, body := got.result()
+		assert.Equal(t, page, body)
+		assert.Equal(t, "private", header.Get("Cache-Control"))
+	})
+	t.Run("sniffed HTML", func(t *testing.T) {
+		got := serveRec(m, respSpec{body: page}.handler(), httptest.NewRequest(http.MethodHead, "/", nil))
+		_, header, body := got.result()
+		assert.Equal(t, page, body)
+		assert.Equal(t, "private", header.Get("Cache-Control"))
+	})
+	t.Run("non-HTML untouched", func(t *testing.T) {
+		h := map[string][]string{"Content-Type": {"text/plain"}, "Content-Length": {"10"}}
+		checkInjection(t, m, http.MethodHead, respSpec{header: h}, "")
+	})
+	t.Run("no body, no type: untouched", func(t *testing.T) {
+		checkInjection(t, m, http.MethodHead, respSpec{status: 200}, "")
+	})
+	t.Run("over HTTP", func(t *testing.T) {
+		srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.ServeContent(w, r, "index.html", time.Unix(1e9, 0), strings.NewReader(page))
+		})))
+		defer srv.Close()
+		resp, err := srv.Client().Head(srv.URL)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		assert.Equal(t, int64(-1), resp.ContentLength)
+		assert.Empty(t, resp.Header.Get("Last-Modified"))
+	})
+}
+
+func TestInjectTemplateScriptClaimed(t *testing.T) {
+	// A page whose handler already took the snippet through TemplateScript
+	// (here without placing it) must not get a second one.
+	m := newInjMiddleware(t, nil)
+	const page = "<html><head></head><body></body></html>"
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.NotEmpty(t, TemplateScript(r))
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, page)
+	})
+	got := serveRec(m, h, httptest.NewRequest("GET", "/", nil))
+	_, header, body := got.result()
+	assert.Equal(t, page, body)
+	assert.Equal(t, "text/html", header.Get("Content-Type"))
+	assert.Empty(t, header.Get("Cache-Control"), "an untouched page keeps its headers")
+
+	t.Run("injected snippet claims TemplateScript", func(t *testing.T) {
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.WriteString(w, page)
+			assert.Empty(t, TemplateScript(r))
+		})
+		got := serveRec(m, h, httptest.NewRequest("GET", "/", nil))
+		_, _, body := got.result()
+		assert.Equal(t, 1, strings.Count(body, snippetFor(t, m, nil)))
+	})
+}
+
+func TestInjectLookAhead(t *testing.T) {
+	m := newInjMiddleware(t, nil)
+	head := func(n int) string {
+		return "<html><head><script>" + strings.Repeat("x", n) + "</script>"
+	}
+	t.Run("within", func(t *testing.T) {
+		body := head(lookAhead-100) + "</head><body>"
+		got := serveRec(m, respSpec{header: htmlHeader(), body: body, cuts: []int{100, 5000, 70000}}.handler(), httptest.NewRequest("GET", "/", nil))
+		_, _, out := got.result()
+		assert.Equal(t, len(body)+len(snippetFor(t, m, nil)), len(out))
+	})
+	t.Run("beyond", func(t *testing.T) {
+		body := head(lookAhead) + "</head><body>"
+		h := map[string][]string{"Content-Type": {"text/html"}, "Content-Length": {strconv.Itoa(len(body))}}
+		var maxHeld int
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for k, v := range h {
+				w.Header()[k] = v
+			}
+			for i := 0; i < len(body); i += 1000 {
+				_, _ = io.WriteString(w, body[i:min(i+1000, len(body))])
+				if iw, ok := w.(*injectWriter); ok {
+					maxHeld = max(maxHeld, len(iw.buf))
+				}
+			}
+		})
+		got := serveRec(m, handler, httptest.NewRequest("GET", "/", nil))
+		_, header, out := got.result()
+		assert.Equal(t, body, out)
+		assert.Equal(t, strconv.Itoa(len(body)), header.Get("Content-Length"))
+		assert.Empty(t, header.Get("Cache-Control"))
+		assert.LessOrEqual(t, maxHeld, lookAhead)
+	})
+	t.Run("one huge write", func(t *testing.T) {
+		body := head(lookAhead) + "</head><body>"
+		checkNoCopy := respSpec{header: htmlHeader(), body: body}
+		got := serveRec(m, checkNoCopy.handler(), httptest.NewRequest("GET", "/", nil))
+		_, _, out := got.result()
+		assert.Equal(t, body, out)
+	})
+}
+
+func TestInjectStreaming(t *testing.T) {
+	m := newInjMiddleware(t, nil)
+	snip := snippetFor(t, m, nil)
+	t.Run("writes after the insertion point are not copied", func(t *testing.T) {
+		chunks := [][]byte{[]byte("<html><head><title>x</ti"), []byte("tle></head><body>"), []byte("<p>one</p>"), []byte("<p>two</p>")}
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			for _, c := range chunks {
+				_, _ = w.Write(c)
+			}
+		})
+		got := serveRec(m, handler, httptest.NewRequest("GET", "/", nil))
+		_, _, body := got.result()
+		assert.Equal(t, "<html><head><title>x</title>"+snip+"</head><body><p>one</p><p>two</p>", body)
+		last := got.writes[len(got.writes)-2:]
+		assert.Same(t, &chunks[2][0], &last[0][0])
+		assert.Same(t, &chunks[3][0], &last[1][0])
+	})
+	t.Run("memory stays small on a large page", func(t *testing.T) {
+		var maxCap int
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.WriteString(w, "<html><head><title>big</title></head><body>")
+			chunk := bytes.Repeat([]byte("<p>lorem ipsum</p>\n"), 200)
+			for range 300 {
+				_, _ = w.Write(chunk)
+				maxCap = max(maxCap, cap(w.(*injectWriter).buf))
+			}
+		})
+		got := serveRec(m, handler, httptest.NewRequest("GET", "/", nil))
+		assert.Contains(t, got.body.String(), snip+"</head>")
+		assert.LessOrEqual(t, maxCap, 4096)
+	})
+}
+
+func TestInjectFlush(t *testing.T) {
+	m := newInjMiddleware(t, nil)
+	snip := snippetFor(t, m, nil)
+	for _, via := range []string{"Flusher", "ResponseController"} {
+		flush := func(w http.ResponseWriter) {
+			if via == "Flusher" {
+				w.(http.Flusher).Flush()
+				return
+			}
+			require.NoError(t, http.NewResponseController(w).Flush())
+		}
+		t.Run(via+" before the decision", func(t *testing.T) {
+			var rw *recWriter
+			handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				w.Header().Set("Content-Length", "1000")
+				w.Header().Set("Cache-Control", "public")
+				_, _ = io.WriteString(w, "<!doctype html><html><head><title>x</title></he")
+				flush(w)
+				assert.Equal(t, 1, rw.flushes)
+				assert.Equal(t, http.StatusOK, rw.status)
+				assert.NotContains(t, rw.sent, "Content-Length", "length unknown once headers go out early")
+				assert.Equal(t, "private", rw.sent.Get("Cache-Control"))
+				assert.Equal(t, "<!doctype html><html><head><title>x</title>", rw.body.String(), "the unfinished tag is held back")
+				_, _ = io.WriteString(w, "ad><body>")
+				flush(w)
+				assert.Equal(t, "<!doctype html><html><head><title>x</title>"+snip+"</head><body>", rw.body.String())
+				assert.Equal(t, 2, rw.flushes)
+			})
+			rw = newRecWriter()
+			m.Handler(handler).ServeHTTP(rw, httptest.NewRequest("GET", "/", nil))
+		})
+		t.Run(via+" mid-tag, then no insertion point", func(t *testing.T) {
+			var rw *recWriter
+			handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				_, _ = io.WriteString(w, "<html><head><title")
+				flush(w)
+				assert.Equal(t, "<html><head>", rw.body.String())
+				_, _ = io.WriteString(w, ">x</title><p>text")
+			})
+			rw = newRecWriter()
+			m.Handler(handler).ServeHTTP(rw, httptest.NewRequest("GET", "/", nil))
+			assert.Equal(t, "<html><head><title>x</title><p>text", rw.body.String())
+		})
+		t.Run(via+" in a script, then the insertion point", func(t *testing.T) {
+			var rw *recWriter
+			handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				_, _ = io.WriteString(w, "<html><head><script>a</scr")
+				flush(w)
+				_, _ = io.WriteString(w, "ipt><!--x-")
+				flush(w)
+				_, _ = io.WriteString(w, "-></he")
+				flush(w)
+				_, _ = io.WriteString(w, "ad>")
+			})
+			rw = newRecWriter()
+			m.Handler(handler).ServeHTTP(rw, httptest.NewRequest("GET", "/", nil))
+			assert.Equal(t, "<html><head><script>a</script><!--x-->"+snip+"</head>", rw.body.String())
+		})
+		t.Run(via+" with nothing written and no type", func(t *testing.T) {
+			handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				flush(w)
+				_, _ = io.WriteString(w, "<html><head></head>")
+			})
+			bare := serveRec(nil, handler, httptest.NewRequest("GET", "/", nil))
+			got := serveRec(m, handler, httptest.NewRequest("GET", "/", nil))
+			assert.Equal(t, bare.body.String(), got.body.String())
+			assert.Equal(t, bare.sent, got.sent)
+		})
+		t.Run(via+" after the decision", func(t *testing.T) {
+			var rw *recWriter
+			handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/plain")
+				_, _ = io.WriteString(w, "a")
+				flush(w)
+				assert.Equal(t, "a", rw.body.String())
+				assert.Equal(t, 1, rw.flushes)
+			})
+			rw = newRecWriter()
+			m.Handler(handler).ServeHTTP(rw, httptest.NewRequest("GET", "/", nil))
+		})
+	}
+}
+
+func TestInjectEventStream(t *testing.T) {
+	m := newInjMiddleware(t, nil)
+	next := make(chan struct{})
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 3 {
+			_, _ = fmt.Fprintf(w, "data: %d\n\n", i)
+			require.NoError(t, http.NewResponseController(w).Flush())
+			<-next
+		}
+	})))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	for i := range 3 {
+		line, err := br.ReadString('\n')
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprintf("data: %d\n", i), line)
+		_, _ = br.ReadString('\n')
+		next <- struct{}{}
+	}
+}
+
+func TestInjectReaderFrom(t *testing.T) {
+	const page = "<!doctype html><html><head><title>files</title></head><body>" +
+		"<p>served from a file</p></body></html>"
+	m := newInjMiddleware(t, nil)
+	snip := snippetFor(t, m, nil)
+	want := strings.Replace(page, "</head>", snip+"</head>", 1)
+	mod := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+
+	t.Run("FileServer", func(t *testing.T) {
+		fsys := fstest.MapFS{"index.html": {Data: []byte(page), ModTime: mod}, "page.html": {Data: []byte(page), ModTime: mod}}
+		srv := httptest.NewServer(m.Handler(http.FileServerFS(fsys)))
+		defer srv.Close()
+		for _, path := range []string{"/", "/page.html"} {
+			resp, err := srv.Client().Get(srv.URL + path)
+			require.NoError(t, err)
+			b, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			_ = resp.Body.Close()
+			assert.Equal(t, want, string(b), path)
+			assert.Equal(t, int64(len(want)), resp.ContentLength, path)
+			assert.Empty(t, resp.Header.Get("Last-Modified"), path)
+			assert.Empty(t, resp.Header.Get("Accept-Ranges"), path)
+		}
+	})
+	t.Run("ServeContent", func(t *testing.T) {
+		srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Etag", `"v1"`)
+			http.ServeContent(w, r, "page.html", mod, strings.NewReader(page))
+		})))
+		defer srv.Close()
+		resp, err := srv.Client().Get(srv.URL)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		assert.Equal(t, want, string(b))
+		assert.Equal(t, int64(len(want)), resp.ContentLength)
+		assert.Empty(t, resp.Header.Get("Etag"))
+		assert.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
+
+		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+		req.Header.Set("Range", "bytes=0-4")
+		resp, err = srv.Client().Do(req)
+		require.NoError(t, err)
+		b, _ = io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		assert.Equal(t, http.StatusPartialContent, resp.StatusCode)
+		assert.Equal(t, page[:5], string(b), "a range of the original page")
+	})
+	t.Run("fast path after the insertion point", func(t *testing.T) {
+		rw := readerFromRec{newRecWriter()}
+		big := page + strings.Repeat("<p>more</p>", 10000)
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.Copy(w, onlyReader{strings.NewReader(big)})
+		}))
+		h.ServeHTTP(rw, httptest.NewRequest("GET", "/", nil))
+		assert.Equal(t, strings.Replace(big, "</head>", snip+"</head>", 1), rw.body.String())
+		assert.Equal(t, 1, rw.readFroms, "the rest went through the underlying ReadFrom")
+	})
+	t.Run("fast path when passing through", func(t *testing.T) {
+		big := strings.Repeat("0123456789", 1000)
+		for _, status := range []int{0, http.StatusOK} {
+			rw := readerFromRec{newRecWriter()}
+			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/octet-stream")
+				if status != 0 {
+					w.WriteHeader(status)
+				}
+				_, _ = io.Copy(w, onlyReader{strings.NewReader(big)})
+			}))
+			h.ServeHTTP(rw, httptest.NewRequest("GET", "/", nil))
+			assert.Equal(t, big, rw.body.String())
+			assert.Equal(t, 1, rw.readFroms)
+			if status != 0 {
+				assert.Empty(t, rw.writes, "decided before the copy: all of it took the fast path")
+			} else {
+				require.Len(t, rw.writes, 1)
+				assert.LessOrEqual(t, len(rw.writes[0]), sniffLen, "at most a sniff's worth copied")
+			}
+		}
+	})
+}
+
+// onlyReader hides strings.Reader's WriteTo, which io.Copy would prefer
+// over the writer's ReadFrom.
+type onlyReader struct{ io.Reader }
+
+func TestInjectHijack(t *testing.T) {
+	m := newInjMiddleware(t, nil)
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "websocket" {
+			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if !assert.NoError(t, err) {
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+		_ = brw.Flush()
+		line, err := brw.ReadString('\n')
+		if assert.NoError(t, err) {
+			_, _ = brw.WriteString("echo " + line)
+			_ = brw.Flush()
+		}
+		_, err = w.Write([]byte("late"))
+		assert.ErrorIs(t, err, http.ErrHijacked)
+	})))
+	defer srv.Close()
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	assert.Equal(t, "websocket", resp.Header.Get("Upgrade"))
+	_, err = io.WriteString(conn, "hello\n")
+	require.NoError(t, err)
+	line, err := br.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "echo hello\n", line)
+}
+
+func TestInjectUnwrap(t *testing.T) {
+	m := newInjMiddleware(t, nil)
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		assert.True(t, ok)
+		rc := http.NewResponseController(w)
+		assert.NoError(t, rc.SetWriteDeadline(time.Now().Add(time.Minute)))
+		assert.NoError(t, rc.EnableFullDuplex())
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, "<html><head></head>")
+	})))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	assert.Contains(t, string(b), "data-productfruits")
+}
+
+func TestInjectPanicKeepsWriterOutOfPool(t *testing.T) {
+	m := newInjMiddleware(t, nil)
+	for _, val := range []any{http.ErrAbortHandler, "boom"} {
+		t.Run(fmt.Sprint(val), func(t *testing.T) {
+			var dirty *injectWriter
+			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				dirty = w.(*injectWriter)
+				w.Header().Set("Content-Type", "text/html")
+				_, _ = io.WriteString(w, "<html><head><title>half")
+				panic(val)
+			}))
+			rw := newRecWriter()
+			assert.PanicsWithValue(t, val, func() { h.ServeHTTP(rw, httptest.NewRequest("GET", "/", nil)) })
+			require.NotNil(t, dirty)
+			assert.Zero(t, rw.status, "nothing of the aborted page is sent")
+			for range 100 {
+				w := writerPool.Get().(*injectWriter)
+				require.NotSame(t, dirty, w, "a writer abandoned by a panic must not be reused")
+			}
+		})
+	}
+}
+
+func TestInjectPoolReuseIsClean(t *testing.T) {
+	m := newInjMiddleware(t, nil)
+	snip := snippetFor(t, m, nil)
+	pages := []string{
+		"<html><head><script>unfinished",
+		"<html><head></head><body>a</body>",
+		"<!-- c <html><head>",
+		"<html><head><title>b</title></head>",
+	}
+	for round := range 50 {
+		p := pages[round%len(pages)]
+		got := serveRec(m, respSpec{header: htmlHeader(), body: p}.handler(), httptest.NewRequest("GET", "/", nil))
+		_, _, body := got.result()
+		if strings.Contains(p, "</head>") {
+			require.Equal(t, strings.Replace(p, "</head>", snip+"</head>", 1), body)
+		} else {
+			require.Equal(t, p, body)
+		}
+	}
+}
+
+func TestInjectConcurrent(t *testing.T) {
+	m := newInjMiddleware(t, nil)
+	snip := snippetFor(t, m, nil)
+	srv := httptest.NewServer(m.Handler(respSpec{header: htmlHeader(), body: "<html><head></head><body>x</body></html>", cuts: []int{3, 9, 15}}.handler()))
+	defer srv.Close()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				resp, err := srv.Client().Get(srv.URL)
+				if !assert.NoError(t, err) {
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				assert.Equal(t, "<html><head>"+snip+"</head><body>x</body></html>", string(b))
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestCacheControlHelpers(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", "private"},
+		{"public", "private"},
+		{"max-age=0, must-revalidate", "max-age=0, must-revalidate, private"},
+		{" , ,public,, ", "private"},
+		{`no-cache="x,\"y, z", public`, `no-cache="x,\"y, z", private`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			h := http.Header{}
+			if tt.in != "" {
+				h.Set("Cache-Control", tt.in)
+			}
+			privateCacheControl(h)
+			assert.Equal(t, tt.want, h.Get("Cache-Control"))
+		})
+	}
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/browser"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// observer runs in every document before the page's own scripts and
+// outside its Content-Security-Policy: it records every violation the
+// page reports.
+const observer = `window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__cspViolations.push(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' ' + (e.sample || ''));
+});`
+
+// pageState is what the browser holds once the page has run.
+type pageState struct {
+	Queue         string   `json:"queue"` // JSON.stringify(window.$productFruits)
+	Ready         bool     `json:"ready"`
+	Status        string   `json:"status"`
+	Verified      string   `json:"verified"`
+	Pwned         bool     `json:"pwned"`
+	Scripts       int      `json:"scripts"`
+	MarkedScripts int      `json:"markedScripts"`
+	Username      string   `json:"username"`
+	Charset       string   `json:"charset"`
+	Violations    []string `json:"violations"`
+}
+
+const readState = `({
+  queue: JSON.stringify(window.$productFruits),
+  ready: window.productFruitsIsReady === true,
+  status: document.getElementById('productfruits-standin').textContent,
+  verified: document.getElementById('productfruits-standin').getAttribute('data-verified'),
+  pwned: typeof window.__pwned !== 'undefined',
+  scripts: document.scripts.length,
+  markedScripts: document.querySelectorAll('script[data-productfruits]').length,
+  username: (document.getElementById('username') || {}).textContent || '',
+  charset: document.characterSet,
+  violations: window.__cspViolations || []
+})`
+
+// standInReported waits until the stand-in has said whether it loaded.
+var standInReported = chromedp.Poll[chromedp.Void](`document.getElementById('productfruits-standin') !== null`,
+	chromedp.WithPollingTimeout(10*time.Second))
+
+func openTab(t *testing.T, b context.Context) (context.Context, *browser.Console) {
+	t.Helper()
+	tab := browser.NewTab(t, b, 30*time.Second)
+	require.NoError(t, browser.OnNewDocument(tab, observer))
+	return tab, browser.Record(tab)
+}
+
+// browserLogin fills in the login form and submits it.
+func browserLogin(t *testing.T, tab context.Context, app *testApp, username string) {
+	t.Helper()
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.Navigate(app.URL+"/"),
+		chromedp.SetValue(chromedp.ID("username-input"), username),
+		chromedp.Click(chromedp.CSS("#login button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("logout")),
+	))
+}
+
+func loadState(t *testing.T, tab context.Context) pageState {
+	t.Helper()
+	require.NoError(t, chromedp.Do(tab, standInReported))
+	st, err := chromedp.Run(tab, chromedp.Evaluate[pageState](readState))
+	require.NoError(t, err)
+	return st
+}
+
+// browserInit finds the init call in window.$productFruits, as the
+// browser serialises it.
+func browserInit(t *testing.T, st pageState) initCall {
+	t.Helper()
+	var queue [][]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(st.Queue), &queue), st.Queue)
+	var inits [][]json.RawMessage
+	for _, entry := range queue {
+		var verb string
+		if len(entry) > 0 && json.Unmarshal(entry[0], &verb) == nil && verb == "init" {
+			inits = append(inits, entry)
+		}
+	}
+	require.Len(t, inits, 1, "exactly one init call in window.$productFruits: %s", st.Queue)
+	args := inits[0]
+	require.Len(t, args, 4, "['init', code, language, user]")
+	var c initCall
+	require.NoError(t, json.Unmarshal(args[1], &c.Code))
+	require.NoError(t, json.Unmarshal(args[2], &c.Lang))
+	require.NoError(t, json.Unmarshal(args[3], &c.User))
+	return c
+}
+
+func standInLoaded(username string) string {
+	return "Product Fruits (stand-in) loaded for " + username + " \u2014 HMAC verified"
+}
+
+// TestBrowser runs the demo in headless Chromium: the injected init call
+// verifies, a hostile username executes nothing and arrives intact (also
+// without a charset), the snippet runs under a strict nonce CSP, and an
+// expiring HMAC is renewed through productFruits.identifyUser.
+func TestBrowser(t *testing.T) {
+	b := browser.Start(t)
+	app := startApp(t, map[string]string{"PRODUCTFRUITS_TTL": "1h"})
+
+	t.Run("init call verifies", func(t *testing.T) {
+		t.Parallel()
+		tab, console := openTab(t, b)
+		const name = "jane.doe@example.com"
+		browserLogin(t, tab, app, name)
+		st := loadState(t, tab)
+
+		call := browserInit(t, st)
+		assert.Equal(t, demoWorkspaceCode, call.Code)
+		assert.Equal(t, "en", call.Lang)
+		requireVerified(t, app.signer, call.User, name)
+		assert.NotEmpty(t, call.User.HMAC.Expiration)
+		assert.True(t, st.Ready, "the stand-in signalled readiness")
+		assert.Equal(t, standInLoaded(name), st.Status)
+		assert.Equal(t, "true", st.Verified)
+		assert.Empty(t, console.Exceptions())
+	})
+
+	t.Run("hostile username", func(t *testing.T) {
+		t.Parallel()
+		tab, console := openTab(t, b)
+		browserLogin(t, tab, app, hostileUsername)
+		for _, path := range []string{"/", "/nocharset", "/csp"} {
+			t.Run(path, func(t *testing.T) {
+				require.NoError(t, chromedp.Do(tab, chromedp.Navigate(app.URL+path)))
+				st := loadState(t, tab)
+				t.Logf("document.characterSet = %s", st.Charset)
+
+				assert.False(t, st.Pwned, "the username's script ran")
+				assert.Equal(t, 2, st.Scripts, "the page holds the snippet's two scripts and no other")
+				assert.Equal(t, st.Scripts, st.MarkedScripts, "every script is the snippet's")
+				call := browserInit(t, st)
+				assert.Equal(t, hostileUsername, call.User.Username, "the username arrives unchanged")
+				requireVerified(t, app.signer, call.User, hostileUsername)
+				assert.Equal(t, hostileUsername, st.Username, "the page's own text shows the same username")
+				assert.Equal(t, standInLoaded(hostileUsername), st.Status)
+				assert.Empty(t, st.Violations)
+			})
+		}
+		assert.Empty(t, console.Exceptions())
+	})
+
+	t.Run("strict nonce CSP", func(t *testing.T) {
+		t.Parallel()
+		tab, console := openTab(t, b)
+		const name = "csp.user"
+		browserLogin(t, tab, app, name)
+		resp, err := chromedp.Run(tab, chromedp.NavigateResponse(app.URL+"/csp"))
+		require.NoError(t, err)
+		csp, _ := resp.Headers["Content-Security-Policy"].(string)
+		require.Regexp(t, `^script-src 'nonce-[A-Za-z0-9+/=]+'`, csp)
+		require.NotContains(t, csp, "unsafe-inline")
+
+		st := loadState(t, tab)
+		assert.Empty(t, st.Violations, "CSP violations")
+		assert.Empty(t, console.Matching("Content Security Policy"))
+		assert.Empty(t, console.Exceptions())
+		call := browserInit(t, st)
+		requireVerified(t, app.signer, call.User, name)
+		assert.True(t, st.Ready, "the loader, allowed by its nonce, ran")
+		assert.Equal(t, standInLoaded(name), st.Status)
+
+		// Control: the observer does see a script the policy blocks.
+		_, err = chromedp.Run(tab, chromedp.Evaluate[chromedp.Void](
+			`var s = document.createElement('script'); s.textContent = 'window.__unsafe = 1'; document.head.appendChild(s)`))
+		require.NoError(t, err)
+		require.NoError(t, chromedp.Do(tab, chromedp.Poll[chromedp.Void](`window.__cspViolations.length > 0`,
+			chromedp.WithPollingTimeout(5*time.Second))))
+		unsafe, err := chromedp.Run(tab, chromedp.Evaluate[bool](`typeof window.__unsafe !== 'undefined'`))
+		require.NoError(t, err)
+		assert.False(t, unsafe, "an inline script without the nonce ran")
+	})
+
+	t.Run("renewal", func(t *testing.T) {
+		t.Parallel()
+		// The snippet renews at TTL - min(TTL/5, 5m): 2.4 s after load.
+		short := startApp(t, map[string]string{"PRODUCTFRUITS_TTL": "3s"})
+		tab, console := openTab(t, b)
+		const name = "renewing.user"
+		browserLogin(t, tab, short, name)
+		st := loadState(t, tab)
+		first := browserInit(t, st).User
+		requireVerified(t, short.signer, first, name)
+
+		renewedJSON, err := chromedp.Run(tab, chromedp.Poll[string](
+			`window.__pfIdentified && window.__pfIdentified.length > 0 && JSON.stringify(window.__pfIdentified[0])`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+		require.NoError(t, err, "productFruits.identifyUser was never called")
+		var renewed productfruits.User
+		require.NoError(t, json.Unmarshal([]byte(renewedJSON), &renewed))
+		requireVerified(t, short.signer, renewed, name)
+
+		firstExp, err := time.Parse("2006-01-02T15:04:05.000Z", first.HMAC.Expiration)
+		require.NoError(t, err)
+		renewedExp, err := time.Parse("2006-01-02T15:04:05.000Z", renewed.HMAC.Expiration)
+		require.NoError(t, err)
+		assert.True(t, renewedExp.After(firstExp), "renewed expiration %s is not after %s", renewed.HMAC.Expiration, first.HMAC.Expiration)
+
+		require.NoError(t, chromedp.Do(tab, chromedp.Poll[chromedp.Void](
+			`document.getElementById('productfruits-standin').textContent.indexOf('renewed HMAC verified') >= 0`,
+			chromedp.WithPollingTimeout(5*time.Second))), "the stand-in verified the renewed HMAC")
+		assert.Empty(t, console.Exceptions())
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -36,8 +37,10 @@ const readChunk = 32 << 10
 // that already has its own snippet. HEAD is injectable so that its headers
 // match those of the GET it describes.
 func injectableRequest(r *http.Request) bool {
+	// Canonical keys looked up directly: Header.Get would canonicalize
+	// (and for "HX-Request" allocate) on every request.
 	h := r.Header
-	return h.Get("Range") == "" && h.Get("HX-Request") == "" && h.Get("Turbo-Frame") == ""
+	return len(h["Range"]) == 0 && len(h["Hx-Request"]) == 0 && len(h["Turbo-Frame"]) == 0
 }
 
 var writerPool = sync.Pool{New: func() any { return new(injectWriter) }}
@@ -99,6 +102,10 @@ type injectWriter struct {
 	snip   []byte
 	rbuf   []byte
 
+	// trailers are the declared trailer fields the header did not hold
+	// when the handler chose its status: values set later are trailers.
+	trailers []string
+
 	sniffBuf [sniffLen]byte
 }
 
@@ -117,7 +124,7 @@ func (w *injectWriter) reset(rw http.ResponseWriter, m *Middleware, r *http.Requ
 	*w = injectWriter{
 		rw: rw, m: m, r: r, st: st,
 		head: r.Method == http.MethodHead,
-		buf:  w.buf[:0], snip: w.snip[:0], rbuf: w.rbuf,
+		buf:  w.buf[:0], snip: w.snip[:0], rbuf: w.rbuf, trailers: w.trailers[:0],
 	}
 	w.sc.reset(m.scriptURL, m.scriptAttr)
 }
@@ -132,7 +139,7 @@ func (w *injectWriter) release() {
 	if cap(snip) > maxPooledBuf {
 		snip = nil
 	}
-	*w = injectWriter{buf: buf, snip: snip, rbuf: w.rbuf}
+	*w = injectWriter{buf: buf, snip: snip, rbuf: w.rbuf, trailers: w.trailers[:0]}
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer for the
@@ -164,6 +171,9 @@ func (w *injectWriter) WriteHeader(code int) {
 	}
 	w.status = code
 	h := w.rw.Header()
+	if tr := h["Trailer"]; len(tr) > 0 {
+		w.noteTrailers(h, tr)
+	}
 	if !injectableStatus(code) || !identityEncoding(h) || isAttachment(h) {
 		_ = w.passThrough()
 		return
@@ -182,6 +192,40 @@ func (w *injectWriter) WriteHeader(code int) {
 		w.commitInjected(false)
 		w.mode = modePass
 	}
+}
+
+func (w *injectWriter) noteTrailers(h http.Header, declared []string) {
+	for _, v := range declared {
+		for k := range strings.SplitSeq(v, ",") {
+			k = http.CanonicalHeaderKey(strings.TrimSpace(k))
+			if _, ok := h[k]; !ok && k != "" {
+				w.trailers = append(w.trailers, k)
+			}
+		}
+	}
+}
+
+// writeStatus sends the held status and headers. net/http takes its
+// header snapshot in WriteHeader, which here comes later than the
+// handler's own call: trailer values set in between must stay out of it,
+// so they are hidden for the call and put back for net/http to send at
+// the end.
+func (w *injectWriter) writeStatus() {
+	w.committed = true
+	if len(w.trailers) == 0 {
+		w.rw.WriteHeader(w.status)
+		return
+	}
+	h := w.rw.Header()
+	hidden := make(map[string][]string, len(w.trailers))
+	for _, k := range w.trailers {
+		if v, ok := h[k]; ok {
+			hidden[k] = v
+			delete(h, k)
+		}
+	}
+	w.rw.WriteHeader(w.status)
+	maps.Copy(h, hidden)
 }
 
 func injectableStatus(code int) bool {
@@ -204,7 +248,10 @@ func identityEncoding(h http.Header) bool {
 // isAttachment reports a download: the bytes are a file for the user's
 // disk, not a page that runs scripts.
 func isAttachment(h http.Header) bool {
-	v := h.Get("Content-Disposition")
+	v := ""
+	if vs := h["Content-Disposition"]; len(vs) > 0 {
+		v = vs[0]
+	}
 	if i := strings.IndexByte(v, ';'); i >= 0 {
 		v = v[:i]
 	}
@@ -357,8 +404,7 @@ func (w *injectWriter) writeAll(parts ...[]byte) error {
 func (w *injectWriter) passThrough() error {
 	w.mode = modePass
 	if !w.committed {
-		w.committed = true
-		w.rw.WriteHeader(w.status)
+		w.writeStatus()
 	}
 	if len(w.buf) == 0 {
 		return nil
@@ -389,21 +435,29 @@ func (w *injectWriter) commitInjected(lengthKnown bool) {
 	}
 	// Validators and digests describe the handler's body, not this one:
 	// a conditional request must not revalidate a page with a stale hash.
-	for _, k := range [...]string{"Etag", "Last-Modified", "Accept-Ranges", "Content-Md5", "Digest", "Content-Digest", "Repr-Digest"} {
-		delete(h, k)
+	for k := range h {
+		switch k {
+		case "Etag", "Last-Modified", "Accept-Ranges", "Content-Md5", "Digest", "Content-Digest", "Repr-Digest":
+			delete(h, k)
+		}
 	}
-	if cl := h.Get("Content-Length"); cl != "" {
-		n, err := strconv.ParseInt(strings.TrimSpace(cl), 10, 64)
+	if cls := h["Content-Length"]; len(cls) > 0 {
+		n, err := strconv.ParseInt(strings.TrimSpace(cls[0]), 10, 64)
 		if lengthKnown && err == nil && n >= 0 {
 			h["Content-Length"] = []string{strconv.FormatInt(n+int64(len(w.snip)), 10)}
 		} else {
 			delete(h, "Content-Length")
 		}
 	}
-	privateCacheControl(h)
-	varyCookie(h)
-	w.committed = true
-	w.rw.WriteHeader(w.status)
+	if len(h["Cache-Control"]) == 0 && len(h["Vary"]) == 0 {
+		// The common case, in one allocation.
+		both := []string{"private", "Cookie"}
+		h["Cache-Control"], h["Vary"] = both[:1:1], both[1:]
+	} else {
+		privateCacheControl(h)
+		varyCookie(h)
+	}
+	w.writeStatus()
 }
 
 // privateCacheControl keeps shared caches from storing a page that carries
@@ -699,6 +753,19 @@ func (s *htmlScanner) reset(scriptURL, scriptAttr string) {
 	*s = htmlScanner{prolog: true, tagStart: -1, urls: [2]string{scriptURL, scriptAttr}}
 }
 
+// Bytes that end a tag name, an attribute name and an unquoted attribute
+// value; tables keep the scanner's inner loops short.
+var nameStop, attrStop, unquotedStop [256]bool
+
+func init() {
+	for _, c := range []byte(" \t\n\f\r") {
+		nameStop[c], attrStop[c], unquotedStop[c] = true, true, true
+	}
+	nameStop['/'], nameStop['>'] = true, true
+	attrStop['/'], attrStop['='], attrStop['>'] = true, true, true
+	unquotedStop['>'] = true
+}
+
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
@@ -729,7 +796,9 @@ func (s *htmlScanner) addName(c byte) {
 
 func (s *htmlScanner) beginAttr(c byte) {
 	s.attrLen = 0
-	s.addAttr(c)
+	if s.script {
+		s.addAttr(c)
+	}
 	s.state = stAttrName
 }
 
@@ -777,6 +846,9 @@ func (s *htmlScanner) matchSrc(c byte) {
 		default:
 			s.srcIdx[k] = -1
 		}
+	}
+	if s.srcIdx[0] < 0 && s.srcIdx[1] < 0 {
+		s.srcValue = false // the rest of the value can be skipped
 	}
 }
 
@@ -839,12 +911,22 @@ func (s *htmlScanner) tagDone() scanResult {
 			s.lt, s.esc, s.dashes, s.dollar = 0, 0, 0, 0
 			s.live = s.depth == 0
 		}
-	case "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript":
-		if s.nameLen <= len(s.name) {
-			s.state = stRawText
-			s.raw = rawName(string(s.name[:s.nameLen]))
-			s.rawIdx = 0
-		}
+	case "style":
+		s.enterRaw("style")
+	case "title":
+		s.enterRaw("title")
+	case "textarea":
+		s.enterRaw("textarea")
+	case "xmp":
+		s.enterRaw("xmp")
+	case "iframe":
+		s.enterRaw("iframe")
+	case "noembed":
+		s.enterRaw("noembed")
+	case "noframes":
+		s.enterRaw("noframes")
+	case "noscript":
+		s.enterRaw("noscript")
 	case "plaintext":
 		if s.nameLen == 9 {
 			return scanGiveUp // nothing after it is markup any more
@@ -853,14 +935,12 @@ func (s *htmlScanner) tagDone() scanResult {
 	return scanMore
 }
 
-// rawName returns the constant for n, so that keeping it costs nothing.
-func rawName(n string) string {
-	for _, r := range [...]string{"style", "title", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript"} {
-		if r == n {
-			return r
-		}
+// enterRaw starts the text of an element that ends only at </name>; the
+// name checks against nameLen, since name holds a prefix of longer names.
+func (s *htmlScanner) enterRaw(name string) {
+	if s.nameLen == len(name) {
+		s.state, s.raw, s.rawIdx = stRawText, name, 0
 	}
-	return ""
 }
 
 // scan consumes p, the next bytes of the page.
@@ -888,8 +968,15 @@ func (s *htmlScanner) scan(p []byte) scanResult {
 				return scanMore
 			}
 			i += j
-			s.state = stTagOpen
 			s.tagStart = base + i
+			i++
+			if i < len(p) && isAlpha(p[i]) {
+				// The common case, straight into the name loop.
+				s.endTag, s.nameLen, s.state = false, 0, stTagName
+			} else {
+				s.state = stTagOpen
+			}
+			continue
 
 		case stBOM:
 			if c != bom[s.kw] {
@@ -910,10 +997,8 @@ func (s *htmlScanner) scan(p []byte) scanResult {
 				}
 				s.state = stEndTagOpen
 			case isAlpha(c):
-				s.endTag = false
-				s.nameLen = 0
-				s.addName(c)
-				s.state = stTagName
+				s.endTag, s.nameLen, s.state = false, 0, stTagName
+				continue
 			case s.prolog:
 				return scanGiveUp
 			case c == '?':
@@ -929,10 +1014,8 @@ func (s *htmlScanner) scan(p []byte) scanResult {
 		case stEndTagOpen:
 			switch {
 			case isAlpha(c):
-				s.endTag = true
-				s.nameLen = 0
-				s.addName(c)
-				s.state = stTagName
+				s.endTag, s.nameLen, s.state = true, 0, stTagName
+				continue
 			case c == '>':
 				s.state = stData
 				s.tagStart = -1
@@ -943,52 +1026,64 @@ func (s *htmlScanner) scan(p []byte) scanResult {
 			}
 
 		case stTagName:
-			switch {
-			case isSpace(c) || c == '/':
-				if !s.endName() {
-					return scanGiveUp
+			n := s.nameLen
+			for ; i < len(p) && !nameStop[p[i]]; i++ {
+				if n < len(s.name) {
+					s.name[n] = lower(p[i])
 				}
+				n++
+			}
+			s.nameLen = n
+			if i == len(p) {
+				return scanMore
+			}
+			if !s.endName() {
+				return scanGiveUp
+			}
+			if p[i] != '>' {
 				s.state = stBeforeAttrName
-			case c == '>':
-				if !s.endName() {
-					return scanGiveUp
-				}
-				if r := s.tagDone(); r != scanMore {
-					return r
-				}
-			default:
-				s.addName(c)
+				break
+			}
+			if r := s.tagDone(); r != scanMore {
+				return r
 			}
 
 		case stBeforeAttrName:
-			switch {
-			case isSpace(c) || c == '/':
-			case c == '>':
-				if r := s.tagDone(); r != scanMore {
-					return r
-				}
-			default:
-				s.beginAttr(c)
+			for ; i < len(p) && (isSpace(p[i]) || p[i] == '/'); i++ {
+			}
+			if i == len(p) {
+				return scanMore
+			}
+			if p[i] != '>' {
+				s.beginAttr(p[i])
+				break
+			}
+			if r := s.tagDone(); r != scanMore {
+				return r
 			}
 
 		case stAttrName:
-			switch {
-			case isSpace(c):
-				s.endAttrName()
-				s.state = stAfterAttrName
-			case c == '/':
-				s.endAttrName()
+			// Only a script's attribute names matter (the marker, src).
+			for ; i < len(p) && !attrStop[p[i]]; i++ {
+				if s.script {
+					s.addAttr(p[i])
+				}
+			}
+			if i == len(p) {
+				return scanMore
+			}
+			s.endAttrName()
+			switch p[i] {
+			case '/':
 				s.state = stBeforeAttrName
-			case c == '=':
-				s.endAttrName()
+			case '=':
 				s.state = stBeforeAttrValue
-			case c == '>':
-				s.endAttrName()
+			case '>':
 				if r := s.tagDone(); r != scanMore {
 					return r
 				}
 			default:
-				s.addAttr(c)
+				s.state = stAfterAttrName
 			}
 
 		case stAfterAttrName:
@@ -1025,34 +1120,38 @@ func (s *htmlScanner) scan(p []byte) scanResult {
 			}
 
 		case stAttrValueQuoted:
-			if !s.srcValue {
+			for ; i < len(p) && s.srcValue && p[i] != s.quote; i++ {
+				s.matchSrc(p[i])
+			}
+			if i < len(p) && p[i] != s.quote {
 				j := bytes.IndexByte(p[i:], s.quote)
 				if j < 0 {
 					return scanMore
 				}
 				i += j
-				s.state = stAfterAttrValue
-				break
 			}
-			if c == s.quote {
-				s.endValue()
-				s.state = stAfterAttrValue
-			} else {
-				s.matchSrc(c)
+			if i == len(p) {
+				return scanMore
 			}
+			s.endValue()
+			s.state = stAfterAttrValue
 
 		case stAttrValueUnquoted:
-			switch {
-			case isSpace(c):
-				s.endValue()
-				s.state = stBeforeAttrName
-			case c == '>':
-				s.endValue()
-				if r := s.tagDone(); r != scanMore {
-					return r
+			for ; i < len(p) && !unquotedStop[p[i]]; i++ {
+				if s.srcValue {
+					s.matchSrc(p[i])
 				}
-			case s.srcValue:
-				s.matchSrc(c)
+			}
+			if i == len(p) {
+				return scanMore
+			}
+			s.endValue()
+			if p[i] != '>' {
+				s.state = stBeforeAttrName
+				break
+			}
+			if r := s.tagDone(); r != scanMore {
+				return r
 			}
 
 		case stAfterAttrValue:
@@ -1131,8 +1230,13 @@ func (s *htmlScanner) scan(p []byte) scanResult {
 					return scanMore
 				}
 				i += j
-				s.rawIdx = 1
 				s.seqAt = base + i
+				if n := endTagAt(p[i:], s.raw); n > 0 {
+					s.beginEndTag(s.raw)
+					i += n
+					continue
+				}
+				s.rawIdx = 1
 			case 1:
 				if c != '/' {
 					s.rawIdx = 0
@@ -1175,6 +1279,12 @@ func (s *htmlScanner) scan(p []byte) scanResult {
 				}
 				i += j
 				c = p[i]
+				if n := endTagAt(p[i:], scriptName); c == '<' && n > 0 {
+					s.seqAt = base + i
+					s.beginEndTag(scriptName)
+					i += n
+					continue
+				}
 			}
 			if s.live {
 				if c == scriptGlobal[s.dollar] {
@@ -1194,6 +1304,22 @@ func (s *htmlScanner) scan(p []byte) scanResult {
 		i++
 	}
 	return scanMore
+}
+
+// endTagAt returns the length of "</"+name at the start of b when a byte
+// that ends a tag name follows it in b, or 0: a fast path for the end of
+// raw text, which otherwise goes byte by byte.
+func endTagAt(b []byte, name string) int {
+	n := 2 + len(name)
+	if len(b) <= n || b[0] != '<' || b[1] != '/' || !nameStop[b[n]] {
+		return 0
+	}
+	for k := 0; k < len(name); k++ {
+		if lower(b[2+k]) != name[k] {
+			return 0
+		}
+	}
+	return n
 }
 
 // beginEndTag starts reading the end tag of a raw text or script element

@@ -286,6 +286,10 @@ func TestInjectPlacement(t *testing.T) {
 		{"snippet after the insertion point", doc + "<head></head><body><script data-productfruits></script>",
 			doc + "<head>@@</head><body><script data-productfruits></script>"},
 		{"$ then loader global", doc + "<head><script>$$productFruit</script></head>", doc + "<head><script>$$productFruit</script>@@</head>"},
+		{"names sharing a prefix", doc + "<head><titles><scripts><stylesheet><templatex><bodyy><noscripts></head>",
+			doc + "<head><titles><scripts><stylesheet><templatex><bodyy><noscripts>@@</head>"},
+		{"long names", doc + "<head><noframesxyz></noframesxyz><plaintextual></head>",
+			doc + "<head><noframesxyz></noframesxyz><plaintextual>@@</head>"},
 		{"xhtml", "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head></head>", "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head>@@</head>"},
 	}
 	m := newInjMiddleware(t, nil)
@@ -1018,6 +1022,28 @@ func TestInjectHijack(t *testing.T) {
 	line, err := br.ReadString('\n')
 	require.NoError(t, err)
 	assert.Equal(t, "echo hello\n", line)
+}
+
+func TestInjectTrailers(t *testing.T) {
+	m := newInjMiddleware(t, nil)
+	for _, page := range []string{"<html><head><p>no insertion point", "<html><head></head><body>"} {
+		t.Run(page, func(t *testing.T) {
+			srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Trailer", "Server-Timing")
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(http.StatusOK)
+				_, _ = io.WriteString(w, page)
+				w.Header().Set("Server-Timing", "db;dur=53")
+			})))
+			defer srv.Close()
+			resp, err := srv.Client().Get(srv.URL)
+			require.NoError(t, err)
+			_, _ = io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			assert.Empty(t, resp.Header.Get("Server-Timing"), "a trailer set after WriteHeader is no header")
+			assert.Equal(t, "db;dur=53", resp.Trailer.Get("Server-Timing"))
+		})
+	}
 }
 
 func TestInjectUnwrap(t *testing.T) {

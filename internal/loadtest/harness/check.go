@@ -1,0 +1,224 @@
+package harness
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/pfverify/productfruits"
+)
+
+// CrossTalkError means a response carried a user object signed for
+// someone other than the user who asked.
+type CrossTalkError struct{ Want, Got string }
+
+func (e *CrossTalkError) Error() string {
+	return fmt.Sprintf("cross-talk: asked as %q, got the user object of %q", e.Want, e.Got)
+}
+
+// IsCrossTalk reports whether err is a CrossTalkError.
+func IsCrossTalk(err error) bool {
+	var ct *CrossTalkError
+	return errors.As(err, &ct)
+}
+
+// VerifyUser checks that u is the signed user object of want: same
+// username and an HMAC that s verifies at now.
+func VerifyUser(s *productfruits.Signer, u productfruits.User, want string, now time.Time) error {
+	if u.Username != want {
+		return &CrossTalkError{Want: want, Got: u.Username}
+	}
+	if u.HMAC == nil {
+		return errors.New("user object without hmac")
+	}
+	if err := s.Verify(want, *u.HMAC, now); err != nil {
+		return fmt.Errorf("user object of %q does not verify: %w", want, err)
+	}
+	return nil
+}
+
+const snippetMarker = "data-productfruits"
+
+// Element is one script element of the snippet within a page.
+type Element struct {
+	Start, End int    // the element's bytes in the page
+	Tag        []byte // the opening tag
+	Content    []byte // between the opening and the closing tag
+}
+
+// Snippet is a run of adjacent script elements marked data-productfruits
+// (whitespace between them allowed).
+type Snippet struct {
+	Start, End int
+	Elements   []Element
+}
+
+// FindSnippets returns every snippet in page, in order.
+func FindSnippets(page []byte) ([]Snippet, error) { return findSnippets(page, -1) }
+
+// FirstSnippet returns the first snippet in page, scanning no further than
+// its end.
+func FirstSnippet(page []byte) (Snippet, bool, error) {
+	out, err := findSnippets(page, 1)
+	if err != nil || len(out) == 0 {
+		return Snippet{}, false, err
+	}
+	return out[0], true, nil
+}
+
+func findSnippets(page []byte, limit int) ([]Snippet, error) {
+	var out []Snippet
+	for i := 0; ; {
+		j := bytes.Index(page[i:], []byte("<script"))
+		if j < 0 {
+			return out, nil
+		}
+		start := i + j
+		gt := bytes.IndexByte(page[start:], '>')
+		if gt < 0 {
+			return out, nil
+		}
+		tagEnd := start + gt + 1
+		tag := page[start:tagEnd]
+		closeAt := bytes.Index(page[tagEnd:], []byte("</script>"))
+		if closeAt < 0 {
+			if bytes.Contains(tag, []byte(snippetMarker)) {
+				return out, fmt.Errorf("snippet element at %d is never closed", start)
+			}
+			return out, nil
+		}
+		end := tagEnd + closeAt + len("</script>")
+		i = end
+		if !bytes.Contains(tag, []byte(snippetMarker)) {
+			if len(out) == limit {
+				return out, nil
+			}
+			continue
+		}
+		el := Element{Start: start, End: end, Tag: tag, Content: page[tagEnd : tagEnd+closeAt]}
+		if n := len(out); n > 0 && len(bytes.TrimSpace(page[out[n-1].End:start])) == 0 {
+			out[n-1].Elements = append(out[n-1].Elements, el)
+			out[n-1].End = end
+		} else {
+			out = append(out, Snippet{Start: start, End: end, Elements: []Element{el}})
+		}
+		if len(out) == limit && !bytes.HasPrefix(bytes.TrimLeft(page[end:], " \t\r\n\f"), []byte("<script")) {
+			// The run ends here; an element further on would be a second run.
+			return out, nil
+		}
+	}
+}
+
+var initPrefix = []byte("$productFruits.push(['init',")
+
+// InitCall parses the init call of a snippet: workspace, language and user
+// object, as a browser's JSON-compatible literals. The snippet must hold
+// exactly one init call, in an inline element, and one loader element.
+func InitCall(s Snippet) (workspace, lang string, u productfruits.User, err error) {
+	inits, loaders := 0, 0
+	for _, el := range s.Elements {
+		if bytes.Contains(el.Tag, []byte(" src=")) {
+			loaders++
+			continue
+		}
+		i := bytes.Index(el.Content, initPrefix)
+		if i < 0 {
+			continue
+		}
+		inits++
+		// The arguments after 'init' are JSON: read them as the rest of an array.
+		rest := el.Content[i+len(initPrefix):]
+		dec := json.NewDecoder(io.MultiReader(strings.NewReader("["), bytes.NewReader(rest)))
+		if _, err := dec.Token(); err != nil {
+			return "", "", u, err
+		}
+		if err := dec.Decode(&workspace); err != nil {
+			return "", "", u, fmt.Errorf("workspace: %w", err)
+		}
+		if err := dec.Decode(&lang); err != nil {
+			return "", "", u, fmt.Errorf("language: %w", err)
+		}
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&u); err != nil {
+			return "", "", u, fmt.Errorf("user object: %w", err)
+		}
+		if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+			return "", "", u, fmt.Errorf("init call has more than 3 arguments after 'init' (%v, %v)", tok, err)
+		}
+		if after := rest[dec.InputOffset()-1:]; !bytes.HasPrefix(after, []byte(");")) {
+			return "", "", u, fmt.Errorf("init call not closed after its arguments: %.40q", after)
+		}
+	}
+	if inits != 1 || loaders != 1 {
+		return "", "", u, fmt.Errorf("snippet has %d init calls and %d loaders, want one of each", inits, loaders)
+	}
+	return workspace, lang, u, nil
+}
+
+// CheckInjected checks an injected page: the doc with exactly one snippet
+// whose user object is want's, signed, and nothing else changed.
+func CheckInjected(body []byte, doc *Doc, s *productfruits.Signer, want string, now time.Time) error {
+	// Only the first snippet is looked for: the page around it must then
+	// be the doc, which has none, so there is no second one either.
+	sn, ok, err := FirstSnippet(body)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("page has no snippet")
+	}
+	ws, _, u, err := InitCall(sn)
+	if err != nil {
+		return err
+	}
+	if ws != Workspace {
+		return fmt.Errorf("init workspace %q, want %q", ws, Workspace)
+	}
+	if err := VerifyUser(s, u, want, now); err != nil {
+		return err
+	}
+	if int64(len(body)-(sn.End-sn.Start)) != doc.Size() || !doc.Equal(0, body[:sn.Start]) || !doc.Equal(int64(sn.Start), body[sn.End:]) {
+		return errors.New("page around the snippet differs from the page the handler wrote")
+	}
+	return nil
+}
+
+// ContextUserOpen starts the element in which the context-mode app renders
+// the user object.
+const ContextUserOpen = `<script type="application/json" id="pf-user">`
+
+// CheckContext checks a page rendered by the context-mode app: the doc
+// with the user object, want's and signed, at doc.InsertAt.
+func CheckContext(body []byte, doc *Doc, s *productfruits.Signer, want string, now time.Time) error {
+	at := int(doc.InsertAt)
+	if len(body) < at || !doc.Equal(0, body[:at]) || !bytes.HasPrefix(body[at:], []byte(ContextUserOpen)) {
+		return errors.New("page does not carry the rendered user object where the app puts it")
+	}
+	rest := body[at+len(ContextUserOpen):]
+	dec := json.NewDecoder(bytes.NewReader(rest))
+	var u productfruits.User
+	if err := dec.Decode(&u); err != nil {
+		return fmt.Errorf("rendered user object: %w", err)
+	}
+	rest = rest[dec.InputOffset():]
+	if !bytes.HasPrefix(rest, []byte("</script>")) {
+		return errors.New("rendered user object not closed")
+	}
+	rest = rest[len("</script>"):]
+	if int64(at+len(rest)) != doc.Size() || !doc.Equal(int64(at), rest) {
+		return errors.New("page around the rendered user object differs")
+	}
+	return VerifyUser(s, u, want, now)
+}
+
+// CheckBare checks that body is the doc, untouched.
+func CheckBare(body []byte, doc *Doc) error {
+	if int64(len(body)) != doc.Size() || !doc.Equal(0, body) {
+		return fmt.Errorf("page differs from the page the handler wrote (%d bytes, want %d)", len(body), doc.Size())
+	}
+	return nil
+}

@@ -1,0 +1,255 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// LoadConfig sets up a load run.
+type LoadConfig struct {
+	// Duration is the measured time per variant, split over Rounds.
+	Duration time.Duration
+	// Rounds interleaves the variants, so that drift on the machine is
+	// shared by all of them. Default: 1.
+	Rounds int
+	// Warmup runs each variant unmeasured first. Default: none.
+	Warmup time.Duration
+	// Concurrency is the number of keep-alive clients, each with its own
+	// username. Default: 2×GOMAXPROCS, since client and server share the
+	// cores.
+	Concurrency int
+	// PageSize is the size of the page. Default: 64 KiB.
+	PageSize int64
+	// WriteSize is the size of the app's writes. Default: 4 KiB, as from
+	// a template executed into a bufio.Writer.
+	WriteSize int
+	// Variants to run. Default: Bare, Context, Inject.
+	Variants []string
+}
+
+// LoadResult is one variant's measurement.
+type LoadResult struct {
+	Variant   string
+	Requests  int64
+	Errors    int64 // failed, non-200, altered or unverifiable responses, log lines
+	CrossTalk int64 // responses carrying another client's user object
+	FirstErr  string
+	Elapsed   time.Duration
+	P50, P99  time.Duration
+	// RoundRPS is the throughput of each measured round, in order.
+	RoundRPS []float64
+}
+
+// RPS is the variant's requests per second.
+func (r LoadResult) RPS() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Requests) / r.Elapsed.Seconds()
+}
+
+// LoadReport is the outcome of a load run.
+type LoadReport struct {
+	Results     []LoadResult
+	Concurrency int
+	GOMAXPROCS  int
+	PageSize    int64
+	Conns       int64 // connections the server accepted over the run
+}
+
+func (c *LoadConfig) defaults() {
+	if c.Rounds <= 0 {
+		c.Rounds = 1
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 2 * runtime.GOMAXPROCS(0)
+	}
+	if c.PageSize <= 0 {
+		c.PageSize = 64 << 10
+	}
+	if c.WriteSize <= 0 {
+		c.WriteSize = 4 << 10
+	}
+	if len(c.Variants) == 0 {
+		c.Variants = []string{Bare, Context, Inject}
+	}
+}
+
+// tally collects one variant's outcomes across rounds.
+type tally struct {
+	mu        sync.Mutex
+	lat       []time.Duration
+	elapsed   time.Duration
+	rounds    []float64
+	errors    atomic.Int64
+	crossTalk atomic.Int64
+	firstErr  string
+}
+
+func (t *tally) fail(err error) {
+	if IsCrossTalk(err) {
+		t.crossTalk.Add(1)
+	} else {
+		t.errors.Add(1)
+	}
+	t.mu.Lock()
+	if t.firstErr == "" {
+		t.firstErr = err.Error()
+	}
+	t.mu.Unlock()
+}
+
+// Load starts a server, drives every variant with concurrent keep-alive
+// clients, each with its own username, and checks every response: the
+// bare page untouched, the context page's rendered user object and the
+// injected page's init user object verified for the client that asked.
+func Load(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
+	cfg.defaults()
+	doc := NewDoc(cfg.PageSize, cfg.WriteSize)
+	srv, err := NewServer(doc)
+	if err != nil {
+		return LoadReport{}, err
+	}
+	tr := Transport(cfg.Concurrency)
+	client := &http.Client{Transport: tr}
+	tallies := map[string]*tally{}
+	for _, v := range cfg.Variants {
+		tallies[v] = &tally{}
+	}
+	if cfg.Warmup > 0 {
+		for _, v := range cfg.Variants {
+			round(ctx, client, srv, v, cfg.Concurrency, cfg.Warmup, tallies[v], false)
+		}
+	}
+	per := cfg.Duration / time.Duration(cfg.Rounds)
+	for i := 0; i < cfg.Rounds && ctx.Err() == nil; i++ {
+		// Rotate who goes first, so no variant always follows another.
+		for j := range cfg.Variants {
+			v := cfg.Variants[(i+j)%len(cfg.Variants)]
+			round(ctx, client, srv, v, cfg.Concurrency, per, tallies[v], true)
+		}
+	}
+	tr.CloseIdleConnections()
+	closeErr := srv.Close()
+	rep := LoadReport{Concurrency: cfg.Concurrency, GOMAXPROCS: runtime.GOMAXPROCS(0), PageSize: doc.Size(), Conns: srv.Conns.Load()}
+	for _, v := range cfg.Variants {
+		t := tallies[v]
+		res := LoadResult{Variant: v, Requests: int64(len(t.lat)), Errors: t.errors.Load(), CrossTalk: t.crossTalk.Load(), FirstErr: t.firstErr, Elapsed: t.elapsed, RoundRPS: t.rounds}
+		if n := len(t.lat); n > 0 {
+			slices.Sort(t.lat)
+			res.P50 = t.lat[n/2]
+			res.P99 = t.lat[(n*99+99)/100-1]
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	// Any line the middleware logged means a request it could not serve.
+	if n := srv.Logged.Load(); n > 0 {
+		rep.Results[0].Errors += n
+		if rep.Results[0].FirstErr == "" {
+			rep.Results[0].FirstErr = fmt.Sprintf("middleware logged %d lines", n)
+		}
+	}
+	return rep, closeErr
+}
+
+// round runs one variant for d with n clients and adds to t.
+func round(ctx context.Context, client *http.Client, srv *Server, variant string, n int, d time.Duration, t *tally, measure bool) {
+	url := srv.URL + "/" + variant
+	var wg sync.WaitGroup
+	var done atomic.Int64
+	start := time.Now()
+	deadline := start.Add(d)
+	for i := range n {
+		wg.Go(func() {
+			name := Username(i)
+			var body bytes.Buffer
+			body.Grow(int(srv.Doc.Size()) + 8<<10)
+			var lat []time.Duration
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				t0 := time.Now()
+				err := get(ctx, client, url, name, &body)
+				took := time.Since(t0)
+				if err == nil {
+					err = check(variant, body.Bytes(), srv, name)
+				}
+				if err != nil {
+					t.fail(err)
+					continue
+				}
+				lat = append(lat, took)
+			}
+			done.Add(int64(len(lat)))
+			if measure {
+				t.mu.Lock()
+				t.lat = append(t.lat, lat...)
+				t.mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if measure {
+		took := time.Since(start)
+		t.elapsed += took
+		t.rounds = append(t.rounds, float64(done.Load())/took.Seconds())
+	}
+}
+
+func get(ctx context.Context, client *http.Client, url, name string, body *bytes.Buffer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	req.Header.Set(UserHeader, name)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body.Reset()
+	if _, err := body.ReadFrom(resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d: %.200s", resp.StatusCode, body.Bytes())
+	}
+	return nil
+}
+
+func check(variant string, body []byte, srv *Server, name string) error {
+	switch variant {
+	case Bare:
+		return CheckBare(body, srv.Doc)
+	case Context:
+		return CheckContext(body, srv.Doc, srv.Signer, name, time.Now())
+	case Inject:
+		return CheckInjected(body, srv.Doc, srv.Signer, name, time.Now())
+	}
+	return fmt.Errorf("unknown variant %q", variant)
+}
+
+// RoundRatio is the median over rounds of r's throughput over base's in
+// the same round: variants of one round ran back to back, so a burst of
+// other work on the machine weighs on both sides of each ratio.
+func RoundRatio(r, base LoadResult) float64 {
+	n := min(len(r.RoundRPS), len(base.RoundRPS))
+	if n == 0 {
+		return 0
+	}
+	q := make([]float64, n)
+	for i := range n {
+		q[i] = r.RoundRPS[i] / base.RoundRPS[i]
+	}
+	slices.Sort(q)
+	if n%2 == 1 {
+		return q[n/2]
+	}
+	return (q[n/2-1] + q[n/2]) / 2
+}

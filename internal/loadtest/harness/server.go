@@ -1,0 +1,174 @@
+// Package harness drives the productfruits middleware through a real
+// http.Server on loopback and checks every response it gets back. The
+// root package's load, memory and fault tests and the loadtest command
+// share it, so the published numbers and the tests prove the same thing.
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/pfverify/productfruits"
+)
+
+// Test identity: the workspace code and secret every variant signs with.
+const (
+	Workspace = "loadtestWS"
+	Secret    = "loadtest-secret-not-a-real-one"
+)
+
+// UserHeader carries the client's username to Auth.
+const UserHeader = "X-Loadtest-User"
+
+// Variants, as served under "/"+name.
+const (
+	Bare    = "bare"    // the app alone
+	Context = "context" // the middleware in context mode; the app renders the user object
+	Inject  = "inject"  // the middleware with Config.Inject
+)
+
+type userKey struct{}
+
+// Auth plays the app's own authentication middleware: it turns the
+// UserHeader into the context value that productfruits.ContextUsername
+// reads.
+func Auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if name := r.Header.Get(UserHeader); name != "" {
+			r = r.WithContext(context.WithValue(r.Context(), userKey{}, name))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Username is client i's username; non-ASCII on purpose, so that
+// escaping is on the measured path.
+func Username(i int) string { return fmt.Sprintf("user-%d-Žluťoučký.kůň@example.com", i) }
+
+// Config is the middleware configuration of the context and inject
+// variants, with TTL so each page also carries the renewal script.
+func Config(inject bool, logger *slog.Logger) productfruits.Config {
+	return productfruits.Config{
+		WorkspaceCode: Workspace,
+		Secret:        Secret,
+		Username:      productfruits.ContextUsername(userKey{}),
+		TTL:           time.Hour,
+		Inject:        inject,
+		Logger:        logger,
+	}
+}
+
+// ContextApp is the app of the context variant: the doc with the user
+// object from productfruits.FromContext rendered before </head>.
+func ContextApp(doc *Doc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, ok := productfruits.FromContext(r.Context())
+		if !ok {
+			doc.Write(w, nil)
+			return
+		}
+		b, err := json.Marshal(u)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		extra := make([]byte, 0, len(ContextUserOpen)+len(b)+len("</script>"))
+		extra = append(append(append(extra, ContextUserOpen...), b...), "</script>"...)
+		doc.Write(w, extra)
+	})
+}
+
+// countingHandler counts log records: every one of them is an error here.
+type countingHandler struct{ n *atomic.Int64 }
+
+func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countingHandler) Handle(context.Context, slog.Record) error {
+	h.n.Add(1)
+	return nil
+}
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countingHandler) WithGroup(string) slog.Handler      { return h }
+
+// Server is a real http.Server on 127.0.0.1 serving the three variants of
+// one doc.
+type Server struct {
+	URL    string
+	Signer *productfruits.Signer
+	Doc    *Doc
+	// Logged counts the middleware's log lines; Conns the connections
+	// accepted.
+	Logged, Conns atomic.Int64
+	srv           *http.Server
+	done          chan error
+}
+
+// NewServer starts a Server for doc.
+func NewServer(doc *Doc) (*Server, error) {
+	s := &Server{Doc: doc, done: make(chan error, 1)}
+	logger := slog.New(countingHandler{&s.Logged})
+	ctxMW, err := productfruits.New(Config(false, logger))
+	if err != nil {
+		return nil, err
+	}
+	injMW, err := productfruits.New(Config(true, logger))
+	if err != nil {
+		return nil, err
+	}
+	s.Signer = ctxMW.Signer()
+	mux := http.NewServeMux()
+	mux.Handle("/"+Bare, doc)
+	mux.Handle("/"+Context, ctxMW.Handler(ContextApp(doc)))
+	mux.Handle("/"+Inject, injMW.Handler(doc))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s.URL = "http://" + ln.Addr().String()
+	s.srv = &http.Server{
+		Handler:           Auth(mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				s.Conns.Add(1)
+			}
+		},
+	}
+	go func() { s.done <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Close shuts the server down and waits for its connections to end.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		_ = s.srv.Close()
+	}
+	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	return err
+}
+
+// Transport returns a keep-alive client transport for n concurrent
+// clients of the server.
+func Transport(n int) *http.Transport {
+	return &http.Transport{
+		MaxIdleConns:        n,
+		MaxIdleConnsPerHost: n,
+		MaxConnsPerHost:     n,
+		IdleConnTimeout:     30 * time.Second,
+		DisableCompression:  true,
+	}
+}

@@ -336,8 +336,8 @@ func (w *injectWriter) sniffHTML(p []byte) bool {
 		}
 	}
 	if len(data) == 0 {
-		// net/http sets no type for an empty body, and a browser does not
-		// run a page it was told nothing about as ours.
+		// net/http sets no type for an empty body: the browser is told
+		// nothing, so this is no HTML page to inject.
 		return false
 	}
 	ct := http.DetectContentType(data[:min(len(data), sniffLen)])
@@ -663,7 +663,7 @@ func (w *injectWriter) finish() {
 	_ = w.passThrough()
 }
 
-// The scanner: a byte-at-a-time subset of the WHATWG HTML tokenizer, just
+// The scanner: a streaming subset of the WHATWG HTML tokenizer, just
 // enough to tell real tags from text, comments, attribute values and the
 // contents of raw text elements. It keeps its whole state between calls,
 // so a page may arrive in pieces split anywhere, and it never looks back at
@@ -739,14 +739,14 @@ type htmlScanner struct {
 	rawIdx int    // progress through "</"+raw
 	lt     uint8  // script: inside "<", "</script", "<!--" or "<script"
 	esc    uint8  // script data: 0 plain, 1 escaped, 2 double escaped
-	seqIdx int
-	dashes int
-	dollar int // progress through "$productFruits"
-	live   bool
-	depth  int // <template> nesting: its contents are inert
-	clen   int // comment bytes so far, capped at 2, for <!--> and <!--->
-	bang   bool
-	seqAt  int // stream offset of the '<' that may start an end tag
+	seqIdx int    // progress through "script" after "</" or "<"
+	dashes int    // consecutive '-' so far: "-->" ends comments and escapes
+	dollar int    // progress through "$productFruits"
+	live   bool   // the script runs (not in a <template>): it may be the loader
+	depth  int    // <template> nesting: its contents are inert
+	clen   int    // comment bytes so far, capped at 2, for <!--> and <!--->
+	bang   bool   // "--!" seen: '>' ends the comment too
+	seqAt  int    // stream offset of the '<' that may start an end tag
 }
 
 func (s *htmlScanner) reset(scriptURL, scriptAttr string) {
@@ -785,13 +785,6 @@ func (s *htmlScanner) nameIs(n string) bool {
 
 func (s *htmlScanner) setName(n string) {
 	s.nameLen = copy(s.name[:], n)
-}
-
-func (s *htmlScanner) addName(c byte) {
-	if s.nameLen < len(s.name) {
-		s.name[s.nameLen] = lower(c)
-	}
-	s.nameLen++
 }
 
 func (s *htmlScanner) beginAttr(c byte) {
@@ -1279,11 +1272,13 @@ func (s *htmlScanner) scan(p []byte) scanResult {
 				}
 				i += j
 				c = p[i]
-				if n := endTagAt(p[i:], scriptName); c == '<' && n > 0 {
-					s.seqAt = base + i
-					s.beginEndTag(scriptName)
-					i += n
-					continue
+				if c == '<' {
+					if n := endTagAt(p[i:], scriptName); n > 0 {
+						s.seqAt = base + i
+						s.beginEndTag(scriptName)
+						i += n
+						continue
+					}
 				}
 			}
 			if s.live {

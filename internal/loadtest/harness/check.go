@@ -72,7 +72,17 @@ func FirstSnippet(page []byte) (Snippet, bool, error) {
 
 func findSnippets(page []byte, limit int) ([]Snippet, error) {
 	var out []Snippet
-	for i := 0; ; {
+	i := 0
+	if limit == 1 {
+		// Skip to the script element before the first marker: the pages
+		// here have many tags before it, and this runs for every response.
+		at := bytes.Index(page, []byte(snippetMarker))
+		if at < 0 {
+			return nil, nil
+		}
+		i = max(bytes.LastIndex(page[:at], []byte("<script")), 0)
+	}
+	for {
 		j := bytes.Index(page[i:], []byte("<script"))
 		if j < 0 {
 			return out, nil
@@ -162,29 +172,49 @@ func InitCall(s Snippet) (workspace, lang string, u productfruits.User, err erro
 // CheckInjected checks an injected page: the doc with exactly one snippet
 // whose user object is want's, signed, and nothing else changed.
 func CheckInjected(body []byte, doc *Doc, s *productfruits.Signer, want string, now time.Time) error {
+	snippet, err := SplitInjected(body, doc)
+	if err != nil {
+		return err
+	}
+	return VerifySnippet(snippet, s, want, now)
+}
+
+// SplitInjected checks that body is the doc with one snippet inserted and
+// returns the snippet, unverified.
+func SplitInjected(body []byte, doc *Doc) ([]byte, error) {
 	// Only the first snippet is looked for: the page around it must then
 	// be the doc, which has none, so there is no second one either.
 	sn, ok, err := FirstSnippet(body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !ok {
-		return errors.New("page has no snippet")
+		return nil, errors.New("page has no snippet")
 	}
-	ws, _, u, err := InitCall(sn)
+	if int64(len(body)-(sn.End-sn.Start)) != doc.Size() || !doc.Equal(0, body[:sn.Start]) || !doc.Equal(int64(sn.Start), body[sn.End:]) {
+		return nil, errors.New("page around the snippet differs from the page the handler wrote")
+	}
+	return body[sn.Start:sn.End], nil
+}
+
+// VerifySnippet checks that snippet is one snippet of this workspace whose
+// init call carries want's user object, signed.
+func VerifySnippet(snippet []byte, s *productfruits.Signer, want string, now time.Time) error {
+	snips, err := FindSnippets(snippet)
+	if err != nil {
+		return err
+	}
+	if len(snips) != 1 || snips[0].Start != 0 || snips[0].End != len(snippet) {
+		return fmt.Errorf("not a single snippet: %.80q", snippet)
+	}
+	ws, _, u, err := InitCall(snips[0])
 	if err != nil {
 		return err
 	}
 	if ws != Workspace {
 		return fmt.Errorf("init workspace %q, want %q", ws, Workspace)
 	}
-	if err := VerifyUser(s, u, want, now); err != nil {
-		return err
-	}
-	if int64(len(body)-(sn.End-sn.Start)) != doc.Size() || !doc.Equal(0, body[:sn.Start]) || !doc.Equal(int64(sn.Start), body[sn.End:]) {
-		return errors.New("page around the snippet differs from the page the handler wrote")
-	}
-	return nil
+	return VerifyUser(s, u, want, now)
 }
 
 // ContextUserOpen starts the element in which the context-mode app renders
@@ -194,23 +224,44 @@ const ContextUserOpen = `<script type="application/json" id="pf-user">`
 // CheckContext checks a page rendered by the context-mode app: the doc
 // with the user object, want's and signed, at doc.InsertAt.
 func CheckContext(body []byte, doc *Doc, s *productfruits.Signer, want string, now time.Time) error {
+	obj, err := SplitContext(body, doc)
+	if err != nil {
+		return err
+	}
+	return VerifyContextUser(obj, s, want, now)
+}
+
+// SplitContext checks that body is the doc with the rendered user object
+// at doc.InsertAt and returns the object's JSON, unverified.
+func SplitContext(body []byte, doc *Doc) ([]byte, error) {
 	at := int(doc.InsertAt)
 	if len(body) < at || !doc.Equal(0, body[:at]) || !bytes.HasPrefix(body[at:], []byte(ContextUserOpen)) {
-		return errors.New("page does not carry the rendered user object where the app puts it")
+		return nil, errors.New("page does not carry the rendered user object where the app puts it")
 	}
-	rest := body[at+len(ContextUserOpen):]
-	dec := json.NewDecoder(bytes.NewReader(rest))
+	// encoding/json escapes '<', so the object holds no "</script>".
+	obj := body[at+len(ContextUserOpen):]
+	end := bytes.Index(obj, []byte("</script>"))
+	if end < 0 {
+		return nil, errors.New("rendered user object not closed")
+	}
+	rest := obj[end+len("</script>"):]
+	if int64(at+len(rest)) != doc.Size() || !doc.Equal(int64(at), rest) {
+		return nil, errors.New("page around the rendered user object differs")
+	}
+	return obj[:end], nil
+}
+
+// VerifyContextUser checks that obj is one JSON user object, want's and
+// signed.
+func VerifyContextUser(obj []byte, s *productfruits.Signer, want string, now time.Time) error {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	dec.DisallowUnknownFields()
 	var u productfruits.User
 	if err := dec.Decode(&u); err != nil {
 		return fmt.Errorf("rendered user object: %w", err)
 	}
-	rest = rest[dec.InputOffset():]
-	if !bytes.HasPrefix(rest, []byte("</script>")) {
-		return errors.New("rendered user object not closed")
-	}
-	rest = rest[len("</script>"):]
-	if int64(at+len(rest)) != doc.Size() || !doc.Equal(int64(at), rest) {
-		return errors.New("page around the rendered user object differs")
+	if dec.More() {
+		return errors.New("rendered user object followed by more data")
 	}
 	return VerifyUser(s, u, want, now)
 }

@@ -220,7 +220,12 @@ func (s *Signer) Verify(username string, h HMAC, now time.Time) error {
 			return ErrMalformedExpiration
 		}
 	}
-	got, err := base64.StdEncoding.DecodeString(h.Hash)
+	// Strict and exact-length: the lenient decoder accepts stray newlines
+	// and non-zero padding bits, hashes the product itself would reject.
+	if len(h.Hash) != hashLen {
+		return ErrHashMismatch
+	}
+	got, err := base64.StdEncoding.Strict().DecodeString(h.Hash)
 	if err != nil || len(got) != sha256.Size {
 		return ErrHashMismatch
 	}

@@ -122,6 +122,8 @@ func TestVerify(t *testing.T) {
 		{"url-safe base64", "testUser", HMAC{Hash: "LZGb1SPNlIIk0XBPWhCXc7boAxE_pmul4Mrzt23ZfEg="}, now, ErrHashMismatch},
 		{"unpadded", "testUser", HMAC{Hash: "LZGb1SPNlIIk0XBPWhCXc7boAxE/pmul4Mrzt23ZfEg"}, now, ErrHashMismatch},
 		{"empty username", "", good, now, ErrEmptyUsername},
+		{"padding bits altered", "testUser", HMAC{Hash: "LZGb1SPNlIIk0XBPWhCXc7boAxE/pmul4Mrzt23ZfEh="}, now, ErrHashMismatch},
+		{"embedded newline", "testUser", HMAC{Hash: "LZGb1SPNlIIk0XBPWhCXc7boAxE/\npmul4Mrzt23ZfEg="}, now, ErrHashMismatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

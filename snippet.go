@@ -106,11 +106,20 @@ func (m *Middleware) buildRenewal() []byte {
 // TemplateScript(r). It returns "" for an anonymous request, a request the
 // middleware did not see, or when the snippet was already emitted for
 // this request (by an earlier call or by injection), so a page never
-// carries two copies.
+// carries two copies. When it returns the snippet before the response's
+// headers are written, it marks the response Cache-Control: private and
+// Vary: Cookie, as injection does.
 func TemplateScript(r *http.Request) template.HTML {
 	st := stateFrom(r.Context())
 	if st == nil || st.m == nil || !st.claim() {
 		return ""
+	}
+	if st.header != nil {
+		// The page now carries this user's hash: no shared cache may keep
+		// it. Once the handler has written its headers this changes nothing,
+		// which is why the README asks such pages to set the same.
+		privateCacheControl(st.header)
+		varyCookie(st.header)
 	}
 	// The markup is built by appendSnippet with JSON and HTML escaping,
 	// never by pasting user data into template.HTML.

@@ -154,6 +154,16 @@ func TestTemplateScript(t *testing.T) {
 	assert.Contains(t, first, `nonce="fromHeader"`, "nonce from the response's own CSP")
 	assert.Empty(t, second, "a page never carries two snippets")
 
+	t.Run("marks the page private", func(t *testing.T) {
+		rec := httptest.NewRecorder()
+		withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "public, max-age=60")
+			_, _ = io.WriteString(w, string(TemplateScript(r)))
+		}))).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		assert.Equal(t, "max-age=60, private", rec.Header().Get("Cache-Control"))
+		assert.Equal(t, "Cookie", rec.Header().Get("Vary"))
+	})
+
 	t.Run("anonymous and unwrapped requests get nothing", func(t *testing.T) {
 		assert.Empty(t, TemplateScript(httptest.NewRequest("GET", "/", nil)))
 		var got string

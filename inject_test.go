@@ -691,7 +691,8 @@ func TestInjectTemplateScriptClaimed(t *testing.T) {
 	_, header, body := got.result()
 	assert.Equal(t, page, body)
 	assert.Equal(t, "text/html", header.Get("Content-Type"))
-	assert.Empty(t, header.Get("Cache-Control"), "an untouched page keeps its headers")
+	// The handler took the snippet, so the page is treated as carrying it.
+	assert.Equal(t, "private", header.Get("Cache-Control"), "TemplateScript marks its page private")
 
 	t.Run("injected snippet claims TemplateScript", func(t *testing.T) {
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

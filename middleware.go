@@ -369,7 +369,8 @@ func (m *Middleware) signUser(r *http.Request, name string) *requestState {
 	if m.inject {
 		// Encoding now turns unencodable props into a logged anonymous
 		// request rather than a page that fails half way.
-		b, err := appendUserJSON(nil, &st.user)
+		// Sized for a typical user object so it is built without regrowing.
+		b, err := appendUserJSON(make([]byte, 0, 256), &st.user)
 		if err != nil {
 			m.logger.LogAttrs(r.Context(), slog.LevelWarn, "productfruits: cannot encode the user object; serving the request as anonymous",
 				slog.String("error", err.Error()), slog.String("path", r.URL.Path))

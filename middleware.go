@@ -270,7 +270,7 @@ type requestState struct {
 	claimed  atomic.Bool
 	header   http.Header // response header of the writer the middleware saw
 	m        *Middleware
-	userJSON []byte // the user object as the snippet carries it, when injecting
+	userJSON []byte // the user object, encoded early when it has props or a group
 }
 
 // claim reports whether the caller is the first to emit the snippet for
@@ -366,11 +366,13 @@ func (m *Middleware) signUser(r *http.Request, name string) *requestState {
 	}
 	st.hmac = h
 	st.user.HMAC = &st.hmac
-	if m.inject {
-		// Encoding now turns unencodable props into a logged anonymous
-		// request rather than a page that fails half way.
-		// Sized for a typical user object so it is built without regrowing.
-		b, err := appendUserJSON(make([]byte, 0, 256), &st.user)
+	if m.inject && (len(st.user.Props) > 0 || st.user.Group != nil) {
+		// Only props and group go through encoding/json and can fail:
+		// encoding them now turns unencodable values into a logged
+		// anonymous request rather than a page that fails half way. The
+		// other fields cannot fail and are encoded straight into the
+		// snippet.
+		b, err := appendUserJSON(nil, &st.user)
 		if err != nil {
 			m.logger.LogAttrs(r.Context(), slog.LevelWarn, "productfruits: cannot encode the user object; serving the request as anonymous",
 				slog.String("error", err.Error()), slog.String("path", r.URL.Path))

@@ -33,15 +33,7 @@ func (m *Middleware) buildInitPrefix() []byte {
 // The result is pure ASCII and inert inside any HTML page. h is the
 // response header, whose Content-Security-Policy may give the nonce.
 func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState, h http.Header) []byte {
-	userJSON := st.userJSON
-	if userJSON == nil {
-		var err error
-		if userJSON, err = appendUserJSON(nil, &st.user); err != nil {
-			m.logger.LogAttrs(r.Context(), slog.LevelWarn, "productfruits: cannot encode the user object; page left without the snippet",
-				slog.String("error", err.Error()), slog.String("path", r.URL.Path))
-			return dst
-		}
-	}
+	start := len(dst)
 	nonce := ""
 	if m.nonce != nil {
 		nonce = m.nonce(r)
@@ -55,7 +47,17 @@ func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState
 	dst = appendNonceAttr(dst, nonce)
 	dst = append(dst, snippetMarker+">"...)
 	dst = append(dst, m.initPrefix...)
-	dst = append(dst, userJSON...)
+	if st.userJSON != nil {
+		dst = append(dst, st.userJSON...)
+	} else {
+		out, err := appendUserJSON(dst, &st.user)
+		if err != nil {
+			m.logger.LogAttrs(r.Context(), slog.LevelWarn, "productfruits: cannot encode the user object; page left without the snippet",
+				slog.String("error", err.Error()), slog.String("path", r.URL.Path))
+			return dst[:start]
+		}
+		dst = out
+	}
 	dst = append(dst, "]);"...)
 	dst = append(dst, m.renewal...)
 	dst = append(dst, "</script><script async src=\""...)
@@ -215,6 +217,14 @@ func appendUserJSON(dst []byte, u *User) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
+// jsonSafe marks the bytes appendJSONString copies unchanged.
+var jsonSafe = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 func appendU(dst []byte, r rune) []byte {
 	return append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 }
@@ -238,6 +248,16 @@ func appendEscapedRune(dst []byte, r rune) []byte {
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	for i := 0; i < len(s); {
+		// Copy runs of bytes that need no escape in one append: most of a
+		// user object is plain ASCII, and this runs on every page.
+		start := i
+		for i < len(s) && jsonSafe[s[i]] {
+			i++
+		}
+		dst = append(dst, s[start:i]...)
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {

@@ -14,7 +14,11 @@ import (
 	"strings"
 )
 
-var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) B/op)?(?:\s+([\d.]+) allocs/op)?`)
+var (
+	line   = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op`)
+	bytesM = regexp.MustCompile(`\s([\d.]+) B/op`)
+	allocM = regexp.MustCompile(`\s([\d.]+) allocs/op`)
+)
 
 type result struct{ ns, bytes, allocs []float64 }
 
@@ -81,8 +85,15 @@ func main() {
 		}
 		f := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
 		r.ns = append(r.ns, f(m[2]))
-		r.bytes = append(r.bytes, f(m[3]))
-		r.allocs = append(r.allocs, f(m[4]))
+		// Other metrics (MB/s) may stand between ns/op and B/op.
+		metric := func(re *regexp.Regexp) float64 {
+			if mm := re.FindStringSubmatch(sc.Text()); mm != nil {
+				return f(mm[1])
+			}
+			return 0
+		}
+		r.bytes = append(r.bytes, metric(bytesM))
+		r.allocs = append(r.allocs, metric(allocM))
 	}
 	fmt.Println("| benchmark | ns/op | B/op | allocs/op |")
 	fmt.Println("|---|---:|---:|---:|")

@@ -16,6 +16,7 @@ import (
 // someone other than the user who asked.
 type CrossTalkError struct{ Want, Got string }
 
+// Error describes whose user object reached which client.
 func (e *CrossTalkError) Error() string {
 	return fmt.Sprintf("cross-talk: asked as %q, got the user object of %q", e.Want, e.Got)
 }

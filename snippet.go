@@ -132,7 +132,8 @@ func TemplateScript(r *http.Request) template.HTML {
 // for scripts: from script-src, else from default-src.
 func cspNonce(h http.Header) string {
 	var fallback string
-	for _, policy := range h.Values("Content-Security-Policy") {
+	// Indexed by its canonical key: Values would canonicalize per call.
+	for _, policy := range h["Content-Security-Policy"] {
 		for _, dir := range strings.Split(policy, ";") {
 			fields := strings.Fields(dir)
 			if len(fields) == 0 {

@@ -14,12 +14,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -30,24 +30,6 @@ import (
 // (a surrogate pair in JavaScript).
 const hostileUsername = "</script><script>window.__pwned=1</script>'\"\u2028\u2029 \u017dlu\u0165ou\u010dk\u00fd k\u016f\u0148 \U0001F984"
 
-// syncBuffer is a log sink the server's goroutines and the test can share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func envFrom(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
@@ -56,14 +38,14 @@ type testApp struct {
 	*httptest.Server
 	cfg    appConfig
 	signer *productfruits.Signer
-	logs   *syncBuffer
+	logs   *pftest.SyncBuffer
 }
 
 // startApp serves the demo as main would, configured by env, on a
 // 127.0.0.1 port of its own.
 func startApp(t *testing.T, env map[string]string) *testApp {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &pftest.SyncBuffer{}
 	cfg, err := configFromEnv(envFrom(env), slog.New(slog.NewTextHandler(logs, nil)))
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(nil)
@@ -406,7 +388,7 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{"short session key", map[string]string{"SESSION_KEY": "short"}, "SESSION_KEY"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &pftest.SyncBuffer{}
 			_, err := configFromEnv(envFrom(tc.env), slog.New(slog.NewTextHandler(logs, nil)))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,8 +24,7 @@ func TestChi(t *testing.T) {
 	require.NoError(t, err)
 	srv := httptest.NewServer(app)
 	t.Cleanup(srv.Close)
-	signer, err := productfruits.NewSigner(testSecret)
-	require.NoError(t, err)
+	signer := pftest.NewSigner(t, testSecret)
 
 	for _, tc := range []struct {
 		name, user, pass string
@@ -44,11 +43,7 @@ func TestChi(t *testing.T) {
 				if tc.user != "" {
 					req.SetBasicAuth(tc.user, tc.pass)
 				}
-				res, err := srv.Client().Do(req)
-				require.NoError(t, err)
-				defer res.Body.Close()
-				body, err := io.ReadAll(res.Body)
-				require.NoError(t, err)
+				res, body := pftest.Do(t, srv.Client(), req)
 				return res, string(body)
 			}
 
@@ -58,7 +53,7 @@ func TestChi(t *testing.T) {
 				assert.NotContains(t, page, "data-productfruits")
 			} else {
 				head, _, _ := strings.Cut(page, "</head>")
-				user := initUser(t, head)
+				user := pftest.InitUser(t, head, testWorkspace)
 				assert.Equal(t, tc.want, user.Username)
 				require.NotNil(t, user.HMAC)
 				assert.NoError(t, signer.Verify(user.Username, *user.HMAC, time.Now()))
@@ -86,20 +81,4 @@ func TestChi(t *testing.T) {
 			}
 		})
 	}
-}
-
-// initUser returns the user object of the page's one init call,
-// $productFruits.push(['init', workspace, language, user]).
-func initUser(t *testing.T, page string) productfruits.User {
-	t.Helper()
-	const call = "$productFruits.push(['init',"
-	require.Equal(t, 1, strings.Count(page, call), "init calls")
-	_, rest, _ := strings.Cut(page, call)
-	var args []json.RawMessage
-	require.NoError(t, json.NewDecoder(strings.NewReader("["+rest)).Decode(&args))
-	require.Len(t, args, 3)
-	assert.JSONEq(t, `"`+testWorkspace+`"`, string(args[0]))
-	var user productfruits.User
-	require.NoError(t, json.Unmarshal(args[2], &user))
-	return user
 }

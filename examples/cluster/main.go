@@ -18,6 +18,7 @@ import (
 	"github.com/boj/redistore"
 	"github.com/gomodule/redigo/redis"
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/demoenv"
 )
 
 var page = template.Must(template.New("page").Parse(`<!doctype html>
@@ -103,39 +104,17 @@ func newApp(pool *redis.Pool, sessionKey []byte, workspaceCode, secret, instance
 }
 
 func main() {
-	workspaceCode, secret := credentials()
+	workspaceCode, secret := demoenv.Credentials()
 	sessionKey := os.Getenv("SESSION_KEY")
 	if sessionKey == "" {
 		sessionKey = "demo-session-key-shared-by-every-instance"
 		slog.Warn("SESSION_KEY unset: using a demo key")
 	}
-	addr := getenv("ADDR", "localhost:8086")
-	app, err := newApp(newPool(getenv("REDIS_URL", "redis://localhost:6379")), []byte(sessionKey), workspaceCode, secret, addr, slog.Default())
+	addr := demoenv.Getenv("ADDR", "localhost:8086")
+	app, err := newApp(newPool(demoenv.Getenv("REDIS_URL", "redis://localhost:6379")), []byte(sessionKey), workspaceCode, secret, addr, slog.Default())
 	if err != nil {
 		slog.Error("configuring the app", "error", err)
 		os.Exit(1)
 	}
-	slog.Info("listening", "url", "http://"+addr)
-	srv := &http.Server{Addr: addr, Handler: app, ReadHeaderTimeout: 10 * time.Second}
-	slog.Error("server stopped", "error", srv.ListenAndServe())
-	os.Exit(1)
-}
-
-// credentials reads the workspace code and secret from the environment,
-// falling back to demo values that the product itself will reject.
-func credentials() (workspaceCode, secret string) {
-	workspaceCode, secret = os.Getenv("PRODUCTFRUITS_WORKSPACE_CODE"), os.Getenv("PRODUCTFRUITS_SECRET")
-	if workspaceCode == "" || secret == "" {
-		workspaceCode, secret = "demo-workspace", "demo-secret"
-		slog.Warn("PRODUCTFRUITS_WORKSPACE_CODE or PRODUCTFRUITS_SECRET unset: using a demo workspace the product will not load",
-			"workspace", workspaceCode)
-	}
-	return workspaceCode, secret
-}
-
-func getenv(key, fallback string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return fallback
+	demoenv.ListenAndServe(addr, app)
 }

@@ -1,25 +1,20 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -31,55 +26,41 @@ const (
 
 func TestCluster(t *testing.T) {
 	redisURL, stopRedis := startRedis(t)
-	signer, err := productfruits.NewSigner(testSecret)
-	require.NoError(t, err)
+	signer := pftest.NewSigner(t, testSecret)
 
 	// Two instances, as two processes would be: each its own pool and log.
 	type instance struct {
 		srv *httptest.Server
-		log *syncBuffer
+		log *pftest.SyncBuffer
 	}
 	start := func(name string) instance {
 		pool := newPool(redisURL)
 		t.Cleanup(func() { pool.Close() })
-		log := &syncBuffer{}
+		log := &pftest.SyncBuffer{}
 		app, err := newApp(pool, []byte("test-session-key"), testWorkspace, testSecret, name, slog.New(slog.NewTextHandler(log, nil)))
 		require.NoError(t, err)
-		srv := httptest.NewTLSServer(app)
-		t.Cleanup(srv.Close)
+		srv := pftest.NewTLSServer(t, app)
 		return instance{srv, log}
 	}
 	a, b := start("A"), start("B")
 
 	// One browser: the servers share the host 127.0.0.1, so the jar sends
 	// the session cookie from A to B as it would behind a load balancer.
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	client := a.srv.Client()
-	client.Jar = jar
+	client := pftest.NewClient(t, a.srv)
 	getPage := func(t *testing.T, in instance) string {
 		t.Helper()
-		res, err := client.Get(in.srv.URL + "/")
-		require.NoError(t, err)
-		defer res.Body.Close()
+		res, body := pftest.Get(t, client, in.srv.URL+"/")
 		require.Equal(t, http.StatusOK, res.StatusCode)
-		body, err := io.ReadAll(res.Body)
-		require.NoError(t, err)
 		return string(body)
 	}
 
-	res, err := client.PostForm(a.srv.URL+"/login", url.Values{"username": {"jane.doe@example.com"}})
-	require.NoError(t, err)
-	res.Body.Close()
-	require.Equal(t, http.StatusOK, res.StatusCode)
+	pftest.Login(t, client, a.srv.URL, "jane.doe@example.com")
 
 	var hashes []string
 	for _, in := range []instance{a, b} {
 		page := getPage(t, in)
-		user := initUser(t, page)
-		assert.Equal(t, "jane.doe@example.com", user.Username)
-		require.NotNil(t, user.HMAC)
-		require.NoError(t, signer.Verify(user.Username, *user.HMAC, time.Now()))
+		user := pftest.InitUser(t, page, testWorkspace)
+		pftest.VerifyUser(t, signer, user, "jane.doe@example.com")
 		hashes = append(hashes, user.HMAC.Hash)
 	}
 	assert.Equal(t, hashes[0], hashes[1], "the same signed user on A and B")
@@ -118,7 +99,7 @@ func startRedis(t *testing.T) (redisURL string, stop func()) {
 
 	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	var out syncBuffer
+	var out pftest.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
 	var once sync.Once
@@ -141,39 +122,4 @@ func startRedis(t *testing.T) (redisURL string, stop func()) {
 		return err == nil && pong == "PONG"
 	}, 10*time.Second, 20*time.Millisecond, "redis-server did not answer PING; its output:\n%s", &out)
 	return redisURL, stop
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines to write
-// while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// initUser returns the user object of the page's one init call,
-// $productFruits.push(['init', workspace, language, user]).
-func initUser(t *testing.T, page string) productfruits.User {
-	t.Helper()
-	const call = "$productFruits.push(['init',"
-	require.Equal(t, 1, strings.Count(page, call), "init calls")
-	_, rest, _ := strings.Cut(page, call)
-	var args []json.RawMessage
-	require.NoError(t, json.NewDecoder(strings.NewReader("["+rest)).Decode(&args))
-	require.Len(t, args, 3)
-	assert.JSONEq(t, `"`+testWorkspace+`"`, string(args[0]))
-	var user productfruits.User
-	require.NoError(t, json.Unmarshal(args[2], &user))
-	return user
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/demoenv"
 )
 
 var page = template.Must(template.New("page").Parse(`<!doctype html>
@@ -70,31 +71,12 @@ func newApp(workspaceCode, secret string) (*echo.Echo, error) {
 }
 
 func main() {
-	e, err := newApp(credentials())
+	e, err := newApp(demoenv.Credentials())
 	if err != nil {
 		slog.Error("configuring the app", "error", err)
 		os.Exit(1)
 	}
 	e.HideBanner = true
 	e.Server.ReadHeaderTimeout = 10 * time.Second
-	e.Logger.Fatal(e.Start(getenv("ADDR", "localhost:8084")))
-}
-
-// credentials reads the workspace code and secret from the environment,
-// falling back to demo values that the product itself will reject.
-func credentials() (workspaceCode, secret string) {
-	workspaceCode, secret = os.Getenv("PRODUCTFRUITS_WORKSPACE_CODE"), os.Getenv("PRODUCTFRUITS_SECRET")
-	if workspaceCode == "" || secret == "" {
-		workspaceCode, secret = "demo-workspace", "demo-secret"
-		slog.Warn("PRODUCTFRUITS_WORKSPACE_CODE or PRODUCTFRUITS_SECRET unset: using a demo workspace the product will not load",
-			"workspace", workspaceCode)
-	}
-	return workspaceCode, secret
-}
-
-func getenv(key, fallback string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return fallback
+	e.Logger.Fatal(e.Start(demoenv.Getenv("ADDR", "localhost:8084")))
 }

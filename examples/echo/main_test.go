@@ -2,16 +2,13 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,23 +21,13 @@ const (
 func TestEcho(t *testing.T) {
 	e, err := newApp(testWorkspace, testSecret)
 	require.NoError(t, err)
-	srv := httptest.NewTLSServer(e)
-	t.Cleanup(srv.Close)
-	signer, err := productfruits.NewSigner(testSecret)
-	require.NoError(t, err)
+	srv := pftest.NewTLSServer(t, e)
+	signer := pftest.NewSigner(t, testSecret)
 
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	client := srv.Client()
-	client.Jar = jar
+	client := pftest.NewClient(t, srv)
 	get := func(t *testing.T, path string) (*http.Response, []byte) {
 		t.Helper()
-		res, err := client.Get(srv.URL + path)
-		require.NoError(t, err)
-		defer res.Body.Close()
-		body, err := io.ReadAll(res.Body)
-		require.NoError(t, err)
-		return res, body
+		return pftest.Get(t, client, srv.URL+path)
 	}
 
 	t.Run("anonymous", func(t *testing.T) {
@@ -55,10 +42,7 @@ func TestEcho(t *testing.T) {
 		}
 	})
 
-	res, err := client.PostForm(srv.URL+"/login", url.Values{"username": {"Žluťoučký kůň"}})
-	require.NoError(t, err)
-	res.Body.Close()
-	require.Equal(t, http.StatusOK, res.StatusCode)
+	pftest.Login(t, client, srv.URL, "Žluťoučký kůň")
 
 	for _, tc := range []struct {
 		path string
@@ -66,7 +50,7 @@ func TestEcho(t *testing.T) {
 	}{
 		{"/", func(t *testing.T, body []byte) productfruits.User {
 			head, _, _ := strings.Cut(string(body), "</head>")
-			return initUser(t, head)
+			return pftest.InitUser(t, head, testWorkspace)
 		}},
 		{"/me", func(t *testing.T, body []byte) productfruits.User {
 			var v struct{ ProductFruitsUser productfruits.User }
@@ -74,9 +58,7 @@ func TestEcho(t *testing.T) {
 			return v.ProductFruitsUser
 		}},
 		{productfruits.DefaultIdentityPath, func(t *testing.T, body []byte) productfruits.User {
-			var u productfruits.User
-			require.NoError(t, json.Unmarshal(body, &u))
-			return u
+			return pftest.DecodeUser(t, body)
 		}},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
@@ -88,20 +70,4 @@ func TestEcho(t *testing.T) {
 			assert.NoError(t, signer.Verify(user.Username, *user.HMAC, time.Now()))
 		})
 	}
-}
-
-// initUser returns the user object of the page's one init call,
-// $productFruits.push(['init', workspace, language, user]).
-func initUser(t *testing.T, page string) productfruits.User {
-	t.Helper()
-	const call = "$productFruits.push(['init',"
-	require.Equal(t, 1, strings.Count(page, call), "init calls")
-	_, rest, _ := strings.Cut(page, call)
-	var args []json.RawMessage
-	require.NoError(t, json.NewDecoder(strings.NewReader("["+rest)).Decode(&args))
-	require.Len(t, args, 3)
-	assert.JSONEq(t, `"`+testWorkspace+`"`, string(args[0]))
-	var user productfruits.User
-	require.NoError(t, json.Unmarshal(args[2], &user))
-	return user
 }

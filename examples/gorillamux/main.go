@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/demoenv"
 )
 
 var page = template.Must(template.New("page").Parse(`<!doctype html>
@@ -70,33 +71,11 @@ func newApp(workspaceCode, secret string) (http.Handler, error) {
 }
 
 func main() {
-	app, err := newApp(credentials())
+	app, err := newApp(demoenv.Credentials())
 	if err != nil {
 		slog.Error("configuring the app", "error", err)
 		os.Exit(1)
 	}
-	addr := getenv("ADDR", "localhost:8083")
-	slog.Info("listening", "url", "http://"+addr)
-	srv := &http.Server{Addr: addr, Handler: app, ReadHeaderTimeout: 10 * time.Second}
-	slog.Error("server stopped", "error", srv.ListenAndServe())
-	os.Exit(1)
-}
-
-// credentials reads the workspace code and secret from the environment,
-// falling back to demo values that the product itself will reject.
-func credentials() (workspaceCode, secret string) {
-	workspaceCode, secret = os.Getenv("PRODUCTFRUITS_WORKSPACE_CODE"), os.Getenv("PRODUCTFRUITS_SECRET")
-	if workspaceCode == "" || secret == "" {
-		workspaceCode, secret = "demo-workspace", "demo-secret"
-		slog.Warn("PRODUCTFRUITS_WORKSPACE_CODE or PRODUCTFRUITS_SECRET unset: using a demo workspace the product will not load",
-			"workspace", workspaceCode)
-	}
-	return workspaceCode, secret
-}
-
-func getenv(key, fallback string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return fallback
+	addr := demoenv.Getenv("ADDR", "localhost:8083")
+	demoenv.ListenAndServe(addr, app)
 }

@@ -3,10 +3,7 @@ package main
 import (
 	"encoding/json"
 	"encoding/pem"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -16,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -30,15 +28,10 @@ var identityPath = productfruits.DefaultIdentityPath
 func TestSPA(t *testing.T) {
 	app, err := newApp(testWorkspace, testSecret)
 	require.NoError(t, err)
-	srv := httptest.NewTLSServer(app)
-	t.Cleanup(srv.Close)
-	signer, err := productfruits.NewSigner(testSecret)
-	require.NoError(t, err)
+	srv := pftest.NewTLSServer(t, app)
+	signer := pftest.NewSigner(t, testSecret)
 
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	client := srv.Client()
-	client.Jar = jar
+	client := pftest.NewClient(t, srv)
 	do := func(t *testing.T, method, path string, header http.Header) (*http.Response, []byte) {
 		t.Helper()
 		req, err := http.NewRequest(method, srv.URL+path, nil)
@@ -46,12 +39,7 @@ func TestSPA(t *testing.T) {
 		for k, v := range header {
 			req.Header[k] = v
 		}
-		res, err := client.Do(req)
-		require.NoError(t, err)
-		defer res.Body.Close()
-		body, err := io.ReadAll(res.Body)
-		require.NoError(t, err)
-		return res, body
+		return pftest.Do(t, client, req)
 	}
 
 	t.Run("static files and config", func(t *testing.T) {
@@ -78,10 +66,7 @@ func TestSPA(t *testing.T) {
 		}
 	})
 
-	res, err := client.PostForm(srv.URL+"/login", url.Values{"username": {"jane.doe@example.com"}})
-	require.NoError(t, err)
-	res.Body.Close()
-	require.Equal(t, http.StatusOK, res.StatusCode)
+	pftest.Login(t, client, srv.URL, "jane.doe@example.com")
 
 	for _, tc := range []struct {
 		name   string
@@ -106,9 +91,7 @@ func TestSPA(t *testing.T) {
 			assert.Equal(t, "jane.doe@example.com", user.Username, "signed for")
 			require.NotNil(t, user.HMAC)
 			require.NoError(t, signer.Verify(user.Username, *user.HMAC, time.Now()))
-			exp, err := time.Parse(time.RFC3339, user.HMAC.Expiration)
-			require.NoError(t, err)
-			assert.WithinDuration(t, time.Now().Add(ttl), exp, time.Minute)
+			pftest.VerifyExpiration(t, user, ttl)
 		})
 	}
 
@@ -131,7 +114,7 @@ func TestSPA(t *testing.T) {
 		ca := filepath.Join(dir, "ca.pem")
 		require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
 		var cookies []string
-		for _, c := range jar.Cookies(mustURL(t, srv.URL)) {
+		for _, c := range client.Jar.Cookies(mustURL(t, srv.URL)) {
 			cookies = append(cookies, c.Name+"="+c.Value)
 		}
 		cmd := exec.Command(node, "-e", nodeHarness)

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -25,13 +21,11 @@ const (
 func TestTemplatePage(t *testing.T) {
 	app, err := newApp(testWorkspace, testSecret)
 	require.NoError(t, err)
-	srv := httptest.NewTLSServer(app)
-	t.Cleanup(srv.Close)
-	signer, err := productfruits.NewSigner(testSecret)
-	require.NoError(t, err)
+	srv := pftest.NewTLSServer(t, app)
+	signer := pftest.NewSigner(t, testSecret)
 
 	t.Run("anonymous page has no snippet", func(t *testing.T) {
-		page := get(t, newClient(t, srv), srv.URL+"/")
+		page := get(t, pftest.NewClient(t, srv), srv.URL+"/")
 		assert.NotContains(t, page, "data-productfruits")
 		assert.NotContains(t, page, "$productFruits")
 	})
@@ -45,11 +39,8 @@ func TestTemplatePage(t *testing.T) {
 		{"markup in the username", `</script><script>alert("x")</script>&`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			client := newClient(t, srv)
-			res, err := client.PostForm(srv.URL+"/login", url.Values{"username": {tc.username}})
-			require.NoError(t, err)
-			res.Body.Close()
-			require.Equal(t, http.StatusOK, res.StatusCode)
+			client := pftest.NewClient(t, srv)
+			pftest.Login(t, client, srv.URL, tc.username)
 
 			page := get(t, client, srv.URL+"/")
 			head, _, ok := strings.Cut(page, "</head>")
@@ -61,14 +52,12 @@ func TestTemplatePage(t *testing.T) {
 			assert.Equal(t, 1, strings.Count(head, `src="`+productfruits.DefaultScriptURL+`"`), "loader in <head>")
 
 			user := initUser(t, head)
-			assert.Equal(t, tc.username, user.Username)
-			require.NotNil(t, user.HMAC)
-			require.NoError(t, signer.Verify(user.Username, *user.HMAC, time.Now()))
+			pftest.VerifyUser(t, signer, user, tc.username)
 			if tc.wantHash != "" {
 				assert.Equal(t, tc.wantHash, user.HMAC.Hash)
 			}
 
-			res, err = client.PostForm(srv.URL+"/logout", nil)
+			res, err := client.PostForm(srv.URL+"/logout", nil)
 			require.NoError(t, err)
 			body, err := io.ReadAll(res.Body)
 			res.Body.Close()
@@ -78,24 +67,11 @@ func TestTemplatePage(t *testing.T) {
 	}
 }
 
-func newClient(t *testing.T, srv *httptest.Server) *http.Client {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	c := srv.Client()
-	c.Jar = jar
-	return c
-}
-
 func get(t *testing.T, c *http.Client, url string) string {
 	t.Helper()
-	res, err := c.Get(url)
-	require.NoError(t, err)
-	defer res.Body.Close()
+	res, body := pftest.Get(t, c, url)
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Equal(t, "private, no-store", res.Header.Get("Cache-Control"))
-	body, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
 	return string(body)
 }
 
@@ -103,15 +79,8 @@ func get(t *testing.T, c *http.Client, url string) string {
 // $productFruits.push(['init', workspace, language, user]).
 func initUser(t *testing.T, page string) productfruits.User {
 	t.Helper()
-	const call = "$productFruits.push(['init',"
-	require.Equal(t, 1, strings.Count(page, call), "init calls")
-	_, rest, _ := strings.Cut(page, call)
-	var args []json.RawMessage
-	require.NoError(t, json.NewDecoder(strings.NewReader("["+rest)).Decode(&args))
-	require.Len(t, args, 3)
+	args := pftest.InitArgs(t, page)
 	assert.JSONEq(t, `"`+testWorkspace+`"`, string(args[0]))
 	assert.JSONEq(t, `"en"`, string(args[1]))
-	var user productfruits.User
-	require.NoError(t, json.Unmarshal(args[2], &user))
-	return user
+	return pftest.DecodeUser(t, args[2])
 }

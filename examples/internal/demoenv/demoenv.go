@@ -1,0 +1,43 @@
+// Package demoenv reads the settings the examples share from the
+// environment, with demo fallbacks so that each example runs as is.
+package demoenv
+
+import (
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+)
+
+// Credentials reads the workspace code and secret from
+// PRODUCTFRUITS_WORKSPACE_CODE and PRODUCTFRUITS_SECRET. When either is
+// unset it falls back to demo values that the product itself will reject,
+// and logs one warning, which names the workspace but never the secret.
+func Credentials() (workspaceCode, secret string) {
+	workspaceCode, secret = os.Getenv("PRODUCTFRUITS_WORKSPACE_CODE"), os.Getenv("PRODUCTFRUITS_SECRET")
+	if workspaceCode == "" || secret == "" {
+		workspaceCode, secret = "demo-workspace", "demo-secret"
+		slog.Warn("PRODUCTFRUITS_WORKSPACE_CODE or PRODUCTFRUITS_SECRET unset: using a demo workspace the product will not load",
+			"workspace", workspaceCode)
+	}
+	return workspaceCode, secret
+}
+
+// Getenv returns the value of the environment variable key, or fallback
+// when it is unset or empty.
+func Getenv(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}
+
+// ListenAndServe serves h over plain HTTP on addr, logging the URL it
+// listens on; when the server stops it logs why and exits the process
+// with status 1.
+func ListenAndServe(addr string, h http.Handler) {
+	slog.Info("listening", "url", "http://"+addr)
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	slog.Error("server stopped", "error", srv.ListenAndServe())
+	os.Exit(1)
+}

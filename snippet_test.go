@@ -3,6 +3,7 @@ package productfruits
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -270,4 +271,22 @@ func TestIdentityHandlerMountedByHand(t *testing.T) {
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &u))
 	assert.Equal(t, "carol", u.Username)
 	assert.NoError(t, m.Signer().Verify("carol", *u.HMAC, fixedNow))
+}
+
+func TestSnippetUnencodableUserLeavesNoSnippet(t *testing.T) {
+	var logs logBuffer
+	m := newTestMiddleware(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		c.Profile = func(*http.Request, string) (User, error) {
+			return User{Props: map[string]any{"bad": make(chan int)}}, nil
+		}
+	})
+	r := httptest.NewRequest("GET", "/", nil)
+	st := m.signUser(r, "alice")
+	require.NotNil(t, st, "without Inject the user object is only encoded for a snippet")
+	prefix := []byte("<p>page so far</p>")
+	out := m.appendSnippet(prefix, r, st, http.Header{})
+	assert.Equal(t, "<p>page so far</p>", string(out), "nothing half-written is left behind")
+	assert.Contains(t, logs.String(), "cannot encode the user object")
+	assert.NotContains(t, logs.String(), testSecret)
 }

@@ -146,6 +146,11 @@ func NewSigner(secret string) (*Signer, error) {
 	if secret == "" {
 		return nil, ErrEmptySecret
 	}
+	return newSigner(secret), nil
+}
+
+// newSigner returns the Signer of a secret known not to be empty.
+func newSigner(secret string) *Signer {
 	key := []byte(secret)
 	s := &Signer{}
 	s.pool.New = func() any {
@@ -155,7 +160,7 @@ func NewSigner(secret string) (*Signer, error) {
 		mac.Reset()
 		return &signState{mac: mac, buf: make([]byte, 0, 128)}
 	}
-	return s, nil
+	return s
 }
 
 // Format implements fmt.Formatter so that no verb prints the secret.

@@ -74,7 +74,10 @@ func bufferReplaceInjector(m *Middleware, next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		body := rec.Body.Bytes()
 		if st := stateFrom(r.Context()); st != nil && isHTMLType(w.Header().Get("Content-Type")) {
-			snip := m.appendSnippet(nil, r, st, w.Header())
+			snip, err := m.appendSnippet(nil, r, st, w.Header())
+			if err != nil {
+				panic(err)
+			}
 			body = bytes.Replace(body, []byte("</head>"), append(snip, "</head>"...), 1)
 			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		}

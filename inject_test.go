@@ -48,10 +48,24 @@ func newInjMiddleware(t testing.TB, mod func(*Config)) *Middleware {
 // snippetFor returns the snippet m injects into a response with header h.
 func snippetFor(t testing.TB, m *Middleware, h http.Header) string {
 	t.Helper()
-	r := httptest.NewRequest(http.MethodGet, "/", nil)
-	st := m.signUser(r, injUser)
+	return renderSnippet(t, m, httptest.NewRequest(http.MethodGet, "/", nil), injUser, h)
+}
+
+// signedState signs name as the middleware does for request r.
+func signedState(t testing.TB, m *Middleware, r *http.Request, name string) *requestState {
+	t.Helper()
+	st, err := m.signUser(r, name)
+	require.NoError(t, err)
 	require.NotNil(t, st)
-	s := m.appendSnippet(nil, r, st, h)
+	return st
+}
+
+// renderSnippet returns the snippet m renders for name on request r, in a
+// response with header h.
+func renderSnippet(t testing.TB, m *Middleware, r *http.Request, name string, h http.Header) string {
+	t.Helper()
+	s, err := m.appendSnippet(nil, r, signedState(t, m, r, name), h)
+	require.NoError(t, err)
 	require.NotEmpty(t, s)
 	return string(s)
 }

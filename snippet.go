@@ -3,9 +3,7 @@ package productfruits
 import (
 	"encoding/json"
 	"html/template"
-	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -31,9 +29,9 @@ func (m *Middleware) buildInitPrefix() []byte {
 // appendSnippet appends the snippet for st's user: the loader, the init
 // call with the signed user object and, with a TTL, the renewal script.
 // The result is pure ASCII and inert inside any HTML page. h is the
-// response header, whose Content-Security-Policy may give the nonce.
-func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState, h http.Header) []byte {
-	start := len(dst)
+// response header, whose Content-Security-Policy may give the nonce. On
+// error dst comes back as it was, with nothing half-written.
+func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState, h http.Header) ([]byte, error) {
 	nonce := ""
 	if m.nonce != nil {
 		nonce = m.nonce(r)
@@ -43,6 +41,7 @@ func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState
 	if !validNonce(nonce) {
 		nonce = ""
 	}
+	start := len(dst)
 	dst = append(dst, "<script "...)
 	dst = appendNonceAttr(dst, nonce)
 	dst = append(dst, snippetMarker+">"...)
@@ -52,9 +51,7 @@ func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState
 	} else {
 		out, err := appendUserJSON(dst, &st.user)
 		if err != nil {
-			m.logger.LogAttrs(r.Context(), slog.LevelWarn, "productfruits: cannot encode the user object; page left without the snippet",
-				slog.String("error", err.Error()), slog.String("path", r.URL.Path))
-			return dst[:start]
+			return dst[:start], &failure{stageEncode, err}
 		}
 		dst = out
 	}
@@ -65,7 +62,7 @@ func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState
 	dst = append(dst, "\" "...)
 	dst = appendNonceAttr(dst, nonce)
 	dst = append(dst, snippetMarker+"></script>"...)
-	return dst
+	return dst, nil
 }
 
 func appendNonceAttr(dst []byte, nonce string) []byte {
@@ -75,32 +72,6 @@ func appendNonceAttr(dst []byte, nonce string) []byte {
 	dst = append(dst, "nonce=\""...)
 	dst = append(dst, nonce...)
 	return append(dst, "\" "...)
-}
-
-// renewalJS keeps the HMAC fresh: it fetches the identity endpoint a fifth
-// of the TTL before expiry (timed from the page's own clock, so server and
-// browser clocks need not agree), again when a hidden tab comes back late,
-// hands the fresh user to productFruits.identifyUser once the product is
-// ready, stops on 401 and retries with backoff on network errors until the
-// current HMAC would have expired.
-const renewalJS = `(function(){var P=%PATH%,T=%TTL%,M=Math.min(T/5,300000),last=Date.now(),t,d=500,stop=false;` +
-	`function id(u){var f=window.productFruits;if(window.productFruitsIsReady&&f&&f.identifyUser){f.identifyUser(u)}else{window.addEventListener('productfruits_ready',function(){window.productFruits.identifyUser(u)},{once:true})}}` +
-	`function plan(ms){clearTimeout(t);t=setTimeout(go,Math.max(ms,0))}` +
-	`function go(){if(stop)return;fetch(P,{credentials:'same-origin',cache:'no-store',headers:{Accept:'application/json'}}).then(function(r){` +
-	`if(r.status===401){stop=true;return}if(!r.ok)throw new Error('status '+r.status);return r.json().then(function(u){last=Date.now();d=500;id(u);plan(T-M)})` +
-	`}).catch(function(){if(!stop&&Date.now()<last+T){plan(d);d=Math.min(d*2,30000)}})}` +
-	`document.addEventListener('visibilitychange',function(){if(!document.hidden&&!stop&&Date.now()>=last+T-M)plan(0)});` +
-	`plan(T-M)})();`
-
-// buildRenewal returns the renewal script for this configuration, or nil
-// when HMACs do not expire or the endpoint is switched off.
-func (m *Middleware) buildRenewal() []byte {
-	if m.ttl <= 0 || m.identityPath == "" {
-		return nil
-	}
-	js := strings.Replace(renewalJS, "%PATH%", string(appendJSONString(nil, m.identityPath)), 1)
-	js = strings.Replace(js, "%TTL%", strconv.FormatInt(m.ttl.Milliseconds(), 10), 1)
-	return []byte(js)
 }
 
 // TemplateScript returns the snippet for r's user, for html/template pages
@@ -120,12 +91,16 @@ func TemplateScript(r *http.Request) template.HTML {
 		// The page now carries this user's hash: no shared cache may keep
 		// it. Once the handler has written its headers this changes nothing,
 		// which is why the README asks such pages to set the same.
-		privateCacheControl(st.header)
-		varyCookie(st.header)
+		markPrivate(st.header)
 	}
 	// The markup is built by appendSnippet with JSON and HTML escaping,
 	// never by pasting user data into template.HTML.
-	return template.HTML(st.m.appendSnippet(nil, r, st, st.header))
+	b, err := st.m.appendSnippet(nil, r, st, st.header)
+	if err != nil {
+		st.m.logFailure(r, err, "TemplateScript left the page without the snippet")
+		return ""
+	}
+	return template.HTML(b)
 }
 
 // cspNonce returns the nonce that a Content-Security-Policy header allows

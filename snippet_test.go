@@ -1,6 +1,7 @@
 package productfruits
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -42,9 +43,7 @@ func TestSnippetEscapesHostileData(t *testing.T) {
 		}
 	})
 	r := httptest.NewRequest("GET", "/", nil)
-	st := m.signUser(r, hostile)
-	require.NotNil(t, st)
-	snippet := string(m.appendSnippet(nil, r, st, http.Header{}))
+	snippet := renderSnippet(t, m, r, hostile, http.Header{})
 
 	for i := 0; i < len(snippet); i++ {
 		require.Less(t, snippet[i], byte(0x80), "non-ASCII byte at %d", i)
@@ -98,12 +97,11 @@ func TestSnippetNonce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newTestMiddleware(t, func(c *Config) { c.Nonce = tt.nonce })
 			r := httptest.NewRequest("GET", "/", nil)
-			st := m.signUser(r, "alice")
 			h := http.Header{}
 			for _, v := range tt.csp {
 				h.Add("Content-Security-Policy", v)
 			}
-			s := string(m.appendSnippet(nil, r, st, h))
+			s := renderSnippet(t, m, r, "alice", h)
 			if tt.absent {
 				assert.NotContains(t, s, "nonce=")
 				assert.Equal(t, 2, strings.Count(s, "<script"))
@@ -117,7 +115,7 @@ func TestSnippetNonce(t *testing.T) {
 func TestSnippetRenewal(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
 	m := newTestMiddleware(t, func(c *Config) { c.TTL = 10 * time.Second })
-	s := string(m.appendSnippet(nil, r, m.signUser(r, "a"), http.Header{}))
+	s := renderSnippet(t, m, r, "a", http.Header{})
 	assert.Contains(t, s, `"/productfruits/identity"`)
 	assert.Contains(t, s, "identifyUser")
 	assert.Contains(t, s, "T=10000")
@@ -129,13 +127,13 @@ func TestSnippetRenewal(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			m := newTestMiddleware(t, mod)
-			s := string(m.appendSnippet(nil, r, m.signUser(r, "a"), http.Header{}))
+			s := renderSnippet(t, m, r, "a", http.Header{})
 			assert.NotContains(t, s, "identifyUser")
 		})
 	}
 	t.Run("script URL is attribute-escaped", func(t *testing.T) {
 		m := newTestMiddleware(t, func(c *Config) { c.ScriptURL = "https://cdn.example.com/pf.js?a=1&b=\"2" })
-		s := string(m.appendSnippet(nil, r, m.signUser(r, "a"), http.Header{}))
+		s := renderSnippet(t, m, r, "a", http.Header{})
 		assert.Contains(t, s, `src="https://cdn.example.com/pf.js?a=1&amp;b=&#34;2"`)
 	})
 }
@@ -282,11 +280,13 @@ func TestSnippetUnencodableUserLeavesNoSnippet(t *testing.T) {
 		}
 	})
 	r := httptest.NewRequest("GET", "/", nil)
-	st := m.signUser(r, "alice")
-	require.NotNil(t, st, "without Inject the user object is only encoded for a snippet")
+	st := signedState(t, m, r, "alice") // without Inject the user object is only encoded for a snippet
 	prefix := []byte("<p>page so far</p>")
-	out := m.appendSnippet(prefix, r, st, http.Header{})
+	out, err := m.appendSnippet(prefix, r, st, http.Header{})
+	require.Error(t, err)
 	assert.Equal(t, "<p>page so far</p>", string(out), "nothing half-written is left behind")
+	assert.Empty(t, TemplateScript(r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))))
 	assert.Contains(t, logs.String(), "cannot encode the user object")
+	assert.Equal(t, 1, strings.Count(logs.String(), "\n"), "logged once: %s", logs.String())
 	assert.NotContains(t, logs.String(), testSecret)
 }

@@ -1,0 +1,221 @@
+package productfruits
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultScriptURL is the product's loader script.
+const DefaultScriptURL = "https://app.productfruits.com/static/script.js"
+
+// DefaultIdentityPath is where the middleware serves the identity endpoint
+// unless Config.IdentityPath says otherwise.
+const DefaultIdentityPath = "/productfruits/identity"
+
+// defaultLanguage is the language passed to init when Config.Language is
+// empty.
+const defaultLanguage = "en"
+
+// ErrConfig is wrapped by every error New returns; the message names the
+// offending Config field.
+var ErrConfig = errors.New("productfruits: invalid config")
+
+// Config configures a Middleware. Only WorkspaceCode, Secret and Username
+// are required. Printing a Config (any fmt verb, slog, JSON) never reveals
+// the secret.
+type Config struct {
+	// WorkspaceCode is the Product Fruits workspace code: letters, digits,
+	// '-' and '_'. Required.
+	WorkspaceCode string
+
+	// Language is the two-letter language code passed to init.
+	// Default: "en".
+	Language string
+
+	// Secret is the workspace's "Encryption key". Keep it on the server.
+	// Required.
+	Secret string
+
+	// TTL is how long each HMAC stays valid; every request gets a fresh
+	// expiration of now+TTL. Default: 0, no expiration.
+	TTL time.Duration
+
+	// Username returns the logged-in user's username for a request, or ""
+	// for an anonymous request. An error is logged and the request passes
+	// through as anonymous. See ContextUsername and SessionUsername.
+	// Required.
+	Username func(*http.Request) (string, error)
+
+	// Profile, if set, fills the other user fields (email, names, role,
+	// props, group) for a resolved username. Its Username and HMAC fields
+	// are ignored. An error is logged and the request passes through as
+	// anonymous. Default: nil, the user object holds the username only.
+	Profile func(r *http.Request, username string) (User, error)
+
+	// Inject makes the middleware add the product's loader and init call
+	// to the HTML pages the wrapped handler writes. Default: false; the
+	// user object is only placed in the request context.
+	Inject bool
+
+	// ScriptURL is the product's loader script, an absolute http(s) URL.
+	// Default: DefaultScriptURL.
+	ScriptURL string
+
+	// Nonce, if set, returns the Content-Security-Policy nonce for the
+	// request's script elements. Default: nil, the nonce is taken from the
+	// response's own Content-Security-Policy header (script-src, else
+	// default-src), if it has one.
+	Nonce func(*http.Request) string
+
+	// IdentityPath is the URL path of the identity endpoint that renews
+	// the user object. Default: DefaultIdentityPath; "-" switches the
+	// endpoint off.
+	IdentityPath string
+
+	// Logger receives resolver, profile and signing errors, never the
+	// secret or a hash. Default: slog.Default().
+	Logger *slog.Logger
+
+	// Now is the clock, for tests. Default: time.Now.
+	Now func() time.Time
+}
+
+// settings is a validated Config with every default filled in: what New
+// builds a Middleware from.
+type settings struct {
+	workspace    string
+	language     string // lower case
+	ttl          time.Duration
+	scriptURL    string
+	scriptAttr   string // scriptURL escaped for an HTML attribute
+	identityPath string // "" when the endpoint is switched off
+	logger       *slog.Logger
+	now          func() time.Time
+}
+
+// validate checks every field of c once and returns the settings it
+// describes, or an error wrapping ErrConfig that names the field at fault.
+func (c Config) validate() (settings, error) {
+	bad := func(field, why string) error { return fmt.Errorf("%w: %s %s", ErrConfig, field, why) }
+	s := settings{
+		workspace: c.WorkspaceCode, language: c.Language, ttl: c.TTL, scriptURL: c.ScriptURL,
+		identityPath: c.IdentityPath, logger: c.Logger, now: c.Now,
+	}
+	if s.workspace == "" {
+		return s, bad("WorkspaceCode", "is empty")
+	}
+	if !validWorkspaceCode(s.workspace) {
+		return s, bad("WorkspaceCode", "may hold only letters, digits, '-' and '_'")
+	}
+	if c.Secret == "" {
+		return s, bad("Secret", "is empty")
+	}
+	if s.language == "" {
+		s.language = defaultLanguage
+	}
+	if !validLanguage(s.language) {
+		return s, bad("Language", fmt.Sprintf("%q is not a two-letter language code such as \"en\"", s.language))
+	}
+	s.language = strings.ToLower(s.language)
+	if c.Username == nil {
+		return s, bad("Username", "is nil; use ContextUsername, SessionUsername or a function of your own")
+	}
+	if s.ttl < 0 {
+		return s, bad("TTL", "is negative")
+	}
+	if s.ttl > 0 && s.ttl < time.Millisecond {
+		return s, bad("TTL", "is below the expiration's millisecond precision")
+	}
+	if s.scriptURL == "" {
+		s.scriptURL = DefaultScriptURL
+	}
+	if u, err := url.Parse(s.scriptURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return s, bad("ScriptURL", "is not an absolute http(s) URL")
+	}
+	s.scriptAttr = html.EscapeString(s.scriptURL)
+	switch {
+	case s.identityPath == "":
+		s.identityPath = DefaultIdentityPath
+	case s.identityPath == "-":
+		s.identityPath = ""
+	case !strings.HasPrefix(s.identityPath, "/"):
+		return s, bad("IdentityPath", "must start with '/' (or be \"-\" to switch the endpoint off)")
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+func validWorkspaceCode(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func validLanguage(s string) bool {
+	if len(s) != 2 {
+		return false
+	}
+	for i := 0; i < 2; i++ {
+		c := s[i] | 0x20
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// redacted is what the secret prints as.
+const redacted = "REDACTED"
+
+// redactedConfig is the shape Config prints as: everything but the secret
+// and the functions.
+type redactedConfig struct {
+	WorkspaceCode string
+	Language      string
+	Secret        string
+	TTL           time.Duration
+	Inject        bool
+	ScriptURL     string
+	IdentityPath  string
+}
+
+func (c Config) redacted() redactedConfig {
+	s := ""
+	if c.Secret != "" {
+		s = redacted
+	}
+	return redactedConfig{c.WorkspaceCode, c.Language, s, c.TTL, c.Inject, c.ScriptURL, c.IdentityPath}
+}
+
+// Format implements fmt.Formatter so that no verb prints the secret.
+func (c Config) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "productfruits.Config%+v", c.redacted())
+}
+
+// String describes the Config without the secret.
+func (c Config) String() string { return fmt.Sprint(c) }
+
+// GoString describes the Config without the secret.
+func (c Config) GoString() string { return fmt.Sprint(c) }
+
+// LogValue implements slog.LogValuer so that a logged Config carries no secret.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// MarshalJSON encodes the Config without the secret.
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.redacted()) }

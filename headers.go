@@ -1,0 +1,183 @@
+package productfruits
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Which requests and responses may carry the snippet, and how an injected
+// response's headers change: these rules are shared by injection,
+// TemplateScript and the identity endpoint.
+
+// injectableRequest reports whether the response to r may carry the
+// snippet at all. Range responses are byte ranges of the original page, and
+// htmx and Turbo frame requests expect fragments they splice into a page
+// that already has its own snippet. HEAD is injectable so that its headers
+// match those of the GET it describes.
+func injectableRequest(r *http.Request) bool {
+	// Canonical keys looked up directly: Header.Get would canonicalize
+	// (and for "HX-Request" allocate) on every request.
+	h := r.Header
+	return len(h["Range"]) == 0 && len(h["Hx-Request"]) == 0 && len(h["Turbo-Frame"]) == 0
+}
+
+func injectableStatus(code int) bool {
+	return code >= 200 && code < 300 && code != http.StatusNoContent && code != http.StatusPartialContent
+}
+
+// uncompressed reports whether the body is the page itself (no
+// Content-Encoding but "identity"): spliced
+// into a compressed body, the snippet would corrupt it.
+func uncompressed(h http.Header) bool {
+	for _, v := range h["Content-Encoding"] {
+		for tok := range strings.SplitSeq(v, ",") {
+			if tok = strings.TrimSpace(tok); tok != "" && !strings.EqualFold(tok, "identity") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isAttachment reports a download: the bytes are a file for the user's
+// disk, not a page that runs scripts.
+func isAttachment(h http.Header) bool {
+	v := ""
+	if vs := h["Content-Disposition"]; len(vs) > 0 {
+		v = vs[0]
+	}
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[:i]
+	}
+	return strings.EqualFold(strings.TrimSpace(v), "attachment")
+}
+
+func isHTMLType(v string) bool {
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[:i]
+	}
+	v = strings.TrimSpace(v)
+	return strings.EqualFold(v, "text/html") || strings.EqualFold(v, "application/xhtml+xml")
+}
+
+// injectedHeaders edits h for a page that carries one user's snippet.
+// sniffed, when set, is the Content-Type net/http would have sniffed; grow
+// is the snippet's length, or -1 when the final length is not known yet.
+func injectedHeaders(h http.Header, sniffed string, grow int) {
+	if sniffed != "" {
+		// Say what net/http would have sniffed: the snippet may land
+		// inside the first 512 bytes it would otherwise look at.
+		h["Content-Type"] = []string{sniffed}
+	}
+	// Validators and digests describe the handler's body, not this one:
+	// a conditional request must not revalidate a page with a stale hash.
+	for k := range h {
+		switch k {
+		case "Etag", "Last-Modified", "Accept-Ranges", "Content-Md5", "Digest", "Content-Digest", "Repr-Digest":
+			delete(h, k)
+		}
+	}
+	if cls := h["Content-Length"]; len(cls) > 0 {
+		n, err := strconv.ParseInt(strings.TrimSpace(cls[0]), 10, 64)
+		if grow >= 0 && err == nil && n >= 0 {
+			h["Content-Length"] = []string{strconv.FormatInt(n+int64(grow), 10)}
+		} else {
+			delete(h, "Content-Length")
+		}
+	}
+	if len(h["Cache-Control"]) == 0 && len(h["Vary"]) == 0 {
+		// The common case, in one allocation.
+		both := []string{"private", "Cookie"}
+		h["Cache-Control"], h["Vary"] = both[:1:1], both[1:]
+		return
+	}
+	markPrivate(h)
+}
+
+// markPrivate keeps shared caches from storing or mixing up a response
+// that carries one user's signed identity: Cache-Control private and
+// Vary: Cookie.
+func markPrivate(h http.Header) {
+	privateCacheControl(h)
+	varyCookie(h)
+}
+
+// privateCacheControl keeps shared caches from storing a page that carries
+// one user's signed identity: "private" is added, "public" and "s-maxage"
+// (which only shared caches obey) are dropped, everything else stays.
+func privateCacheControl(h http.Header) {
+	vals := h["Cache-Control"]
+	if len(vals) == 0 {
+		h["Cache-Control"] = []string{"private"}
+		return
+	}
+	var out []byte
+	private := false
+	for _, v := range vals {
+		for v != "" {
+			var d string
+			d, v = nextDirective(v)
+			d = strings.TrimSpace(d)
+			name, _, qualified := strings.Cut(d, "=")
+			name = strings.TrimSpace(name)
+			switch {
+			case d == "", strings.EqualFold(name, "public"), strings.EqualFold(name, "s-maxage"):
+				continue
+			case strings.EqualFold(name, "private"):
+				if qualified {
+					// private="field" still lets shared caches store the
+					// page; the bare directive added below covers it.
+					continue
+				}
+				private = true
+			}
+			if len(out) > 0 {
+				out = append(out, ", "...)
+			}
+			out = append(out, d...)
+		}
+	}
+	if !private {
+		if len(out) > 0 {
+			out = append(out, ", "...)
+		}
+		out = append(out, "private"...)
+	}
+	h["Cache-Control"] = []string{string(out)}
+}
+
+// nextDirective splits off the first comma-separated Cache-Control
+// directive, keeping commas inside quoted strings such as no-cache="a, b".
+func nextDirective(v string) (string, string) {
+	quoted := false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			return v[:i], v[i+1:]
+		}
+	}
+	return v, ""
+}
+
+// varyCookie makes caches key the page on the cookie that identifies its
+// user, merged into the existing Vary so no field appears twice.
+func varyCookie(h http.Header) {
+	vals := h["Vary"]
+	for _, v := range vals {
+		for tok := range strings.SplitSeq(v, ",") {
+			if tok = strings.TrimSpace(tok); tok == "*" || strings.EqualFold(tok, "Cookie") {
+				return
+			}
+		}
+	}
+	if n := len(vals); n > 0 && strings.TrimSpace(vals[n-1]) != "" {
+		vals[n-1] += ", Cookie"
+		return
+	}
+	h["Vary"] = append(vals[:max(len(vals)-1, 0)], "Cookie")
+}

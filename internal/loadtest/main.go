@@ -27,6 +27,7 @@ import (
 func main() {
 	var (
 		duration = flag.Duration("duration", 5*time.Second, "measured time per variant")
+		requests = flag.Int("requests", 0, "requests per client, variant and round instead of -duration (0: use -duration)")
 		rounds   = flag.Int("rounds", 10, "rounds the measured time is split into, variants interleaved")
 		warmup   = flag.Duration("warmup", 500*time.Millisecond, "unmeasured time per variant first")
 		conc     = flag.Int("concurrency", 0, "keep-alive clients (0: 2×GOMAXPROCS)")
@@ -56,7 +57,7 @@ func main() {
 	if *memory {
 		ok = runMemory(ctx, harness.MemoryConfig{Size: *memSize, WriteSize: *memWrite})
 	} else {
-		ok = runLoad(ctx, harness.LoadConfig{Duration: *duration, Rounds: *rounds, Warmup: *warmup,
+		ok = runLoad(ctx, harness.LoadConfig{Duration: *duration, Requests: *requests, Rounds: *rounds, Warmup: *warmup,
 			Concurrency: *conc, PageSize: *size, WriteSize: *write})
 	}
 	if !ok {
@@ -73,8 +74,12 @@ func runLoad(ctx context.Context, cfg harness.LoadConfig) bool {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		return false
 	}
-	fmt.Printf("Load: %d-byte HTML page, %d keep-alive clients, GOMAXPROCS=%d (%s %s/%s), %v per variant in %d interleaved rounds; %d connections accepted.\n\n",
-		rep.PageSize, rep.Concurrency, rep.GOMAXPROCS, runtime.Version(), runtime.GOOS, runtime.GOARCH, cfg.Duration, cfg.Rounds, rep.Conns)
+	per := fmt.Sprintf("%v per variant in %d interleaved rounds", cfg.Duration, cfg.Rounds)
+	if cfg.Requests > 0 {
+		per = fmt.Sprintf("%d requests per client and variant in each of %d interleaved rounds", cfg.Requests, cfg.Rounds)
+	}
+	fmt.Printf("Load: %d-byte HTML page, %d keep-alive clients, GOMAXPROCS=%d (%s %s/%s), %s; %d connections accepted.\n\n",
+		rep.PageSize, rep.Concurrency, rep.GOMAXPROCS, runtime.Version(), runtime.GOOS, runtime.GOARCH, per, rep.Conns)
 	fmt.Println("| variant | requests | req/s | vs bare | vs bare, median of rounds | p50 | vs bare | p99 | vs bare | errors | cross-talk |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	var bare harness.LoadResult

@@ -15,7 +15,13 @@ import (
 // LoadConfig sets up a load run.
 type LoadConfig struct {
 	// Duration is the measured time per variant, split over Rounds.
+	// Ignored when Requests is set.
 	Duration time.Duration
+	// Requests, when positive, is the number of requests each client
+	// makes per variant and round, instead of running for Duration: a
+	// run then does the same work however busy the machine is. Default:
+	// 0, run for Duration.
+	Requests int
 	// Rounds interleaves the variants, so that drift on the machine is
 	// shared by all of them. Default: 1.
 	Rounds int
@@ -131,10 +137,10 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 	}
 	if cfg.Warmup > 0 {
 		for _, v := range cfg.Variants {
-			round(ctx, client, srv, v, cfg.Concurrency, cfg.Warmup, tallies[v], false)
+			round(ctx, client, srv, v, cfg.Concurrency, budget{d: cfg.Warmup}, tallies[v], false)
 		}
 	}
-	per := cfg.Duration / time.Duration(cfg.Rounds)
+	per := budget{d: cfg.Duration / time.Duration(cfg.Rounds), n: cfg.Requests}
 	for i := 0; i < cfg.Rounds && ctx.Err() == nil; i++ {
 		// Rotate who goes first, so no variant always follows another.
 		for j := range cfg.Variants {
@@ -168,15 +174,28 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 	return rep, closeErr
 }
 
-// round runs one variant for d with n clients and adds to t.
-func round(ctx context.Context, client *http.Client, srv *Server, variant string, n int, d time.Duration, t *tally, measure bool) {
+// budget is how long each client of a round keeps asking: n requests
+// when n is positive, else for d.
+type budget struct {
+	d time.Duration
+	n int
+}
+
+// round runs one variant with n clients, each for b, and adds to t.
+func round(ctx context.Context, client *http.Client, srv *Server, variant string, n int, b budget, t *tally, measure bool) {
 	url := srv.URL + "/" + variant
 	var wg sync.WaitGroup
 	var done atomic.Int64
 	var vmu sync.Mutex
 	var verifiers []func()
 	start := time.Now()
-	deadline := start.Add(d)
+	deadline := start.Add(b.d)
+	more := func(sent int) bool {
+		if b.n > 0 {
+			return sent < b.n
+		}
+		return time.Now().Before(deadline)
+	}
 	for i := range n {
 		wg.Go(func() {
 			name := Username(i)
@@ -187,7 +206,7 @@ func round(ctx context.Context, client *http.Client, srv *Server, variant string
 			// verified once the round is over: parsing them on the clock
 			// would bill the clients' JSON decoding to the middleware.
 			var held [][]byte
-			for time.Now().Before(deadline) && ctx.Err() == nil {
+			for sent := 0; more(sent) && ctx.Err() == nil; sent++ {
 				t0 := time.Now()
 				err := get(ctx, client, url, name, &body)
 				took := time.Since(t0)

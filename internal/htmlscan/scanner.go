@@ -1,19 +1,146 @@
 // Package htmlscan finds where the Product Fruits snippet goes in an HTML
-// page that arrives in pieces.
+// page that arrives in pieces: right before the first real </head> or, in
+// a page without one before it, the <body> start tag. (A </head> after
+// <body> is ignored by browsers, so the first of the two is the spot.)
+//
+// The Scanner is a streaming subset of the WHATWG HTML tokenizer (HTML
+// Living Standard, §13.2.5 "Tokenization"), just enough to tell real tags
+// from text, comments, attribute values and the contents of raw text and
+// script elements. Its states carry the names of the tokenizer states they
+// mirror. It keeps its whole state between calls, so a page may arrive
+// split anywhere, and it never looks back at earlier bytes, so the caller
+// need not keep them. It gives up on pages that are not whole documents,
+// that already carry the snippet, or whose rest is not markup.
 package htmlscan
 
 import "bytes"
 
 // MarkerAttr is the attribute every script element of the snippet carries:
-// a page whose script has it already holds the snippet.
+// a page with a script element that has it already holds the snippet.
 const MarkerAttr = "data-productfruits"
+
+// loaderGlobal is the global the product's loader code uses: a page whose
+// own script mentions it runs the loader already.
+const loaderGlobal = "$productFruits"
+
+// Result is what Scan has decided about the page.
+type Result uint8
+
+const (
+	// More means no decision yet: Scan wants the next bytes.
+	More Result = iota
+	// Insert means the insertion point is found, at InsertAt.
+	Insert
+	// GiveUp means the page must be left untouched.
+	GiveUp
+)
+
+// state is a tokenizer state, named as in §13.2.5. Some spec states are
+// folded into a neighbour where they cannot change where a tag, comment or
+// raw text ends; the comments at the states say which.
+type state uint8
+
+const (
+	dataState          state = iota
+	byteOrderMarkState       // §13.2.3.1: a UTF-8 BOM is stripped before tokenizing
+	tagOpenState
+	endTagOpenState
+	tagNameState
+	beforeAttributeNameState // also the self-closing start tag state
+	attributeNameState
+	afterAttributeNameState
+	beforeAttributeValueState
+	attributeValueQuotedState // double- and single-quoted: quote says which
+	attributeValueUnquotedState
+	afterAttributeValueQuotedState
+
+	// The cold states, each family in its own function (markup.go, text.go).
+	markupDeclarationOpenState // matching "--" or "DOCTYPE" (the spec's look-ahead)
+	commentStartState
+	commentStartDashState
+	commentState // also the comment less-than sign states
+	commentEndDashState
+	commentEndState
+	commentEndBangState
+	bogusCommentState
+	doctypeState // every DOCTYPE state: the first '>' ends it
+
+	rawTextState // RAWTEXT, and RCDATA: character references change no boundary
+	rawTextLessThanSignState
+	rawTextEndTagOpenState
+	rawTextEndTagNameState
+
+	scriptDataState
+	scriptDataLessThanSignState
+	scriptDataEndTagOpenState
+	scriptDataEndTagNameState
+	scriptDataEscapeStartState
+	scriptDataEscapeStartDashState
+	scriptDataEscapedState
+	scriptDataEscapedDashState
+	scriptDataEscapedDashDashState
+	scriptDataEscapedLessThanSignState
+	scriptDataEscapedEndTagOpenState
+	scriptDataEscapedEndTagNameState
+	scriptDataDoubleEscapeStartState
+	scriptDataDoubleEscapedState
+	scriptDataDoubleEscapedDashState
+	scriptDataDoubleEscapedDashDashState
+	scriptDataDoubleEscapedLessThanSignState
+	scriptDataDoubleEscapeEndState
+)
+
+// Scanner finds the insertion point of one page. The zero value is not
+// ready: call Reset first. A Scanner is reused by calling Reset again.
+type Scanner struct {
+	state    state
+	prolog   bool // before the first tag: only whitespace, comments, a BOM, a doctype
+	off      int  // stream offset of the next byte
+	tagStart int  // stream offset of the '<' of the tag being read, or -1
+	insertAt int
+
+	// The tag being read. name doubles as the spec's temporary buffer
+	// while a raw text or script end tag is matched.
+	endTag  bool
+	name    [10]byte // lower-cased; long enough for "plaintext"
+	nameLen int      // may exceed len(name): then no name we know
+	quote   byte     // the quote of a quoted attribute value
+
+	// A <script> start tag outside <template> is checked for being the
+	// snippet itself: the marker attribute or the loader's src.
+	script   bool
+	marked   bool
+	attr     [len(MarkerAttr)]byte // attribute name, lower-cased
+	attrLen  int
+	srcValue bool      // reading a src value that may still be the loader's
+	srcIdx   [2]int    // match progress per urls entry; -1 once different
+	urls     [2]string // the loader URL, raw and as written in an attribute
+
+	keyword  string // what the markup declaration or BOM state is matching
+	matched  int    // bytes of keyword matched so far
+	rawEnd   string // raw text: the name of the end tag that ends it
+	endTagAt int    // stream offset of the '<' that may start a raw text end tag
+	live     bool   // the script runs (not in a <template>): it may be the loader
+	loader   int    // bytes of loaderGlobal matched at the end of the last piece
+	depth    int    // <template> nesting: its contents are inert
+}
+
+// Reset prepares s for a new page. scriptURL is the product's loader URL
+// and scriptAttr the same URL escaped for an attribute: a script element
+// whose src is either is the loader, so the page carries the snippet.
+func (s *Scanner) Reset(scriptURL, scriptAttr string) {
+	*s = Scanner{prolog: true, tagStart: -1, urls: [2]string{scriptURL, scriptAttr}}
+}
 
 // InsertAt returns the stream offset of the insertion point once Scan has
 // returned Insert.
 func (s *Scanner) InsertAt() int { return s.insertAt }
 
+// Offset returns how many bytes Scan has consumed.
+func (s *Scanner) Offset() int { return s.off }
+
 // Flushable returns the stream offset up to which the page may be sent
-// before the decision: everything scanned except an unfinished tag, which
+// before a decision: everything scanned except an unfinished tag, which
 // may still turn out to be the insertion point.
 func (s *Scanner) Flushable() int {
 	if s.tagStart >= 0 {
@@ -22,101 +149,8 @@ func (s *Scanner) Flushable() int {
 	return s.off
 }
 
-// Offset returns how many bytes Scan has consumed.
-func (s *Scanner) Offset() int { return s.off }
-
-// The scanner: a streaming subset of the WHATWG HTML tokenizer, just
-// enough to tell real tags from text, comments, attribute values and the
-// contents of raw text elements. It keeps its whole state between calls,
-// so a page may arrive in pieces split anywhere, and it never looks back at
-// earlier bytes, so they need not be kept contiguous.
-
-type Result uint8
-
-const (
-	More   Result = iota // no decision yet
-	Insert               // the insertion point is at insertAt
-	GiveUp               // leave the page untouched
-)
-
-type scanState uint8
-
-const (
-	stData scanState = iota
-	stBOM
-	stTagOpen    // after '<'
-	stEndTagOpen // after "</"
-	stTagName
-	stBeforeAttrName
-	stAttrName
-	stAfterAttrName
-	stBeforeAttrValue
-	stAttrValueQuoted
-	stAttrValueUnquoted
-	stAfterAttrValue
-	stMarkupOpen // after "<!"
-	stMarkupDash // after "<!-"
-	stDoctype    // matching "doctype" in the prolog
-	stComment
-	stBogusComment
-	stRawText
-	stScript
-)
-
-const (
-	bom          = "\xef\xbb\xbf"
-	doctype      = "doctype"
-	scriptName   = "script"
-	scriptGlobal = "$productFruits"
-)
-
-// Scanner finds where the snippet goes: right before the first real
-// </head> or, in a page without one before it, the <body> start tag.
-// (A </head> after <body> is ignored by browsers, so the first of the
-// two is the right spot.)
-type Scanner struct {
-	state    scanState
-	prolog   bool // only whitespace, comments and a BOM so far
-	off      int  // stream offset of the next byte
-	tagStart int  // stream offset of the '<' of the tag being read, or -1
-	insertAt int
-
-	endTag  bool
-	name    [10]byte // tag name, lower-cased; long enough for "plaintext"
-	nameLen int      // may exceed len(name): then no name we know
-	attr    [len(MarkerAttr)]byte
-	attrLen int
-	quote   byte
-	kw      int // progress through the BOM or "doctype"
-
-	// A <script> start tag outside <template> is checked for being the
-	// snippet itself: the marker attribute or the loader's src.
-	script   bool
-	marked   bool
-	srcValue bool
-	srcIdx   [2]int    // match progress per urls entry; -1 once different
-	urls     [2]string // the loader URL, raw and as written in an attribute
-
-	raw    string // end tag name that closes the raw text element
-	rawIdx int    // progress through "</"+raw
-	lt     uint8  // script: inside "<", "</script", "<!--" or "<script"
-	esc    uint8  // script data: 0 plain, 1 escaped, 2 double escaped
-	seqIdx int    // progress through "script" after "</" or "<"
-	dashes int    // consecutive '-' so far: "-->" ends comments and escapes
-	dollar int    // progress through "$productFruits"
-	live   bool   // the script runs (not in a <template>): it may be the loader
-	depth  int    // <template> nesting: its contents are inert
-	clen   int    // comment bytes so far, capped at 2, for <!--> and <!--->
-	bang   bool   // "--!" seen: '>' ends the comment too
-	seqAt  int    // stream offset of the '<' that may start an end tag
-}
-
-func (s *Scanner) Reset(scriptURL, scriptAttr string) {
-	*s = Scanner{prolog: true, tagStart: -1, urls: [2]string{scriptURL, scriptAttr}}
-}
-
 // Bytes that end a tag name, an attribute name and an unquoted attribute
-// value; tables keep the scanner's inner loops short.
+// value; tables keep the hot loops short.
 var nameStop, attrStop, unquotedStop [256]bool
 
 func init() {
@@ -128,25 +162,369 @@ func init() {
 	unquotedStop['>'] = true
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+// Scan consumes p, the next bytes of the page, and reports the decision.
+// After Insert or GiveUp the Scanner must be Reset before further use.
+//
+// The tag states are kept inline in this loop: most of a head is tags,
+// and a call per tag state costs a quarter more time on a tag-dense page.
+func (s *Scanner) Scan(p []byte) Result {
+	base := s.off
+	s.off += len(p)
+	for i := 0; i < len(p); {
+		c := p[i]
+		switch s.state {
+		case dataState:
+			if s.prolog {
+				var r Result
+				if i, r = s.prologData(p, i, base); r != More {
+					return r
+				}
+				continue
+			}
+			j := bytes.IndexByte(p[i:], '<')
+			if j < 0 {
+				return More
+			}
+			i += j
+			s.tagStart = base + i
+			i++
+			if i < len(p) && isAlpha(p[i]) {
+				// The common case, straight into the tag name.
+				s.endTag, s.nameLen, s.state = false, 0, tagNameState
+			} else {
+				s.state = tagOpenState
+			}
+			continue
+
+		case tagOpenState:
+			switch {
+			case c == '!':
+				s.state, s.keyword, s.matched = markupDeclarationOpenState, "", 0
+				s.tagStart = -1
+			case c == '/':
+				if s.prolog {
+					return GiveUp
+				}
+				s.state = endTagOpenState
+			case isAlpha(c):
+				s.endTag, s.nameLen, s.state = false, 0, tagNameState
+				continue
+			case s.prolog:
+				return GiveUp
+			case c == '?':
+				s.state = bogusCommentState
+				s.tagStart = -1
+			default:
+				// Not a tag: '<' was text; c is read again as text.
+				s.state = dataState
+				s.tagStart = -1
+				continue
+			}
+
+		case endTagOpenState:
+			switch {
+			case isAlpha(c):
+				s.endTag, s.nameLen, s.state = true, 0, tagNameState
+				continue
+			case c == '>':
+				s.state = dataState
+				s.tagStart = -1
+			default:
+				s.state = bogusCommentState
+				s.tagStart = -1
+				continue
+			}
+
+		case tagNameState:
+			n := s.nameLen
+			for ; i < len(p) && !nameStop[p[i]]; i++ {
+				if n < len(s.name) {
+					s.name[n] = lower(p[i])
+				}
+				n++
+			}
+			s.nameLen = n
+			if i == len(p) {
+				return More
+			}
+			if !s.endName() {
+				return GiveUp
+			}
+			if p[i] != '>' {
+				s.state = beforeAttributeNameState
+				break
+			}
+			if r := s.emitTag(); r != More {
+				return r
+			}
+
+		case beforeAttributeNameState:
+			// '/' moves to the self-closing start tag state, which goes
+			// back here for anything but '>': skipping it is the same.
+			for ; i < len(p) && (isSpace(p[i]) || p[i] == '/'); i++ {
+			}
+			if i == len(p) {
+				return More
+			}
+			if p[i] != '>' {
+				s.beginAttr(p[i])
+				break
+			}
+			if r := s.emitTag(); r != More {
+				return r
+			}
+
+		case attributeNameState:
+			// Only a script's attribute names matter (the marker, src).
+			for ; i < len(p) && !attrStop[p[i]]; i++ {
+				if s.script {
+					s.addAttr(p[i])
+				}
+			}
+			if i == len(p) {
+				return More
+			}
+			s.endAttrName()
+			switch p[i] {
+			case '/':
+				s.state = beforeAttributeNameState
+			case '=':
+				s.state = beforeAttributeValueState
+			case '>':
+				if r := s.emitTag(); r != More {
+					return r
+				}
+			default:
+				s.state = afterAttributeNameState
+			}
+
+		case afterAttributeNameState:
+			switch {
+			case isSpace(c):
+			case c == '/':
+				s.state = beforeAttributeNameState
+			case c == '=':
+				s.state = beforeAttributeValueState
+			case c == '>':
+				if r := s.emitTag(); r != More {
+					return r
+				}
+			default:
+				s.beginAttr(c)
+			}
+
+		case beforeAttributeValueState:
+			switch {
+			case isSpace(c):
+			case c == '"' || c == '\'':
+				s.quote = c
+				s.beginValue()
+				s.state = attributeValueQuotedState
+			case c == '>':
+				s.srcValue = false
+				if r := s.emitTag(); r != More {
+					return r
+				}
+			default:
+				s.beginValue()
+				s.state = attributeValueUnquotedState
+				continue
+			}
+
+		case attributeValueQuotedState:
+			for ; i < len(p) && s.srcValue && p[i] != s.quote; i++ {
+				s.matchSrc(p[i])
+			}
+			if i < len(p) && p[i] != s.quote {
+				j := bytes.IndexByte(p[i:], s.quote)
+				if j < 0 {
+					return More
+				}
+				i += j
+			}
+			if i == len(p) {
+				return More
+			}
+			s.endValue()
+			s.state = afterAttributeValueQuotedState
+
+		case attributeValueUnquotedState:
+			for ; i < len(p) && !unquotedStop[p[i]]; i++ {
+				if s.srcValue {
+					s.matchSrc(p[i])
+				}
+			}
+			if i == len(p) {
+				return More
+			}
+			s.endValue()
+			if p[i] != '>' {
+				s.state = beforeAttributeNameState
+				break
+			}
+			if r := s.emitTag(); r != More {
+				return r
+			}
+
+		case afterAttributeValueQuotedState:
+			switch {
+			case isSpace(c) || c == '/':
+				s.state = beforeAttributeNameState
+			case c == '>':
+				if r := s.emitTag(); r != More {
+					return r
+				}
+			default:
+				s.state = beforeAttributeNameState
+				continue
+			}
+
+		case byteOrderMarkState:
+			if c != s.keyword[s.matched] {
+				return GiveUp
+			}
+			if s.matched++; s.matched == len(s.keyword) {
+				s.state = dataState
+			}
+
+		default:
+			var r Result
+			if s.state < rawTextState {
+				i, r = s.markupDeclaration(p, i)
+			} else if s.state < scriptDataState {
+				i = s.rawText(p, i, base)
+			} else {
+				i, r = s.scriptData(p, i, base)
+			}
+			if r != More {
+				return r
+			}
+			continue
+		}
+		i++
+	}
+	return More
 }
 
-func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
-
-func lower(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
+// prologData reads the data state before the first tag: whitespace and a
+// leading BOM are all a document may have there.
+func (s *Scanner) prologData(p []byte, i, base int) (int, Result) {
+	for ; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '<':
+			s.state = tagOpenState
+			s.tagStart = base + i
+			return i + 1, More
+		case c == bom[0] && base+i == 0:
+			s.state, s.keyword, s.matched = byteOrderMarkState, bom, 1
+			return i + 1, More
+		case !isSpace(c):
+			return i, GiveUp
+		}
 	}
-	return c
+	return i, More
+}
+
+const bom = "\xef\xbb\xbf"
+
+// endName ends a tag name. The first tag of the page must be <html> or
+// <head> (or come after a doctype) for it to be a whole document rather
+// than a fragment.
+func (s *Scanner) endName() bool {
+	if s.prolog {
+		if s.endTag || !(s.nameIs("html") || s.nameIs("head")) {
+			return false
+		}
+		s.prolog = false
+	}
+	s.script = !s.endTag && s.depth == 0 && s.nameIs("script")
+	s.marked = false
+	return true
+}
+
+// emitTag acts on the tag just completed by its '>', as the tree builder
+// would: the insertion point, template nesting, and the elements whose
+// content the tokenizer reads in another state.
+func (s *Scanner) emitTag() Result {
+	start := s.tagStart
+	s.tagStart = -1
+	s.state = dataState
+	if s.nameLen > len(s.name) {
+		return More // no name that matters here is that long
+	}
+	name := s.name[:s.nameLen]
+	if s.endTag {
+		switch string(name) {
+		case "head":
+			if s.depth == 0 {
+				s.insertAt = start
+				return Insert
+			}
+		case "template":
+			if s.depth > 0 {
+				s.depth--
+			}
+		}
+		return More
+	}
+	if s.script && s.marked {
+		return GiveUp // the page already carries the snippet
+	}
+	switch string(name) {
+	case "body":
+		if s.depth == 0 {
+			s.insertAt = start
+			return Insert
+		}
+	case "template":
+		s.depth++
+	case "script":
+		s.state, s.live, s.loader = scriptDataState, s.depth == 0, 0
+	case "plaintext":
+		return GiveUp // nothing after it is markup any more
+	default:
+		if end := rawTextEnd(name); end != "" {
+			s.state, s.rawEnd = rawTextState, end
+		}
+	}
+	return More
+}
+
+// rawTextEnd returns, for an element the tree builder reads as RAWTEXT or
+// RCDATA (scripting enabled, so <noscript> too), the end tag name that
+// ends its text; "" for any other element.
+func rawTextEnd(name []byte) string {
+	switch string(name) {
+	case "style":
+		return "style"
+	case "xmp":
+		return "xmp"
+	case "iframe":
+		return "iframe"
+	case "noembed":
+		return "noembed"
+	case "noframes":
+		return "noframes"
+	case "noscript":
+		return "noscript"
+	case "title": // RCDATA
+		return "title"
+	case "textarea": // RCDATA
+		return "textarea"
+	}
+	return ""
 }
 
 func (s *Scanner) nameIs(n string) bool {
 	return s.nameLen == len(n) && string(s.name[:s.nameLen]) == n
 }
 
-func (s *Scanner) setName(n string) {
-	s.nameLen = copy(s.name[:], n)
+// appendName adds c to the tag name or temporary buffer.
+func (s *Scanner) appendName(c byte) {
+	if s.nameLen < len(s.name) {
+		s.name[s.nameLen] = lower(c)
+	}
+	s.nameLen++
 }
 
 func (s *Scanner) beginAttr(c byte) {
@@ -154,7 +532,7 @@ func (s *Scanner) beginAttr(c byte) {
 	if s.script {
 		s.addAttr(c)
 	}
-	s.state = stAttrName
+	s.state = attributeNameState
 }
 
 func (s *Scanner) addAttr(c byte) {
@@ -218,576 +596,18 @@ func (s *Scanner) endValue() {
 	s.srcValue = false
 }
 
-// endName checks the first tag of the page: only <html> or <head> (or a
-// doctype) make it a whole document rather than a fragment.
-func (s *Scanner) endName() bool {
-	if s.prolog {
-		if s.endTag || !(s.nameIs("html") || s.nameIs("head")) {
-			return false
-		}
-		s.prolog = false
-	}
-	s.script = !s.endTag && s.depth == 0 && s.nameIs(scriptName)
-	s.marked = false
-	return true
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
-// tagDone acts on a complete tag whose '>' is at stream offset at.
-func (s *Scanner) tagDone() Result {
-	start := s.tagStart
-	s.tagStart = -1
-	s.state = stData
-	if s.endTag {
-		switch {
-		case s.nameIs("head") && s.depth == 0:
-			s.insertAt = start
-			return Insert
-		case s.nameIs("template") && s.depth > 0:
-			s.depth--
-		}
-		return More
+func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+// endsTagName reports the bytes after which an end tag's name is complete.
+func endsTagName(c byte) bool { return isSpace(c) || c == '/' || c == '>' }
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
 	}
-	if s.script && s.marked {
-		return GiveUp // the page already carries the snippet
-	}
-	switch string(s.name[:min(s.nameLen, len(s.name))]) {
-	case "body":
-		if s.nameLen == 4 && s.depth == 0 {
-			s.insertAt = start
-			return Insert
-		}
-	case "template":
-		if s.nameLen == 8 {
-			s.depth++
-		}
-	case scriptName:
-		if s.nameLen == 6 {
-			s.state = stScript
-			s.lt, s.esc, s.dashes, s.dollar = 0, 0, 0, 0
-			s.live = s.depth == 0
-		}
-	case "style":
-		s.enterRaw("style")
-	case "title":
-		s.enterRaw("title")
-	case "textarea":
-		s.enterRaw("textarea")
-	case "xmp":
-		s.enterRaw("xmp")
-	case "iframe":
-		s.enterRaw("iframe")
-	case "noembed":
-		s.enterRaw("noembed")
-	case "noframes":
-		s.enterRaw("noframes")
-	case "noscript":
-		s.enterRaw("noscript")
-	case "plaintext":
-		if s.nameLen == 9 {
-			return GiveUp // nothing after it is markup any more
-		}
-	}
-	return More
-}
-
-// enterRaw starts the text of an element that ends only at </name>; the
-// name checks against nameLen, since name holds a prefix of longer names.
-func (s *Scanner) enterRaw(name string) {
-	if s.nameLen == len(name) {
-		s.state, s.raw, s.rawIdx = stRawText, name, 0
-	}
-}
-
-// scan consumes p, the next bytes of the page.
-func (s *Scanner) Scan(p []byte) Result {
-	base := s.off
-	s.off += len(p)
-	for i := 0; i < len(p); {
-		c := p[i]
-		switch s.state {
-		case stData:
-			if s.prolog {
-				switch {
-				case c == '<':
-					s.state = stTagOpen
-					s.tagStart = base + i
-				case c == bom[0] && base+i == 0:
-					s.state, s.kw = stBOM, 1
-				case !isSpace(c):
-					return GiveUp
-				}
-				break
-			}
-			j := bytes.IndexByte(p[i:], '<')
-			if j < 0 {
-				return More
-			}
-			i += j
-			s.tagStart = base + i
-			i++
-			if i < len(p) && isAlpha(p[i]) {
-				// The common case, straight into the name loop.
-				s.endTag, s.nameLen, s.state = false, 0, stTagName
-			} else {
-				s.state = stTagOpen
-			}
-			continue
-
-		case stBOM:
-			if c != bom[s.kw] {
-				return GiveUp
-			}
-			if s.kw++; s.kw == len(bom) {
-				s.state = stData
-			}
-
-		case stTagOpen:
-			switch {
-			case c == '!':
-				s.state = stMarkupOpen
-				s.tagStart = -1
-			case c == '/':
-				if s.prolog {
-					return GiveUp
-				}
-				s.state = stEndTagOpen
-			case isAlpha(c):
-				s.endTag, s.nameLen, s.state = false, 0, stTagName
-				continue
-			case s.prolog:
-				return GiveUp
-			case c == '?':
-				s.state = stBogusComment
-				s.tagStart = -1
-			default:
-				// Not a tag: '<' was text; c is looked at again as text.
-				s.state = stData
-				s.tagStart = -1
-				continue
-			}
-
-		case stEndTagOpen:
-			switch {
-			case isAlpha(c):
-				s.endTag, s.nameLen, s.state = true, 0, stTagName
-				continue
-			case c == '>':
-				s.state = stData
-				s.tagStart = -1
-			default:
-				s.state = stBogusComment
-				s.tagStart = -1
-				continue
-			}
-
-		case stTagName:
-			n := s.nameLen
-			for ; i < len(p) && !nameStop[p[i]]; i++ {
-				if n < len(s.name) {
-					s.name[n] = lower(p[i])
-				}
-				n++
-			}
-			s.nameLen = n
-			if i == len(p) {
-				return More
-			}
-			if !s.endName() {
-				return GiveUp
-			}
-			if p[i] != '>' {
-				s.state = stBeforeAttrName
-				break
-			}
-			if r := s.tagDone(); r != More {
-				return r
-			}
-
-		case stBeforeAttrName:
-			for ; i < len(p) && (isSpace(p[i]) || p[i] == '/'); i++ {
-			}
-			if i == len(p) {
-				return More
-			}
-			if p[i] != '>' {
-				s.beginAttr(p[i])
-				break
-			}
-			if r := s.tagDone(); r != More {
-				return r
-			}
-
-		case stAttrName:
-			// Only a script's attribute names matter (the marker, src).
-			for ; i < len(p) && !attrStop[p[i]]; i++ {
-				if s.script {
-					s.addAttr(p[i])
-				}
-			}
-			if i == len(p) {
-				return More
-			}
-			s.endAttrName()
-			switch p[i] {
-			case '/':
-				s.state = stBeforeAttrName
-			case '=':
-				s.state = stBeforeAttrValue
-			case '>':
-				if r := s.tagDone(); r != More {
-					return r
-				}
-			default:
-				s.state = stAfterAttrName
-			}
-
-		case stAfterAttrName:
-			switch {
-			case isSpace(c):
-			case c == '/':
-				s.state = stBeforeAttrName
-			case c == '=':
-				s.state = stBeforeAttrValue
-			case c == '>':
-				if r := s.tagDone(); r != More {
-					return r
-				}
-			default:
-				s.beginAttr(c)
-			}
-
-		case stBeforeAttrValue:
-			switch {
-			case isSpace(c):
-			case c == '"' || c == '\'':
-				s.quote = c
-				s.beginValue()
-				s.state = stAttrValueQuoted
-			case c == '>':
-				s.srcValue = false
-				if r := s.tagDone(); r != More {
-					return r
-				}
-			default:
-				s.beginValue()
-				s.state = stAttrValueUnquoted
-				continue
-			}
-
-		case stAttrValueQuoted:
-			for ; i < len(p) && s.srcValue && p[i] != s.quote; i++ {
-				s.matchSrc(p[i])
-			}
-			if i < len(p) && p[i] != s.quote {
-				j := bytes.IndexByte(p[i:], s.quote)
-				if j < 0 {
-					return More
-				}
-				i += j
-			}
-			if i == len(p) {
-				return More
-			}
-			s.endValue()
-			s.state = stAfterAttrValue
-
-		case stAttrValueUnquoted:
-			for ; i < len(p) && !unquotedStop[p[i]]; i++ {
-				if s.srcValue {
-					s.matchSrc(p[i])
-				}
-			}
-			if i == len(p) {
-				return More
-			}
-			s.endValue()
-			if p[i] != '>' {
-				s.state = stBeforeAttrName
-				break
-			}
-			if r := s.tagDone(); r != More {
-				return r
-			}
-
-		case stAfterAttrValue:
-			switch {
-			case isSpace(c) || c == '/':
-				s.state = stBeforeAttrName
-			case c == '>':
-				if r := s.tagDone(); r != More {
-					return r
-				}
-			default:
-				s.state = stBeforeAttrName
-				continue
-			}
-
-		case stMarkupOpen:
-			switch {
-			case c == '-':
-				s.state = stMarkupDash
-			case s.prolog && lower(c) == doctype[0]:
-				s.state, s.kw = stDoctype, 1
-			case s.prolog:
-				return GiveUp
-			default:
-				s.state = stBogusComment
-				continue
-			}
-
-		case stMarkupDash:
-			switch {
-			case c == '-':
-				s.state = stComment
-				s.clen, s.dashes, s.bang = 0, 0, false
-			case s.prolog:
-				return GiveUp
-			default:
-				s.state = stBogusComment
-				continue
-			}
-
-		case stDoctype:
-			if lower(c) != doctype[s.kw] {
-				return GiveUp
-			}
-			if s.kw++; s.kw == len(doctype) {
-				s.prolog = false
-				s.state = stBogusComment
-			}
-
-		case stComment:
-			if s.comment(c) {
-				s.state = stData
-			} else if s.dashes == 0 && !s.bang && s.clen == 2 {
-				// Until the next '-' nothing can end the comment.
-				j := bytes.IndexByte(p[i+1:], '-')
-				if j < 0 {
-					return More
-				}
-				i += j + 1
-				continue
-			}
-
-		case stBogusComment:
-			j := bytes.IndexByte(p[i:], '>')
-			if j < 0 {
-				return More
-			}
-			i += j
-			s.state = stData
-
-		case stRawText:
-			switch s.rawIdx {
-			case 0:
-				j := bytes.IndexByte(p[i:], '<')
-				if j < 0 {
-					return More
-				}
-				i += j
-				s.seqAt = base + i
-				if n := endTagAt(p[i:], s.raw); n > 0 {
-					s.beginEndTag(s.raw)
-					i += n
-					continue
-				}
-				s.rawIdx = 1
-			case 1:
-				if c != '/' {
-					s.rawIdx = 0
-					continue
-				}
-				s.rawIdx = 2
-			default:
-				if k := s.rawIdx - 2; k < len(s.raw) {
-					if lower(c) != s.raw[k] {
-						s.rawIdx = 0
-						continue
-					}
-					s.rawIdx++
-					break
-				}
-				s.rawIdx = 0
-				if isSpace(c) || c == '/' || c == '>' {
-					s.beginEndTag(s.raw)
-				}
-				continue
-			}
-
-		case stScript:
-			if s.lt == 0 && s.esc == 0 && s.dollar == 0 {
-				// Plain script text: only '<' and, in a live script, '$'
-				// can matter, so skip to the first of them.
-				rest := p[i:]
-				j := bytes.IndexByte(rest, '<')
-				if s.live {
-					end := len(rest)
-					if j >= 0 {
-						end = j
-					}
-					if d := bytes.IndexByte(rest[:end], '$'); d >= 0 {
-						j = d
-					}
-				}
-				if j < 0 {
-					return More
-				}
-				i += j
-				c = p[i]
-				if c == '<' {
-					if n := endTagAt(p[i:], scriptName); n > 0 {
-						s.seqAt = base + i
-						s.beginEndTag(scriptName)
-						i += n
-						continue
-					}
-				}
-			}
-			if s.live {
-				if c == scriptGlobal[s.dollar] {
-					if s.dollar++; s.dollar == len(scriptGlobal) {
-						return GiveUp // the page already runs the loader
-					}
-				} else if c == '$' {
-					s.dollar = 1
-				} else {
-					s.dollar = 0
-				}
-			}
-			if s.scriptByte(c, base+i) {
-				continue
-			}
-		}
-		i++
-	}
-	return More
-}
-
-// endTagAt returns the length of "</"+name at the start of b when a byte
-// that ends a tag name follows it in b, or 0: a fast path for the end of
-// raw text, which otherwise goes byte by byte.
-func endTagAt(b []byte, name string) int {
-	n := 2 + len(name)
-	if len(b) <= n || b[0] != '<' || b[1] != '/' || !nameStop[b[n]] {
-		return 0
-	}
-	for k := 0; k < len(name); k++ {
-		if lower(b[2+k]) != name[k] {
-			return 0
-		}
-	}
-	return n
-}
-
-// beginEndTag starts reading the end tag of a raw text or script element
-// whose name has just been matched; the next byte is read as in a tag name.
-func (s *Scanner) beginEndTag(name string) {
-	s.endTag = true
-	s.setName(name)
-	s.tagStart = s.seqAt
-	s.state = stTagName
-}
-
-// comment consumes one byte of a comment and reports whether it ended it:
-// at "-->", "--!>", or the abrupt "<!-->" and "<!--->" browsers accept.
-func (s *Scanner) comment(c byte) bool {
-	end := false
-	switch c {
-	case '-':
-		if s.bang {
-			s.bang, s.dashes = false, 1
-		} else {
-			s.dashes++
-		}
-	case '!':
-		s.bang = s.dashes >= 2 && !s.bang
-		if !s.bang {
-			s.dashes = 0
-		}
-	case '>':
-		end = s.dashes >= 2 || s.bang || s.clen == 0 || (s.clen == 1 && s.dashes == 1)
-		s.dashes, s.bang = 0, false
-	default:
-		s.dashes, s.bang = 0, false
-	}
-	if s.clen < 2 {
-		s.clen++
-	}
-	return end
-}
-
-// scriptByte consumes one byte of script data, following the tokenizer's
-// escape states so that "</script>" inside "<!-- <script> ... -->" does
-// not end the element. It reports whether c must be read again in the
-// state it switched to.
-func (s *Scanner) scriptByte(c byte, at int) bool {
-	switch s.lt {
-	case 0:
-		switch c {
-		case '<':
-			s.lt = 1
-			s.seqAt = at
-			s.dashes = 0
-		case '-':
-			if s.esc > 0 {
-				s.dashes++
-			}
-		case '>':
-			if s.esc > 0 && s.dashes >= 2 {
-				s.esc = 0
-			}
-			s.dashes = 0
-		default:
-			s.dashes = 0
-		}
-		return false
-	case 1: // after '<'
-		switch {
-		case c == '/':
-			s.lt, s.seqIdx = 2, 0
-		case c == '!' && s.esc == 0:
-			s.lt = 3
-		case s.esc == 1 && lower(c) == scriptName[0]:
-			s.lt, s.seqIdx = 5, 1
-		default:
-			s.lt = 0
-			return s.scriptByte(c, at)
-		}
-	case 2, 5: // "</" or, when escaped, "<" followed by (part of) "script"
-		if s.seqIdx < len(scriptName) {
-			if lower(c) != scriptName[s.seqIdx] {
-				s.lt = 0
-				return s.scriptByte(c, at)
-			}
-			s.seqIdx++
-			return false
-		}
-		closing := s.lt == 2
-		s.lt = 0
-		if !(isSpace(c) || c == '/' || c == '>') {
-			return s.scriptByte(c, at)
-		}
-		switch {
-		case !closing:
-			s.esc = 2
-		case s.esc == 2:
-			s.esc = 1
-		default:
-			s.beginEndTag(scriptName)
-			return true
-		}
-	case 3: // "<!"
-		if c != '-' {
-			s.lt = 0
-			return s.scriptByte(c, at)
-		}
-		s.lt = 4
-	case 4: // "<!-"
-		s.lt = 0
-		if c != '-' {
-			return s.scriptByte(c, at)
-		}
-		s.esc, s.dashes = 1, 2
-	}
-	return false
+	return c
 }

@@ -1,0 +1,10 @@
+module github.com/pfverify/productfruits/conformance
+
+go 1.26
+
+replace github.com/pfverify/productfruits => ../
+
+require (
+	github.com/pfverify/productfruits v0.0.0-00010101000000-000000000000
+	golang.org/x/net v0.56.0
+)

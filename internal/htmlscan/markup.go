@@ -1,0 +1,126 @@
+package htmlscan
+
+import "bytes"
+
+// markupDeclaration reads from the markup declaration open state (after
+// "<!") through comments, bogus comments and doctypes, from p[i:], until
+// the data state is reached again or p ends. It returns where it stopped.
+// Only where each construct ends matters here, never its content.
+func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
+	for i < len(p) {
+		c := p[i]
+		switch s.state {
+		case markupDeclarationOpenState:
+			// The spec looks ahead for "--" or "DOCTYPE"; streamed, the
+			// look-ahead is a match in progress. Before the first tag only
+			// comments and a doctype keep the page a document.
+			if s.matched == 0 {
+				switch {
+				case c == '-':
+					s.keyword = "--"
+				case s.prolog && lower(c) == 'd':
+					s.keyword = "doctype"
+				case s.prolog:
+					return i, GiveUp
+				default:
+					s.state = bogusCommentState
+					continue
+				}
+			} else if lower(c) != s.keyword[s.matched] {
+				if s.prolog {
+					return i, GiveUp
+				}
+				s.state = bogusCommentState
+				continue
+			}
+			if s.matched++; s.matched == len(s.keyword) {
+				if s.keyword == "--" {
+					s.state = commentStartState
+				} else {
+					s.prolog = false
+					s.state = doctypeState
+				}
+			}
+
+		case commentStartState:
+			switch c {
+			case '-':
+				s.state = commentStartDashState
+			case '>':
+				s.state = dataState // abrupt closing of an empty comment: <!-->
+				return i + 1, More
+			default:
+				s.state = commentState
+				continue
+			}
+
+		case commentStartDashState:
+			switch c {
+			case '-':
+				s.state = commentEndState
+			case '>':
+				s.state = dataState // abrupt closing: <!--->
+				return i + 1, More
+			default:
+				s.state = commentState
+				continue
+			}
+
+		case commentState:
+			// The comment less-than sign states ("<!--" inside a comment)
+			// lead to the same end states as plain dashes: nothing but '-'
+			// can start the end of a comment.
+			j := bytes.IndexByte(p[i:], '-')
+			if j < 0 {
+				return len(p), More
+			}
+			i += j
+			s.state = commentEndDashState
+
+		case commentEndDashState:
+			if c != '-' {
+				s.state = commentState
+				continue
+			}
+			s.state = commentEndState
+
+		case commentEndState:
+			switch c {
+			case '>':
+				s.state = dataState
+				return i + 1, More
+			case '!':
+				s.state = commentEndBangState
+			case '-':
+			default:
+				s.state = commentState
+				continue
+			}
+
+		case commentEndBangState:
+			switch c {
+			case '-':
+				s.state = commentEndDashState
+			case '>':
+				s.state = dataState // "--!>" ends a comment too
+				return i + 1, More
+			default:
+				s.state = commentState
+				continue
+			}
+
+		case bogusCommentState, doctypeState:
+			j := bytes.IndexByte(p[i:], '>')
+			if j < 0 {
+				return len(p), More
+			}
+			s.state = dataState
+			return i + j + 1, More
+
+		default:
+			return i, More
+		}
+		i++
+	}
+	return i, More
+}

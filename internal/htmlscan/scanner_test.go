@@ -1,0 +1,213 @@
+package htmlscan
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const testLoader = "https://cdn.example.com/pf.js?a=1&b=2"
+
+// testLoaderAttr is testLoader as an HTML attribute carries it.
+const testLoaderAttr = "https://cdn.example.com/pf.js?a=1&amp;b=2"
+
+// scanTests: in html, "^" marks the expected insertion point; without it
+// the page is given up (want GiveUp) or still undecided at its end (More).
+var scanTests = []struct {
+	desc string
+	html string
+	want Result
+}{
+	// Where the snippet goes.
+	{"before </head>", "<html><head><title>t</title>^</head><body></body></html>", Insert},
+	{"upper-case end tag", "<HTML><HEAD>^</HEAD>", Insert},
+	{"end tag with space and slash", "<head>^</head \n/>", Insert},
+	{"end tag with attributes", "<head>^</head a='>'>", Insert},
+	{"body without </head>", "<html><head><meta charset=utf-8>^<body class=x>", Insert},
+	{"self-closing body", "<html>^<body/>", Insert},
+	{"first of </head> and <body>", "<html><head>^</head><body></head>", Insert},
+	{"doctype first", "<!DOCTYPE html>\n<html><head>^</head>", Insert},
+	{"doctype with a quoted '>'", "<!doctype html PUBLIC \"a>b\"><head>^</head>", Insert},
+	{"comments in the prolog", "<!-- a --><!----><!---><head>^</head>", Insert},
+	{"leading whitespace and BOM", "\xef\xbb\xbf \n\t<html><head>^</head>", Insert},
+	{"head first", "<head>^</head>", Insert},
+
+	// Look-alikes that are not the insertion point.
+	{"longer names", "<html><header></header><headx><bodyx><bodybuilder>^</head>", Insert},
+	{"</head> in a comment", "<html><head><!-- </head> <body> -->^</head>", Insert},
+	{"comment ended by --!>", "<html><head><!-- </head> --!>^</head>", Insert},
+	{"comment with dashes", "<html><head><!-- a -- b --- </head> ---->^</head>", Insert},
+	{"comment with bang not at end", "<html><head><!-- --!x </head> -->^</head>", Insert},
+	{"comment with nested <!--", "<html><head><!-- <!-- </head> -->^</head>", Insert},
+	{"abrupt empty comments", "<html><head><!--><!--->^</head>", Insert},
+	{"bogus comment <!x>", "<html><head><!x </head>>^</head>", Insert},
+	{"bogus comment <?", "<html><head><?php echo '</head>' ?>^</head>", Insert},
+	{"bogus comment </ space", "<html><head></ </head>>^</head>", Insert},
+	{"empty end tag", "<html><head></>^</head>", Insert},
+	{"<!- is bogus", "<html><head><!-</head>>^</head>", Insert},
+	{"CDATA outside foreign content is bogus", "<html><head><![CDATA[</head>]]>^</head>", Insert},
+	{"'<' as text", "<html><head>a < b <3 <=^</head>", Insert},
+	{"double-quoted attribute", "<html><head><meta content=\"</head><body>\">^</head>", Insert},
+	{"single-quoted attribute", "<html><head><meta content='</head><body>'>^</head>", Insert},
+	{"unquoted attribute", "<html><head><a href=</head>>^</head>", Insert},
+	{"attribute without value", "<html><head><a b c = d e=>^</head>", Insert},
+	{"attribute names with quotes", "<html><head><a \"=x '=y \"z>^</head>", Insert},
+	{"title is RCDATA", "<html><head><title></head><body></title>^</head>", Insert},
+	{"textarea is RCDATA", "<html><head><textarea></head></textarea>^</head>", Insert},
+	{"style is RAWTEXT", "<html><head><style>a{} </head> <!-- </style>^</head>", Insert},
+	{"xmp, iframe, noembed, noframes, noscript", "<html><head><xmp></head></xmp><iframe></head></iframe><noembed></head></noembed><noframes></head></noframes><noscript></head></noscript>^</head>", Insert},
+	{"raw text end tag look-alikes", "<html><head><style></styles></styl </style/>^</head>", Insert},
+	{"raw text end tag in upper case", "<html><head><STYLE></head></StYlE>^</head>", Insert},
+	{"script text", "<html><head><script>if (a </head> b) {}</script>^</head>", Insert},
+	{"script end tag look-alikes", "<html><head><script></scripts></scrip> </script >^</head>", Insert},
+	{"script escaped", "<html><head><script><!-- </head> --></script>^</head>", Insert},
+	{"script double escaped", "<html><head><script><!--<script></script></head>--></script>^</head>", Insert},
+	{"script double escape ended by </script>", "<html><head><script><!--<script></script></script>^</head>", Insert},
+	{"script escape ended by -->", "<html><head><script><!-- x --> </script>^</head>", Insert},
+	{"script <!-- not escaped after <!-", "<html><head><script><!-x</script>^</head>", Insert},
+	{"script <scripty> does not double escape", "<html><head><script><!--<scripty></script>^</head>", Insert},
+	{"template contents are inert", "<html><head><template></head><body></template>^</head>", Insert},
+	{"nested templates", "<html><head><template><template></template></head></template>^</head>", Insert},
+	{"stray </template>", "<html><head></template>^</head>", Insert},
+	{"script in a template is inert", "<html><head><template><script>$productFruits</script></template>^</head>", Insert},
+	{"another src", "<html><head><script src=\"https://cdn.example.com/pf.js\"></script>^</head>", Insert},
+	{"src of another element", "<html><head><img src=\"" + testLoader + "\">^</head>", Insert},
+	{"marker on another element", "<html><head><div data-productfruits>^</head>", Insert},
+	{"marker-like attribute", "<html><head><script data-productfruitsx></script>^</head>", Insert},
+	{"$ in a script", "<html><head><script>$ $$ $productFruit $product_Fruits</script>^</head>", Insert},
+
+	// Pages left alone.
+	{"fragment", "<div>hello</div></head>", GiveUp},
+	{"text first", "hello <html><head></head>", GiveUp},
+	{"end tag first", "</head><html>", GiveUp},
+	{"processing instruction first", "<?xml version=\"1.0\"?><html><head></head>", GiveUp},
+	{"bogus comment first", "<!x><html><head></head>", GiveUp},
+	{"BOM not first", " \xef\xbb\xbf<html><head></head>", GiveUp},
+	{"marker attribute", "<html><head><script data-productfruits>x</script></head>", GiveUp},
+	{"marker attribute in upper case", "<html><head><SCRIPT DATA-PRODUCTFRUITS=1></SCRIPT></head>", GiveUp},
+	{"loader src", "<html><head><script async src=\"" + testLoader + "\"></script></head>", GiveUp},
+	{"loader src escaped, with spaces", "<html><head><script src=' " + testLoaderAttr + "\n'></script></head>", GiveUp},
+	{"loader src unquoted", "<html><head><script src=" + testLoaderAttr + "></script></head>", GiveUp},
+	{"loader global in a script", "<html><head><script>window.$productFruits=[]</script></head>", GiveUp},
+	{"loader global in an escaped script", "<html><head><script><!-- $productFruits --></script></head>", GiveUp},
+	{"plaintext", "<html><head><plaintext></head>", GiveUp},
+
+	// Undecided at the end of the input.
+	{"no </head> nor <body>", "<html><head><title>x</title>", More},
+	{"unfinished end tag", "<html><head></head", More},
+	{"unclosed comment", "<html><head><!-- </head>", More},
+	{"unclosed script", "<html><head><script></head>", More},
+	{"empty", "", More},
+}
+
+// scanPieces scans page in the given pieces and returns the result, the
+// insertion point, and the largest Flushable seen before the decision.
+func scanPieces(pieces [][]byte) (Result, int, int) {
+	var s Scanner
+	s.Reset(testLoader, testLoaderAttr)
+	flushed := 0
+	for _, p := range pieces {
+		if r := s.Scan(p); r != More {
+			return r, s.InsertAt(), flushed
+		}
+		flushed = max(flushed, s.Flushable())
+	}
+	return More, -1, flushed
+}
+
+func TestScan(t *testing.T) {
+	for _, tt := range scanTests {
+		t.Run(tt.desc, func(t *testing.T) {
+			page := []byte(strings.Replace(tt.html, "^", "", 1))
+			want := strings.Index(tt.html, "^")
+			require.Equal(t, tt.want == Insert, want >= 0, "test case: ^ marks exactly the Insert cases")
+			check := func(how string, pieces [][]byte) {
+				t.Helper()
+				r, at, flushed := scanPieces(pieces)
+				require.Equal(t, tt.want, r, how)
+				if r == Insert {
+					require.Equal(t, want, at, how)
+					require.LessOrEqual(t, flushed, at, "%s: Flushable let bytes past the insertion point go", how)
+				}
+			}
+			check("one piece", [][]byte{page})
+			for k := 0; k <= len(page); k++ {
+				check(fmt.Sprintf("split at %d", k), [][]byte{page[:k], page[k:]})
+			}
+			var bytewise [][]byte
+			for k := range page {
+				bytewise = append(bytewise, page[k:k+1])
+			}
+			check("byte by byte", bytewise)
+		})
+	}
+}
+
+func TestScanOffsets(t *testing.T) {
+	var s Scanner
+	s.Reset(testLoader, testLoaderAttr)
+	assert.Equal(t, More, s.Scan([]byte("<html><head><title>x</title><meta a")))
+	assert.Equal(t, 35, s.Offset())
+	assert.Equal(t, 28, s.Flushable(), "the unfinished <meta> tag is held back")
+	assert.Equal(t, More, s.Scan([]byte("='b'>text")))
+	assert.Equal(t, s.Offset(), s.Flushable(), "no tag open: everything may go")
+	assert.Equal(t, Insert, s.Scan([]byte("</head>")))
+	assert.Equal(t, 44, s.InsertAt())
+
+	s.Reset(testLoader, testLoaderAttr)
+	assert.Equal(t, 0, s.Offset(), "Reset starts a new page")
+	assert.Equal(t, Insert, s.Scan([]byte("<head></head>")))
+	assert.Equal(t, 6, s.InsertAt())
+}
+
+func TestScanLinearInDollars(t *testing.T) {
+	// Every '$' is compared once: a script full of them scans like any
+	// other, and a match split across pieces is still found.
+	page := []byte("<html><head><script>" + strings.Repeat("$p", 5000) + "$product")
+	var s Scanner
+	s.Reset(testLoader, testLoaderAttr)
+	require.Equal(t, More, s.Scan(page))
+	assert.Equal(t, GiveUp, s.Scan([]byte("Fruits")))
+}
+
+// benchHeads are heads shaped like real ones: tag-dense, and a large
+// inline style.
+var benchHeads = map[string][]byte{
+	"tags-1KiB": []byte(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">` +
+		strings.Repeat(`<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/static/app.css?v=123">`, 8) +
+		`<title>Dashboard</title><script src="/static/app.js" defer></script></head>`),
+	"css-30KiB": []byte(`<!DOCTYPE html><html><head><style>` +
+		strings.Repeat(`.btn-primary{color:#fff;background-color:#0d6efd;border-color:#0d6efd}`, 30<<10/72) +
+		`</style></head>`),
+}
+
+func BenchmarkScan(b *testing.B) {
+	for _, name := range []string{"tags-1KiB", "css-30KiB"} {
+		head := benchHeads[name]
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(head)))
+			var s Scanner
+			for b.Loop() {
+				s.Reset(testLoader, testLoaderAttr)
+				if s.Scan(head) != Insert {
+					b.Fatal("no insertion point")
+				}
+			}
+		})
+		b.Run(name+"/bytes.Index", func(b *testing.B) {
+			// The floor: finding "</head>" without reading the page.
+			b.ReportAllocs()
+			b.SetBytes(int64(len(head)))
+			for b.Loop() {
+				if bytes.Index(head, []byte("</head>")) < 0 {
+					b.Fatal("no </head>")
+				}
+			}
+		})
+	}
+}

@@ -2,12 +2,12 @@ package productfruits_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"time"
 
@@ -45,19 +45,51 @@ func ExampleNew() {
 	store := sessions.NewCookieStore([]byte("a 32-byte session authentication"))
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: "YOUR_WORKSPACE_CODE",
-		Secret:        os.Getenv("PRODUCTFRUITS_SECRET"),
+		Secret:        "SecretkeyFromWorkspaceSettings", // in an app: os.Getenv("PRODUCTFRUITS_SECRET")
 		Username:      productfruits.SessionUsername(store, "session", "username"),
 		TTL:           time.Hour,
 		Inject:        true,
 	})
 	if err != nil {
-		fmt.Println(err) // an error names the Config field at fault
-		return
+		log.Fatal(err) // names the Config field at fault
 	}
 	mux := http.NewServeMux()
-	log.Fatal(http.ListenAndServe("localhost:8080", pf.Handler(mux)))
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<!doctype html><html><head><title>App</title></head><body>Hello</body></html>")
+	})
+	app := pf.Handler(mux) // in an app: log.Fatal(http.ListenAndServe(addr, app))
+
+	// The app's login stores the username in the session.
+	login := httptest.NewRecorder()
+	sess, _ := store.New(httptest.NewRequest("POST", "/login", nil), "session")
+	sess.Values["username"] = "jane@example.com"
+	_ = sess.Save(httptest.NewRequest("POST", "/login", nil), login)
+
+	req := httptest.NewRequest("GET", "/", nil)
+	for _, c := range login.Result().Cookies() {
+		req.AddCookie(c)
+	}
+	page := httptest.NewRecorder()
+	app.ServeHTTP(page, req)
+	fmt.Println(strings.Contains(page.Body.String(), `{"username":"jane@example.com","hmac":{"hash":`))
+	fmt.Println(page.Header().Get("Cache-Control"), page.Header().Get("Vary"))
+	// Output:
+	// true
+	// private Cookie
+}
+
+func ExampleNew_configError() {
+	_, err := productfruits.New(productfruits.Config{
+		WorkspaceCode: "YOUR_WORKSPACE_CODE",
+		Secret:        "", // os.Getenv of a variable that is not set
+		Username:      productfruits.ContextUsername(userKey{}),
+	})
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, productfruits.ErrConfig))
 	// Output:
 	// productfruits: invalid config: Secret is empty
+	// true
 }
 
 type userKey struct{}

@@ -84,7 +84,7 @@ func appendNonceAttr(dst []byte, nonce string) []byte {
 // Vary: Cookie, as injection does.
 func TemplateScript(r *http.Request) template.HTML {
 	st := stateFrom(r.Context())
-	if st == nil || st.m == nil || !st.claim() {
+	if st == nil || !st.claim() {
 		return ""
 	}
 	if st.header != nil {

@@ -204,7 +204,7 @@ func BenchmarkScan(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(head)))
 			for b.Loop() {
-				if bytes.Index(head, []byte("</head>")) < 0 {
+				if !bytes.Contains(head, []byte("</head>")) {
 					b.Fatal("no </head>")
 				}
 			}

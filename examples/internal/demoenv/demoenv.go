@@ -1,5 +1,6 @@
 // Package demoenv reads the settings the examples share from the
-// environment, with demo fallbacks so that each example runs as is.
+// environment, with demo fallbacks so that each example runs as is, and
+// serves an example with them (Main).
 package demoenv
 
 import (
@@ -40,4 +41,17 @@ func ListenAndServe(addr string, h http.Handler) {
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	slog.Error("server stopped", "error", srv.ListenAndServe())
 	os.Exit(1)
+}
+
+// Main is the whole main function of an example: it builds the app with
+// newApp from Credentials and serves it on $ADDR, or on defaultAddr when
+// ADDR is unset. When newApp fails it logs why and exits the process with
+// status 1.
+func Main[H http.Handler](defaultAddr string, newApp func(workspaceCode, secret string) (H, error)) {
+	app, err := newApp(Credentials())
+	if err != nil {
+		slog.Error("configuring the app", "error", err)
+		os.Exit(1)
+	}
+	ListenAndServe(Getenv("ADDR", defaultAddr), app)
 }

@@ -1,6 +1,15 @@
-// Package pftest holds the test helpers the examples share: servers and
-// cookie-jar clients, requests that read the whole body, the demo login,
-// and checks of the signed user a page or endpoint hands out.
+// Package pftest holds the test helpers the examples share: the app
+// under test (App: a TLS server, a signer for its secret and a cookie-jar
+// client), requests that read the whole body, the demo login, and checks
+// of the signed user a page or endpoint hands out.
+//
+// A typical example test:
+//
+//	app := pftest.Start(t, newApp)
+//	app.Login(t, "jane.doe@example.com")
+//	res, body := app.Get(t, "/")
+//	user := pftest.HeadUser(t, string(body), pftest.Workspace)
+//	pftest.VerifyUser(t, app.Signer, user, "jane.doe@example.com")
 package pftest
 
 import (
@@ -21,6 +30,72 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// The workspace code and secret the examples' tests configure their apps
+// with.
+const (
+	Workspace = "test-workspace"
+	Secret    = "test-secret"
+	// VectorSecret is the secret of the product's documented HMAC
+	// vectors, for tests that compare hashes with them.
+	VectorSecret = "SecretkeyFromWorkspaceSettings"
+)
+
+// ExpirationLayout is how the product writes an HMAC's expiration: UTC,
+// to the millisecond.
+const ExpirationLayout = "2006-01-02T15:04:05.000Z"
+
+// App is an example app under test: its TLS server, a signer for the
+// secret it signs with, and Client, one visitor with a cookie jar.
+type App struct {
+	*httptest.Server
+	Signer *productfruits.Signer
+	Client *http.Client
+}
+
+// Serve serves h, which signs with secret, over TLS until the test ends.
+func Serve(t testing.TB, h http.Handler, secret string) *App {
+	t.Helper()
+	srv := NewTLSServer(t, h)
+	return &App{Server: srv, Signer: NewSigner(t, secret), Client: NewClient(t, srv)}
+}
+
+// Start builds an example's app with newApp(Workspace, Secret) and Serves
+// it.
+func Start[H http.Handler](t testing.TB, newApp func(workspaceCode, secret string) (H, error)) *App {
+	t.Helper()
+	h, err := newApp(Workspace, Secret)
+	require.NoError(t, err)
+	return Serve(t, h, Secret)
+}
+
+// NewRequest returns a request for method and the app's path, with no
+// body.
+func (a *App) NewRequest(t testing.TB, method, path string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, a.URL+path, nil)
+	require.NoError(t, err)
+	return req
+}
+
+// Do is Do with a.Client.
+func (a *App) Do(t testing.TB, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	return Do(t, a.Client, req)
+}
+
+// Get is Get of the app's path with a.Client.
+func (a *App) Get(t testing.TB, path string) (*http.Response, []byte) {
+	t.Helper()
+	return Get(t, a.Client, a.URL+path)
+}
+
+// Login is Login of username with a.Client, and returns the page it ends
+// on.
+func (a *App) Login(t testing.TB, username string) string {
+	t.Helper()
+	return Login(t, a.Client, a.URL, username)
+}
+
 // NewTLSServer starts an httptest TLS server for h and closes it at the
 // end of the test.
 func NewTLSServer(t testing.TB, h http.Handler) *httptest.Server {
@@ -39,15 +114,26 @@ func NewSigner(t testing.TB, secret string) *productfruits.Signer {
 	return signer
 }
 
-// NewClient returns srv's client with a fresh cookie jar of its own, so
-// that it keeps a session like one browser.
+// NewClient returns a client for srv (trusting its certificate, when it
+// has one) with a fresh cookie jar of its own, so that it keeps a session
+// like one browser, and a timeout of 10 s a request.
 func NewClient(t testing.TB, srv *httptest.Server) *http.Client {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
-	c := srv.Client()
+	c := *srv.Client() // a copy: srv's own client is shared
 	c.Jar = jar
-	return c
+	c.Timeout = 10 * time.Second
+	return &c
+}
+
+// Cookies returns the cookies c's jar holds for rawURL.
+func Cookies(t testing.TB, c *http.Client, rawURL string) []*http.Cookie {
+	t.Helper()
+	require.NotNil(t, c.Jar, "a client without a cookie jar")
+	u, err := url.Parse(rawURL)
+	require.NoError(t, err)
+	return c.Jar.Cookies(u)
 }
 
 // Do sends req with c and returns the response with its whole body read
@@ -70,14 +156,24 @@ func Get(t testing.TB, c *http.Client, url string) (*http.Response, []byte) {
 	return Do(t, c, req)
 }
 
-// Login signs username in through the demo login form, a POST to
-// baseURL+"/login", and requires that it ends on a 200 page.
-func Login(t testing.TB, c *http.Client, baseURL, username string) {
+// PostForm is Do for a POST of form to url.
+func PostForm(t testing.TB, c *http.Client, url string, form url.Values) (*http.Response, []byte) {
 	t.Helper()
-	res, err := c.PostForm(baseURL+"/login", url.Values{"username": {username}})
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(form.Encode()))
 	require.NoError(t, err)
-	res.Body.Close()
-	require.Equal(t, http.StatusOK, res.StatusCode)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return Do(t, c, req)
+}
+
+// Login signs username in through the demo login form, a POST to
+// baseURL+"/login", requires that it redirects to a 200 page at "/", and
+// returns that page.
+func Login(t testing.TB, c *http.Client, baseURL, username string) string {
+	t.Helper()
+	res, body := PostForm(t, c, baseURL+"/login", url.Values{"username": {username}})
+	require.Equal(t, http.StatusOK, res.StatusCode, "%s", body)
+	require.Equal(t, "/", res.Request.URL.Path, "login redirects to the page")
+	return string(body)
 }
 
 // InitArgs returns the three arguments (workspace, language, user) of
@@ -94,12 +190,29 @@ func InitArgs(t testing.TB, page string) []json.RawMessage {
 	return args
 }
 
+// Head returns page up to its </head>, requiring that there is one.
+func Head(t testing.TB, page string) string {
+	t.Helper()
+	head, _, ok := strings.Cut(page, "</head>")
+	require.True(t, ok, "the page has no </head>")
+	return head
+}
+
+// HeadUser returns the user object of the one init call in page's
+// <head>, asserting that the call names workspace (see InitUser).
+func HeadUser(t testing.TB, page, workspace string) productfruits.User {
+	t.Helper()
+	return InitUser(t, Head(t, page), workspace)
+}
+
 // InitUser returns the user object of page's one init call (see
-// InitArgs), asserting that the call names workspace.
+// InitArgs), asserting that the call names workspace and the language
+// every example leaves at the default, en.
 func InitUser(t testing.TB, page, workspace string) productfruits.User {
 	t.Helper()
 	args := InitArgs(t, page)
 	assert.JSONEq(t, `"`+workspace+`"`, string(args[0]))
+	assert.JSONEq(t, `"en"`, string(args[1]))
 	return DecodeUser(t, args[2])
 }
 
@@ -111,22 +224,30 @@ func DecodeUser(t testing.TB, data []byte) productfruits.User {
 	return user
 }
 
-// VerifyUser asserts that user is username and requires that it carries
-// an HMAC that signer verifies now.
+// VerifyUser requires that user is username and carries an HMAC that
+// signer verifies now.
 func VerifyUser(t testing.TB, signer *productfruits.Signer, user productfruits.User, username string) {
 	t.Helper()
-	assert.Equal(t, username, user.Username)
+	require.Equal(t, username, user.Username)
 	require.NotNil(t, user.HMAC)
 	require.NoError(t, signer.Verify(user.Username, *user.HMAC, time.Now()))
+}
+
+// Expiration returns when user's HMAC, which must be present, expires,
+// requiring that it is written in ExpirationLayout.
+func Expiration(t testing.TB, user productfruits.User) time.Time {
+	t.Helper()
+	require.NotNil(t, user.HMAC, "user object without hmac")
+	exp, err := time.Parse(ExpirationLayout, user.HMAC.Expiration)
+	require.NoError(t, err)
+	return exp
 }
 
 // VerifyExpiration asserts that user's HMAC, which must be present,
 // expires ttl from now, give or take a minute.
 func VerifyExpiration(t testing.TB, user productfruits.User, ttl time.Duration) {
 	t.Helper()
-	exp, err := time.Parse(time.RFC3339, user.HMAC.Expiration)
-	require.NoError(t, err)
-	assert.WithinDuration(t, time.Now().Add(ttl), exp, time.Minute)
+	assert.WithinDuration(t, time.Now().Add(ttl), Expiration(t, user), time.Minute)
 }
 
 // SyncBuffer is a bytes.Buffer that the server's goroutines may write to

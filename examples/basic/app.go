@@ -11,19 +11,14 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"unicode/utf8"
 
-	"github.com/gorilla/sessions"
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/demoapp"
 )
 
-const (
-	sessionName = "pfdemo"
-	sessionUser = "username"
-	// maxUsername keeps the session cookie well under the browsers' 4 KB.
-	maxUsername = 256
-)
+// sessionName names the demo's session and its cookie.
+const sessionName = "pfdemo"
 
 //go:embed page.html
 var pageHTML string
@@ -51,10 +46,10 @@ type pageData struct {
 }
 
 type app struct {
-	cfg    appConfig
-	store  *sessions.CookieStore
-	signer *productfruits.Signer
-	logger *slog.Logger
+	cfg      appConfig
+	sessions *demoapp.Sessions
+	signer   *productfruits.Signer
+	logger   *slog.Logger
 }
 
 // newApp builds the demo's handler from cfg: the pages, login and logout
@@ -71,19 +66,15 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	store := sessions.NewCookieStore(cfg.SessionKey)
-	store.Options = &sessions.Options{
-		Path:     "/",
-		MaxAge:   7 * 24 * 3600,
-		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
-	}
+	store := demoapp.NewCookieStore(cfg.SessionKey)
+	store.Options.MaxAge = 7 * 24 * 3600
+	sessions := &demoapp.Sessions{Store: store, Name: sessionName, Logger: logger}
 	mw, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: cfg.WorkspaceCode,
 		Secret:        cfg.Secret,
 		Language:      cfg.Language,
 		TTL:           cfg.TTL,
-		Username:      productfruits.SessionUsername(store, sessionName, sessionUser),
+		Username:      sessions.Username(),
 		Inject:        true,
 		ScriptURL:     cfg.ScriptURL,
 		Logger:        logger,
@@ -91,14 +82,14 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, store: store, signer: mw.Signer(), logger: logger}
+	a := &app{cfg: cfg, sessions: sessions, signer: mw.Signer(), logger: logger}
 
 	pages := http.NewServeMux()
 	pages.HandleFunc("GET /{$}", a.page(plainPage))
 	pages.HandleFunc("GET /csp", a.page(cspPage))
 	pages.HandleFunc("GET /nocharset", a.page(noCharsetPage))
-	pages.HandleFunc("POST /login", a.login)
-	pages.HandleFunc("POST /logout", a.logout)
+	pages.HandleFunc("POST /login", sessions.Login)
+	pages.HandleFunc("POST /logout", sessions.Logout)
 
 	root := http.NewServeMux()
 	root.Handle("/", mw.Handler(pages))
@@ -111,10 +102,7 @@ func newApp(cfg appConfig) (http.Handler, error) {
 
 func (a *app) page(v variant) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		data := pageData{Variant: v, Demo: a.cfg.Demo, Workspace: a.cfg.WorkspaceCode}
-		if sess, err := a.store.Get(r, sessionName); err == nil {
-			data.Username, _ = sess.Values[sessionUser].(string)
-		}
+		data := pageData{Variant: v, Username: a.sessions.User(r), Demo: a.cfg.Demo, Workspace: a.cfg.WorkspaceCode}
 		if u, ok := productfruits.FromContext(r.Context()); ok {
 			var buf bytes.Buffer
 			enc := json.NewEncoder(&buf)
@@ -152,37 +140,6 @@ func (a *app) page(v variant) http.HandlerFunc {
 		}
 		w.Write(body)
 	}
-}
-
-func (a *app) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	name := r.PostFormValue("username")
-	if name == "" || len(name) > maxUsername || !utf8.ValidString(name) {
-		http.Error(w, "username: 1 to "+strconv.Itoa(maxUsername)+" bytes of UTF-8", http.StatusBadRequest)
-		return
-	}
-	// A tampered or stale cookie yields a fresh session with an error:
-	// logging in replaces it either way.
-	sess, _ := a.store.Get(r, sessionName)
-	sess.Values[sessionUser] = name
-	if err := sess.Save(r, w); err != nil {
-		a.fail(w, r, "saving the session", err)
-		return
-	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
-
-func (a *app) logout(w http.ResponseWriter, r *http.Request) {
-	sess, _ := a.store.Get(r, sessionName)
-	delete(sess.Values, sessionUser)
-	opts := *a.store.Options
-	opts.MaxAge = -1
-	sess.Options = &opts
-	if err := sess.Save(r, w); err != nil {
-		a.fail(w, r, "clearing the session", err)
-		return
-	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 func (a *app) fail(w http.ResponseWriter, r *http.Request, what string, err error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pfverify/productfruits"
 	"github.com/pfverify/productfruits/examples/internal/browser"
+	"github.com/pfverify/productfruits/examples/internal/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -123,7 +124,7 @@ func TestBrowser(t *testing.T) {
 		call := browserInit(t, st)
 		assert.Equal(t, demoWorkspaceCode, call.Code)
 		assert.Equal(t, "en", call.Lang)
-		requireVerified(t, app.signer, call.User, name)
+		pftest.VerifyUser(t, app.signer, call.User, name)
 		assert.NotEmpty(t, call.User.HMAC.Expiration)
 		assert.True(t, st.Ready, "the stand-in signalled readiness")
 		assert.Equal(t, standInLoaded(name), st.Status)
@@ -146,7 +147,7 @@ func TestBrowser(t *testing.T) {
 				assert.Equal(t, st.Scripts, st.MarkedScripts, "every script is the snippet's")
 				call := browserInit(t, st)
 				assert.Equal(t, hostileUsername, call.User.Username, "the username arrives unchanged")
-				requireVerified(t, app.signer, call.User, hostileUsername)
+				pftest.VerifyUser(t, app.signer, call.User, hostileUsername)
 				assert.Equal(t, hostileUsername, st.Username, "the page's own text shows the same username")
 				assert.Equal(t, standInLoaded(hostileUsername), st.Status)
 				assert.Empty(t, st.Violations)
@@ -171,7 +172,7 @@ func TestBrowser(t *testing.T) {
 		assert.Empty(t, console.Matching("Content Security Policy"))
 		assert.Empty(t, console.Exceptions())
 		call := browserInit(t, st)
-		requireVerified(t, app.signer, call.User, name)
+		pftest.VerifyUser(t, app.signer, call.User, name)
 		assert.True(t, st.Ready, "the loader, allowed by its nonce, ran")
 		assert.Equal(t, standInLoaded(name), st.Status)
 
@@ -195,7 +196,7 @@ func TestBrowser(t *testing.T) {
 		browserLogin(t, tab, short, name)
 		st := loadState(t, tab)
 		first := browserInit(t, st).User
-		requireVerified(t, short.signer, first, name)
+		pftest.VerifyUser(t, short.signer, first, name)
 
 		renewedJSON, err := chromedp.Run(tab, chromedp.Poll[string](
 			`window.__pfIdentified && window.__pfIdentified.length > 0 && JSON.stringify(window.__pfIdentified[0])`,
@@ -203,12 +204,9 @@ func TestBrowser(t *testing.T) {
 		require.NoError(t, err, "productFruits.identifyUser was never called")
 		var renewed productfruits.User
 		require.NoError(t, json.Unmarshal([]byte(renewedJSON), &renewed))
-		requireVerified(t, short.signer, renewed, name)
+		pftest.VerifyUser(t, short.signer, renewed, name)
 
-		firstExp, err := time.Parse("2006-01-02T15:04:05.000Z", first.HMAC.Expiration)
-		require.NoError(t, err)
-		renewedExp, err := time.Parse("2006-01-02T15:04:05.000Z", renewed.HMAC.Expiration)
-		require.NoError(t, err)
+		firstExp, renewedExp := pftest.Expiration(t, first), pftest.Expiration(t, renewed)
 		assert.True(t, renewedExp.After(firstExp), "renewed expiration %s is not after %s", renewed.HMAC.Expiration, first.HMAC.Expiration)
 
 		require.NoError(t, chromedp.Do(tab, chromedp.Poll[chromedp.Void](

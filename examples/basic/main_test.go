@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"html"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -19,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/demoapp"
 	"github.com/pfverify/productfruits/examples/internal/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -63,39 +62,26 @@ func startApp(t *testing.T, env map[string]string) *testApp {
 }
 
 // newClient returns a client with a cookie jar of its own: one visitor.
-func newClient(t *testing.T) *http.Client {
+func (app *testApp) newClient(t *testing.T) *http.Client {
 	t.Helper()
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	return &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	return pftest.NewClient(t, app.Server)
 }
 
 func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
 	t.Helper()
-	resp, err := c.Get(u)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp, string(b)
+	resp, body := pftest.Get(t, c, u)
+	return resp, string(body)
 }
 
 func postForm(t *testing.T, c *http.Client, u string, form url.Values) (*http.Response, string) {
 	t.Helper()
-	resp, err := c.PostForm(u, form)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp, string(b)
+	resp, body := pftest.PostForm(t, c, u, form)
+	return resp, string(body)
 }
 
 func login(t *testing.T, c *http.Client, app *testApp, username string) string {
 	t.Helper()
-	resp, body := postForm(t, c, app.URL+"/login", url.Values{"username": {username}})
-	require.Equal(t, http.StatusOK, resp.StatusCode, body)
-	require.Equal(t, "/", resp.Request.URL.Path, "login redirects to the page")
-	return body
+	return pftest.Login(t, c, app.URL, username)
 }
 
 var userObjectRE = regexp.MustCompile(`(?s)<pre id="user-object">(.*?)</pre>`)
@@ -124,14 +110,10 @@ const initMarker = "$productFruits.push(['init',"
 // arguments, which the snippet writes as JSON.
 func injectedInit(t *testing.T, page string) (initCall, bool) {
 	t.Helper()
-	i := strings.Index(page, initMarker)
-	if i < 0 {
+	if !strings.Contains(page, initMarker) {
 		return initCall{}, false
 	}
-	require.Equal(t, i, strings.LastIndex(page, initMarker), "the page carries exactly one init call")
-	var args []json.RawMessage
-	require.NoError(t, json.NewDecoder(strings.NewReader("["+page[i+len(initMarker):])).Decode(&args))
-	require.Len(t, args, 3, "init takes code, language and user")
+	args := pftest.InitArgs(t, page) // exactly one call, of three arguments
 	var c initCall
 	require.NoError(t, json.Unmarshal(args[0], &c.Code))
 	require.NoError(t, json.Unmarshal(args[1], &c.Lang))
@@ -139,16 +121,9 @@ func injectedInit(t *testing.T, page string) (initCall, bool) {
 	return c, true
 }
 
-func requireVerified(t *testing.T, s *productfruits.Signer, u productfruits.User, username string) {
-	t.Helper()
-	require.Equal(t, username, u.Username)
-	require.NotNil(t, u.HMAC, "user object without hmac")
-	require.NoError(t, s.Verify(u.Username, *u.HMAC, time.Now()))
-}
-
 func TestLoginPageLogout(t *testing.T) {
 	app := startApp(t, map[string]string{"PRODUCTFRUITS_TTL": "1h"})
-	c := newClient(t)
+	c := app.newClient(t)
 
 	_, page := get(t, c, app.URL+"/")
 	assert.Contains(t, page, `<form id="login"`)
@@ -162,16 +137,14 @@ func TestLoginPageLogout(t *testing.T) {
 
 	rendered, ok := renderedUser(t, page)
 	require.True(t, ok, "the page shows FromContext's user object")
-	requireVerified(t, app.signer, rendered, name)
-	exp, err := time.Parse("2006-01-02T15:04:05.000Z", rendered.HMAC.Expiration)
-	require.NoError(t, err)
-	assert.WithinDuration(t, time.Now().Add(time.Hour), exp, time.Minute)
+	pftest.VerifyUser(t, app.signer, rendered, name)
+	pftest.VerifyExpiration(t, rendered, time.Hour)
 
 	call, ok := injectedInit(t, page)
 	require.True(t, ok, "with Inject on, the page carries the product's init call")
 	assert.Equal(t, demoWorkspaceCode, call.Code)
 	assert.Equal(t, "en", call.Lang)
-	requireVerified(t, app.signer, call.User, name)
+	pftest.VerifyUser(t, app.signer, call.User, name)
 	assert.Equal(t, rendered.HMAC, call.User.HMAC, "the page shows the very object it hands the product")
 	assert.Contains(t, page, `src="`+app.URL+standInPath+`"`, "demo pages load the stand-in")
 
@@ -179,7 +152,7 @@ func TestLoginPageLogout(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	var renewed productfruits.User
 	require.NoError(t, json.Unmarshal([]byte(body), &renewed))
-	requireVerified(t, app.signer, renewed, name)
+	pftest.VerifyUser(t, app.signer, renewed, name)
 
 	resp, page = postForm(t, c, app.URL+"/logout", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -193,7 +166,7 @@ func TestLoginPageLogout(t *testing.T) {
 
 func TestPageVariants(t *testing.T) {
 	app := startApp(t, nil)
-	c := newClient(t)
+	c := app.newClient(t)
 	login(t, c, app, hostileUsername)
 
 	for _, path := range []string{"/", "/csp", "/nocharset"} {
@@ -205,10 +178,10 @@ func TestPageVariants(t *testing.T) {
 
 			call, ok := injectedInit(t, page)
 			require.True(t, ok, "the page carries the init call")
-			requireVerified(t, app.signer, call.User, hostileUsername)
+			pftest.VerifyUser(t, app.signer, call.User, hostileUsername)
 			rendered, ok := renderedUser(t, page)
 			require.True(t, ok)
-			requireVerified(t, app.signer, rendered, hostileUsername)
+			pftest.VerifyUser(t, app.signer, rendered, hostileUsername)
 
 			switch path {
 			case "/csp":
@@ -238,11 +211,11 @@ func TestLoginRejectsBadUsernames(t *testing.T) {
 	app := startApp(t, nil)
 	for name, username := range map[string]string{
 		"empty":    "",
-		"too long": strings.Repeat("x", maxUsername+1),
+		"too long": strings.Repeat("x", demoapp.MaxUsername+1),
 		"not UTF8": "bad\xff",
 	} {
 		t.Run(name, func(t *testing.T) {
-			c := newClient(t)
+			c := app.newClient(t)
 			resp, _ := postForm(t, c, app.URL+"/login", url.Values{"username": {username}})
 			assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 			_, page := get(t, c, app.URL+"/")
@@ -253,7 +226,7 @@ func TestLoginRejectsBadUsernames(t *testing.T) {
 
 func TestTamperedSessionIsAnonymous(t *testing.T) {
 	app := startApp(t, nil)
-	c := newClient(t)
+	c := app.newClient(t)
 	login(t, c, app, "mallory")
 	u, err := url.Parse(app.URL)
 	require.NoError(t, err)
@@ -270,7 +243,7 @@ func TestTamperedSessionIsAnonymous(t *testing.T) {
 
 func TestDemoValuesWarnOnceWithoutSecret(t *testing.T) {
 	app := startApp(t, map[string]string{"PRODUCTFRUITS_TTL": "1h"})
-	c := newClient(t)
+	c := app.newClient(t)
 	login(t, c, app, "jane")
 	get(t, c, app.URL+"/csp")
 	get(t, c, app.URL+productfruits.DefaultIdentityPath)
@@ -295,7 +268,7 @@ func TestRealValues(t *testing.T) {
 	assert.NotContains(t, logs, "level=WARN")
 	assert.NotContains(t, logs, secret)
 
-	c := newClient(t)
+	c := app.newClient(t)
 	page := login(t, c, app, "testUser")
 	call, ok := injectedInit(t, page)
 	require.True(t, ok)

@@ -10,12 +10,11 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"html/template"
-	"log/slog"
 	"net/http"
-	"os"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/demoapp"
 	"github.com/pfverify/productfruits/examples/internal/demoenv"
 )
 
@@ -25,16 +24,8 @@ type userKey struct{}
 // demoUsers maps usernames to passwords. A real app checks its own store.
 var demoUsers = map[string]string{"jane.doe@example.com": "demo", "john": "demo"}
 
-var page = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Product Fruits with chi</title>
-{{.}}
-</head>
-<body><p><a href="/login">Log in</a> (jane.doe@example.com / demo) · <a href="/me">/me</a></p></body>
-</html>
-`))
+// body replaces the demo page's login form: here the login is basic auth.
+const body template.HTML = `<p><a href="/login">Log in</a> (jane.doe@example.com / demo) · <a href="/me">/me</a></p>`
 
 func newApp(workspaceCode, secret string) (http.Handler, error) {
 	pf, err := productfruits.New(productfruits.Config{
@@ -49,13 +40,7 @@ func newApp(workspaceCode, secret string) (http.Handler, error) {
 	r := chi.NewRouter()
 	r.Use(authenticate) // the app's own authentication comes first
 	r.Use(pf.Handler)
-	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "private, no-store")
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := page.Execute(w, productfruits.TemplateScript(r)); err != nil {
-			slog.ErrorContext(r.Context(), "rendering page", "error", err)
-		}
-	})
+	r.Method(http.MethodGet, "/", demoapp.Page{Title: "Product Fruits with chi", Body: body})
 	r.Get("/me", func(w http.ResponseWriter, r *http.Request) {
 		user, ok := productfruits.FromContext(r.Context())
 		if !ok {
@@ -90,12 +75,4 @@ func authenticate(next http.Handler) http.Handler {
 	})
 }
 
-func main() {
-	app, err := newApp(demoenv.Credentials())
-	if err != nil {
-		slog.Error("configuring the app", "error", err)
-		os.Exit(1)
-	}
-	addr := demoenv.Getenv("ADDR", "localhost:8082")
-	demoenv.ListenAndServe(addr, app)
-}
+func main() { demoenv.Main("localhost:8082", newApp) }

@@ -3,10 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/pfverify/productfruits"
 	"github.com/pfverify/productfruits/examples/internal/pftest"
@@ -14,17 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const (
-	testWorkspace = "test-workspace"
-	testSecret    = "test-secret"
-)
-
 func TestChi(t *testing.T) {
-	app, err := newApp(testWorkspace, testSecret)
-	require.NoError(t, err)
-	srv := httptest.NewServer(app)
-	t.Cleanup(srv.Close)
-	signer := pftest.NewSigner(t, testSecret)
+	app := pftest.Start(t, newApp)
 
 	for _, tc := range []struct {
 		name, user, pass string
@@ -38,12 +26,11 @@ func TestChi(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			get := func(path string) (*http.Response, string) {
-				req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-				require.NoError(t, err)
+				req := app.NewRequest(t, http.MethodGet, path)
 				if tc.user != "" {
 					req.SetBasicAuth(tc.user, tc.pass)
 				}
-				res, body := pftest.Do(t, srv.Client(), req)
+				res, body := app.Do(t, req)
 				return res, string(body)
 			}
 
@@ -52,11 +39,7 @@ func TestChi(t *testing.T) {
 			if tc.want == "" {
 				assert.NotContains(t, page, "data-productfruits")
 			} else {
-				head, _, _ := strings.Cut(page, "</head>")
-				user := pftest.InitUser(t, head, testWorkspace)
-				assert.Equal(t, tc.want, user.Username)
-				require.NotNil(t, user.HMAC)
-				assert.NoError(t, signer.Verify(user.Username, *user.HMAC, time.Now()))
+				pftest.VerifyUser(t, app.Signer, pftest.HeadUser(t, page, pftest.Workspace), tc.want)
 			}
 
 			for _, path := range []string{"/me", productfruits.DefaultIdentityPath} {
@@ -73,11 +56,9 @@ func TestChi(t *testing.T) {
 					require.NoError(t, json.Unmarshal([]byte(body), &v), path)
 					user = v.ProductFruitsUser
 				} else {
-					require.NoError(t, json.Unmarshal([]byte(body), &user), path)
+					user = pftest.DecodeUser(t, []byte(body))
 				}
-				assert.Equal(t, tc.want, user.Username, path)
-				require.NotNil(t, user.HMAC, path)
-				assert.NoError(t, signer.Verify(user.Username, *user.HMAC, time.Now()), path)
+				pftest.VerifyUser(t, app.Signer, user, tc.want)
 			}
 		})
 	}

@@ -9,7 +9,6 @@
 package main
 
 import (
-	"html/template"
 	"log/slog"
 	"net/http"
 	"os"
@@ -18,22 +17,9 @@ import (
 	"github.com/boj/redistore"
 	"github.com/gomodule/redigo/redis"
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/demoapp"
 	"github.com/pfverify/productfruits/examples/internal/demoenv"
 )
-
-var page = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Product Fruits on a cluster</title>
-{{.ProductFruits}}
-</head>
-<body>
-<p>{{with .Username}}Signed in as {{.}}{{else}}Not signed in{{end}}; served by {{.Instance}}.</p>
-<form method="post" action="/login"><input name="username" placeholder="username" required> <button>Log in</button></form>
-</body>
-</html>
-`))
 
 // newPool returns a Redis connection pool whose timeouts keep a Redis
 // outage from stalling requests.
@@ -62,14 +48,18 @@ func newApp(pool *redis.Pool, sessionKey []byte, workspaceCode, secret, instance
 	if err != nil {
 		return nil, err
 	}
-	store.Options.HttpOnly = true
+	demoapp.CookieOptions(store.Options)
 	store.Options.Secure = true
-	store.Options.SameSite = http.SameSiteLaxMode
+	sessions := &demoapp.Sessions{
+		Store:            store,
+		Logger:           logger,
+		SaveFailedStatus: http.StatusServiceUnavailable, // Redis is down: try later
+	}
 
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: workspaceCode,
 		Secret:        secret,
-		Username:      productfruits.SessionUsername(store, "session", "username"),
+		Username:      sessions.Username(),
 		Logger:        logger, // a Redis outage is logged here
 	})
 	if err != nil {
@@ -77,29 +67,9 @@ func newApp(pool *redis.Pool, sessionKey []byte, workspaceCode, secret, instance
 	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		user, _ := productfruits.FromContext(r.Context())
-		w.Header().Set("Cache-Control", "private, no-store")
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		err := page.Execute(w, map[string]any{
-			"ProductFruits": productfruits.TemplateScript(r),
-			"Username":      user.Username,
-			"Instance":      instance,
-		})
-		if err != nil {
-			logger.ErrorContext(r.Context(), "rendering page", "error", err)
-		}
-	})
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		sess, _ := store.Get(r, "session") // a bad cookie just starts a new session
-		sess.Values["username"] = r.PostFormValue("username")
-		if err := sess.Save(r, w); err != nil {
-			logger.ErrorContext(r.Context(), "saving the session", "error", err)
-			http.Error(w, "cannot save the session", http.StatusServiceUnavailable)
-			return
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
+	mux.Handle("GET /{$}", demoapp.Page{Title: "Product Fruits on a cluster", Note: "Served by " + instance + "."})
+	mux.HandleFunc("POST /login", sessions.Login)
+	mux.HandleFunc("POST /logout", sessions.Logout)
 	return pf.Handler(mux), nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"sync"
@@ -19,48 +18,41 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const (
-	testWorkspace = "test-workspace"
-	testSecret    = "test-secret"
-)
-
 func TestCluster(t *testing.T) {
 	redisURL, stopRedis := startRedis(t)
-	signer := pftest.NewSigner(t, testSecret)
 
 	// Two instances, as two processes would be: each its own pool and log.
 	type instance struct {
-		srv *httptest.Server
+		*pftest.App
 		log *pftest.SyncBuffer
 	}
 	start := func(name string) instance {
 		pool := newPool(redisURL)
 		t.Cleanup(func() { pool.Close() })
 		log := &pftest.SyncBuffer{}
-		app, err := newApp(pool, []byte("test-session-key"), testWorkspace, testSecret, name, slog.New(slog.NewTextHandler(log, nil)))
+		app, err := newApp(pool, []byte("test-session-key"), pftest.Workspace, pftest.Secret, name, slog.New(slog.NewTextHandler(log, nil)))
 		require.NoError(t, err)
-		srv := pftest.NewTLSServer(t, app)
-		return instance{srv, log}
+		return instance{pftest.Serve(t, app, pftest.Secret), log}
 	}
 	a, b := start("A"), start("B")
 
 	// One browser: the servers share the host 127.0.0.1, so the jar sends
 	// the session cookie from A to B as it would behind a load balancer.
-	client := pftest.NewClient(t, a.srv)
+	client := a.Client
 	getPage := func(t *testing.T, in instance) string {
 		t.Helper()
-		res, body := pftest.Get(t, client, in.srv.URL+"/")
+		res, body := pftest.Get(t, client, in.URL+"/")
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		return string(body)
 	}
 
-	pftest.Login(t, client, a.srv.URL, "jane.doe@example.com")
+	a.Login(t, "jane.doe@example.com")
 
 	var hashes []string
 	for _, in := range []instance{a, b} {
 		page := getPage(t, in)
-		user := pftest.InitUser(t, page, testWorkspace)
-		pftest.VerifyUser(t, signer, user, "jane.doe@example.com")
+		user := pftest.HeadUser(t, page, pftest.Workspace)
+		pftest.VerifyUser(t, a.Signer, user, "jane.doe@example.com")
 		hashes = append(hashes, user.HMAC.Hash)
 	}
 	assert.Equal(t, hashes[0], hashes[1], "the same signed user on A and B")
@@ -73,9 +65,7 @@ func TestCluster(t *testing.T) {
 		assert.Contains(t, b.log.String(), "username resolver failed")
 		assert.Contains(t, b.log.String(), "session store")
 
-		res, err := client.Get(b.srv.URL + productfruits.DefaultIdentityPath)
-		require.NoError(t, err)
-		res.Body.Close()
+		res, _ := pftest.Get(t, client, b.URL+productfruits.DefaultIdentityPath)
 		assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "identity endpoint: retry later, not logged out")
 	})
 }

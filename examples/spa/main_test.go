@@ -3,14 +3,13 @@ package main
 import (
 	"encoding/json"
 	"encoding/pem"
+	"maps"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pfverify/productfruits"
 	"github.com/pfverify/productfruits/examples/internal/pftest"
@@ -18,28 +17,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const (
-	testWorkspace = "test-workspace"
-	testSecret    = "test-secret"
-)
-
 var identityPath = productfruits.DefaultIdentityPath
 
 func TestSPA(t *testing.T) {
-	app, err := newApp(testWorkspace, testSecret)
-	require.NoError(t, err)
-	srv := pftest.NewTLSServer(t, app)
-	signer := pftest.NewSigner(t, testSecret)
-
-	client := pftest.NewClient(t, srv)
+	app := pftest.Start(t, newApp)
 	do := func(t *testing.T, method, path string, header http.Header) (*http.Response, []byte) {
 		t.Helper()
-		req, err := http.NewRequest(method, srv.URL+path, nil)
-		require.NoError(t, err)
-		for k, v := range header {
-			req.Header[k] = v
-		}
-		return pftest.Do(t, client, req)
+		req := app.NewRequest(t, method, path)
+		maps.Copy(req.Header, header)
+		return app.Do(t, req)
 	}
 
 	t.Run("static files and config", func(t *testing.T) {
@@ -66,7 +52,7 @@ func TestSPA(t *testing.T) {
 		}
 	})
 
-	pftest.Login(t, client, srv.URL, "jane.doe@example.com")
+	app.Login(t, "jane.doe@example.com")
 
 	for _, tc := range []struct {
 		name   string
@@ -86,11 +72,8 @@ func TestSPA(t *testing.T) {
 			assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
 			assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
 			assert.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
-			var user productfruits.User
-			require.NoError(t, json.Unmarshal(body, &user))
-			assert.Equal(t, "jane.doe@example.com", user.Username, "signed for")
-			require.NotNil(t, user.HMAC)
-			require.NoError(t, signer.Verify(user.Username, *user.HMAC, time.Now()))
+			user := pftest.DecodeUser(t, body)
+			pftest.VerifyUser(t, app.Signer, user, "jane.doe@example.com") // whom it signed for
 			pftest.VerifyExpiration(t, user, ttl)
 		})
 	}
@@ -112,13 +95,13 @@ func TestSPA(t *testing.T) {
 		// browser's window and document, and reports what it queued.
 		dir := t.TempDir()
 		ca := filepath.Join(dir, "ca.pem")
-		require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+		require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: app.Certificate().Raw}), 0o600))
 		var cookies []string
-		for _, c := range client.Jar.Cookies(mustURL(t, srv.URL)) {
+		for _, c := range pftest.Cookies(t, app.Client, app.URL) {
 			cookies = append(cookies, c.Name+"="+c.Value)
 		}
 		cmd := exec.Command(node, "-e", nodeHarness)
-		cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+ca, "BASE="+srv.URL, "COOKIE="+strings.Join(cookies, "; "))
+		cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+ca, "BASE="+app.URL, "COOKIE="+strings.Join(cookies, "; "))
 		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
 		require.NoError(t, err)
@@ -139,19 +122,8 @@ func TestSPA(t *testing.T) {
 		assert.JSONEq(t, `"init"`, string(call[0]))
 		assert.JSONEq(t, `"test-workspace"`, string(call[1]))
 		assert.JSONEq(t, `"en"`, string(call[2]))
-		var user productfruits.User
-		require.NoError(t, json.Unmarshal(call[3], &user))
-		assert.Equal(t, "jane.doe@example.com", user.Username)
-		require.NotNil(t, user.HMAC)
-		assert.NoError(t, signer.Verify(user.Username, *user.HMAC, time.Now()))
+		pftest.VerifyUser(t, app.Signer, pftest.DecodeUser(t, call[3]), "jane.doe@example.com")
 	})
-}
-
-func mustURL(t *testing.T, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	require.NoError(t, err)
-	return u
 }
 
 // nodeHarness runs app.js with fetch bound to the test server and the

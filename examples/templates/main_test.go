@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,20 +11,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const (
-	testWorkspace = "test-workspace"
-	// testSecret is the secret of the product's documented vectors.
-	testSecret = "SecretkeyFromWorkspaceSettings"
-)
-
 func TestTemplatePage(t *testing.T) {
-	app, err := newApp(testWorkspace, testSecret)
+	h, err := newApp(pftest.Workspace, pftest.VectorSecret)
 	require.NoError(t, err)
-	srv := pftest.NewTLSServer(t, app)
-	signer := pftest.NewSigner(t, testSecret)
+	app := pftest.Serve(t, h, pftest.VectorSecret)
 
 	t.Run("anonymous page has no snippet", func(t *testing.T) {
-		page := get(t, pftest.NewClient(t, srv), srv.URL+"/")
+		page := get(t, pftest.NewClient(t, app.Server), app.URL+"/")
 		assert.NotContains(t, page, "data-productfruits")
 		assert.NotContains(t, page, "$productFruits")
 	})
@@ -39,29 +31,25 @@ func TestTemplatePage(t *testing.T) {
 		{"markup in the username", `</script><script>alert("x")</script>&`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			client := pftest.NewClient(t, srv)
-			pftest.Login(t, client, srv.URL, tc.username)
+			client := pftest.NewClient(t, app.Server)
+			pftest.Login(t, client, app.URL, tc.username)
 
-			page := get(t, client, srv.URL+"/")
-			head, _, ok := strings.Cut(page, "</head>")
-			require.True(t, ok)
+			page := get(t, client, app.URL+"/")
+			head := pftest.Head(t, page)
 			// The snippet is two elements, the init call and the loader, and
 			// nothing else on the page may open a script element.
 			assert.Equal(t, 2, strings.Count(page, "<script"), "script elements in the page")
 			assert.Equal(t, 2, strings.Count(head, "data-productfruits"), "snippet's script elements in <head>")
 			assert.Equal(t, 1, strings.Count(head, `src="`+productfruits.DefaultScriptURL+`"`), "loader in <head>")
 
-			user := initUser(t, head)
-			pftest.VerifyUser(t, signer, user, tc.username)
+			user := pftest.InitUser(t, head, pftest.Workspace)
+			pftest.VerifyUser(t, app.Signer, user, tc.username)
 			if tc.wantHash != "" {
 				assert.Equal(t, tc.wantHash, user.HMAC.Hash)
 			}
 
-			res, err := client.PostForm(srv.URL+"/logout", nil)
-			require.NoError(t, err)
-			body, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			require.NoError(t, err)
+			res, body := pftest.PostForm(t, client, app.URL+"/logout", nil)
+			require.Equal(t, http.StatusOK, res.StatusCode)
 			assert.NotContains(t, string(body), "data-productfruits", "page after logout")
 		})
 	}
@@ -73,14 +61,4 @@ func get(t *testing.T, c *http.Client, url string) string {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Equal(t, "private, no-store", res.Header.Get("Cache-Control"))
 	return string(body)
-}
-
-// initUser returns the user object of the page's one init call,
-// $productFruits.push(['init', workspace, language, user]).
-func initUser(t *testing.T, page string) productfruits.User {
-	t.Helper()
-	args := pftest.InitArgs(t, page)
-	assert.JSONEq(t, `"`+testWorkspace+`"`, string(args[0]))
-	assert.JSONEq(t, `"en"`, string(args[1]))
-	return pftest.DecodeUser(t, args[2])
 }

@@ -1,9 +1,13 @@
 #!/bin/sh
-# Every test of the project: the library and cmd/pfhmac, then the examples
-# module (browser and Redis tests run when chromium and redis-server are
-# installed; with CI=true they must run). Always with the race detector.
+# Every test of the project, always with the race detector, module by
+# module: the library with cmd/pfhmac and its internal packages (the load,
+# memory and fault proofs among them), the conformance module (test-only),
+# then the examples module. The browser and Redis tests run when chromium
+# and redis-server are installed, the NodeJS reference checks when node
+# is; with CI=true they must run.
 set -eu
 cd "$(dirname "$0")/.."
-go test -race -count=1 ./...
-cd examples
-go test -race -count=1 ./...
+for module in . conformance examples; do
+	echo "-- go test $module"
+	(cd "$module" && go test -race -count=1 ./...)
+done

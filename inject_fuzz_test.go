@@ -23,7 +23,7 @@ func FuzzInject(f *testing.F) {
 	// The interesting seeds live in testdata/fuzz/FuzzInject.
 	f.Add([]byte("<!doctype html><html><head><title>x</title></head><body></body></html>"), []byte{1, 1, 1, 1}, byte(fuzzTyped))
 	f.Add([]byte("<p>fragment</p>"), []byte{3}, byte(0))
-	m := newInjMiddleware(f, nil)
+	m := newTestMiddleware(f, injectConfig)
 	snips := map[bool][]byte{}
 	for _, typed := range []bool{false, true} {
 		h := http.Header{}

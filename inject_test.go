@@ -23,208 +23,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The tests drive the real Middleware: the snippet under test is exactly
-// what appendSnippet produces for user "testUser".
-
-const injUser = "testUser"
-
-func newInjMiddleware(t testing.TB, mod func(*Config)) *Middleware {
-	t.Helper()
-	cfg := Config{
-		WorkspaceCode: "ws_inject",
-		Secret:        "inject-secret",
-		Inject:        true,
-		IdentityPath:  "-",
-		Username:      func(*http.Request) (string, error) { return injUser, nil },
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	m, err := New(cfg)
-	require.NoError(t, err)
-	return m
-}
-
-// snippetFor returns the snippet m injects into a response with header h.
-func snippetFor(t testing.TB, m *Middleware, h http.Header) string {
-	t.Helper()
-	return renderSnippet(t, m, httptest.NewRequest(http.MethodGet, "/", nil), injUser, h)
-}
-
-// signedState signs name as the middleware does for request r.
-func signedState(t testing.TB, m *Middleware, r *http.Request, name string) *requestState {
-	t.Helper()
-	st, err := m.signUser(r, name)
-	require.NoError(t, err)
-	require.NotNil(t, st)
-	return st
-}
-
-// renderSnippet returns the snippet m renders for name on request r, in a
-// response with header h.
-func renderSnippet(t testing.TB, m *Middleware, r *http.Request, name string, h http.Header) string {
-	t.Helper()
-	s, err := m.appendSnippet(nil, r, signedState(t, m, r, name), h)
-	require.NoError(t, err)
-	require.NotEmpty(t, s)
-	return string(s)
-}
-
-// recWriter records what reaches the network: unlike httptest's recorder it
-// neither sniffs nor treats 1xx as final, so "untouched" can be compared
-// with the bare handler exactly.
-type recWriter struct {
-	header    http.Header
-	sent      http.Header // the header as of the final WriteHeader
-	status    int
-	interim   []int
-	body      bytes.Buffer
-	writes    [][]byte // the very slices passed to Write
-	flushes   int
-	readFroms int
-	calls     int // WriteHeader calls after the first final one
-}
-
-func newRecWriter() *recWriter { return &recWriter{header: http.Header{}} }
-
-func (rw *recWriter) Header() http.Header { return rw.header }
-
-func (rw *recWriter) WriteHeader(code int) {
-	if code >= 100 && code < 200 && code != 101 {
-		rw.interim = append(rw.interim, code)
-		return
-	}
-	if rw.status != 0 {
-		rw.calls++
-		return
-	}
-	rw.status = code
-	rw.sent = rw.header.Clone()
-}
-
-func (rw *recWriter) Write(p []byte) (int, error) {
-	if rw.status == 0 {
-		rw.WriteHeader(http.StatusOK)
-	}
-	rw.writes = append(rw.writes, p)
-	return rw.body.Write(p)
-}
-
-func (rw *recWriter) Flush() {
-	if rw.status == 0 {
-		rw.WriteHeader(http.StatusOK)
-	}
-	rw.flushes++
-}
-
-// result completes the response the way net/http does for a handler
-// that wrote nothing.
-func (rw *recWriter) result() (int, http.Header, string) {
-	if rw.status == 0 {
-		rw.WriteHeader(http.StatusOK)
-	}
-	return rw.status, rw.sent, rw.body.String()
-}
-
 // readerFromRec is a recWriter that also has the sendfile-style fast path.
 type readerFromRec struct{ *recWriter }
 
 func (rw readerFromRec) ReadFrom(src io.Reader) (int64, error) {
 	rw.readFroms++
 	return rw.body.ReadFrom(src)
-}
-
-// respSpec is what a test handler does: headers, status, body in pieces.
-type respSpec struct {
-	header   map[string][]string
-	status   int // 0: no WriteHeader call
-	body     string
-	cuts     []int // Write boundaries in body
-	readFrom bool  // io.Copy the body instead of calling Write
-}
-
-func (s respSpec) handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for k, v := range s.header {
-			w.Header()[k] = v
-		}
-		if s.status != 0 {
-			w.WriteHeader(s.status)
-		}
-		if s.readFrom {
-			_, _ = io.Copy(w, strings.NewReader(s.body))
-			return
-		}
-		prev := 0
-		for _, c := range append(s.cuts, len(s.body)) {
-			if c > prev || (c == 0 && len(s.body) == 0) {
-				_, _ = w.Write([]byte(s.body[prev:c]))
-			}
-			prev = c
-		}
-	})
-}
-
-// serveRec runs h, wrapped by m unless m is nil, on a recWriter.
-func serveRec(m *Middleware, h http.Handler, r *http.Request) *recWriter {
-	rw := newRecWriter()
-	if m != nil {
-		h = m.Handler(h)
-	}
-	h.ServeHTTP(rw, r)
-	return rw
-}
-
-func htmlHeader() map[string][]string {
-	return map[string][]string{"Content-Type": {"text/html; charset=utf-8"}}
-}
-
-// splits lists the write patterns every small document is run with: one
-// Write, one byte per Write, and every split into two Writes.
-func splits(n int) map[string][]int {
-	out := map[string][]int{"whole": nil}
-	if n > 1 {
-		bytewise := make([]int, 0, n)
-		for i := 1; i < n; i++ {
-			bytewise = append(bytewise, i)
-			out["split@"+strconv.Itoa(i)] = []int{i}
-		}
-		out["bytewise"] = bytewise
-	}
-	return out
-}
-
-// checkInjection runs spec through m under every split (and via ReadFrom)
-// and checks the body against want, where "@@" stands for the snippet;
-// without "@@", the response must equal the bare handler's exactly.
-func checkInjection(t *testing.T, m *Middleware, method string, spec respSpec, want string) {
-	t.Helper()
-	snip := snippetFor(t, m, http.Header(spec.header))
-	patterns := splits(len(spec.body))
-	patterns["readfrom"] = nil
-	for name, cuts := range patterns {
-		s := spec
-		s.cuts = cuts
-		s.readFrom = name == "readfrom"
-		bare := serveRec(nil, s.handler(), httptest.NewRequest(method, "/", nil))
-		bStatus, bHeader, bBody := bare.result()
-		got := serveRec(m, s.handler(), httptest.NewRequest(method, "/", nil))
-		status, header, body := got.result()
-		require.Equal(t, bStatus, status, name)
-		if !strings.Contains(want, "@@") {
-			require.Equal(t, bBody, body, "%s: body must pass through untouched", name)
-			require.Equal(t, bHeader, header, "%s: headers must pass through untouched", name)
-			continue
-		}
-		require.Equal(t, strings.Replace(want, "@@", snip, 1), body, name)
-		require.Equal(t, 1, strings.Count(body, snip), name)
-		if cl := bHeader.Get("Content-Length"); cl != "" {
-			n, _ := strconv.Atoi(cl)
-			require.Equal(t, strconv.Itoa(n+len(snip)), header.Get("Content-Length"), name)
-		}
-		require.Contains(t, header.Get("Cache-Control"), "private", name)
-		require.Contains(t, header.Get("Vary"), "Cookie", name)
-	}
 }
 
 func TestInjectPlacement(t *testing.T) {
@@ -306,7 +110,7 @@ func TestInjectPlacement(t *testing.T) {
 			doc + "<head><noframesxyz></noframesxyz><plaintextual>@@</head>"},
 		{"xhtml", "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head></head>", "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head>@@</head>"},
 	}
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			checkInjection(t, m, http.MethodGet, respSpec{header: htmlHeader(), body: tt.body}, tt.want)
@@ -345,7 +149,7 @@ func TestInjectUntouchedBodies(t *testing.T) {
 		{"loader global split by $", doc + "<head><script>$$productFruits</script></head>"},
 		{"loader global in escaped script", doc + "<head><script><!-- $productFruits --></script></head>"},
 	}
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			checkInjection(t, m, http.MethodGet, respSpec{header: htmlHeader(), body: tt.body}, tt.body)
@@ -355,7 +159,10 @@ func TestInjectUntouchedBodies(t *testing.T) {
 
 func TestInjectScriptURLEscaped(t *testing.T) {
 	const url = "https://cdn.example.com/pf.js?a=1&b=2"
-	m := newInjMiddleware(t, func(c *Config) { c.ScriptURL = url })
+	m := newTestMiddleware(t, func(c *Config) {
+		injectConfig(c)
+		c.ScriptURL = url
+	})
 	for _, src := range []string{url, "https://cdn.example.com/pf.js?a=1&amp;b=2"} {
 		t.Run(src, func(t *testing.T) {
 			body := "<html><head><script src=\"" + src + "\"></script></head>"
@@ -408,7 +215,7 @@ func TestInjectByResponse(t *testing.T) {
 		{"POST", http.MethodPost, ct("text/html"), 0, injected},
 		{"with Content-Length", "", with(ct("text/html"), "Content-Length", strconv.Itoa(len(page))), 0, injected},
 	}
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			method := tt.method
@@ -422,7 +229,7 @@ func TestInjectByResponse(t *testing.T) {
 
 func TestInjectSniffedBOMIsText(t *testing.T) {
 	// net/http sniffs a BOM as text/plain, so the browser would not run it.
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	page := "\xef\xbb\xbf<html><head></head>"
 	checkInjection(t, m, http.MethodGet, respSpec{body: page}, page)
 	got := serveRec(m, respSpec{body: "<html><head></head>"}.handler(), httptest.NewRequest("GET", "/", nil))
@@ -469,7 +276,7 @@ func TestInjectHeaders(t *testing.T) {
 		{"other headers kept", map[string][]string{"X-Frame-Options": {"DENY"}, "Set-Cookie": {"a=b"}},
 			map[string][]string{"X-Frame-Options": {"DENY"}, "Set-Cookie": {"a=b"}}},
 	}
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	snip := snippetFor(t, m, nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -497,7 +304,7 @@ func TestInjectHeaders(t *testing.T) {
 }
 
 func TestInjectNonceFromCSP(t *testing.T) {
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	h := map[string][]string{
 		"Content-Type":            {"text/html"},
 		"Content-Security-Policy": {"default-src 'self'; script-src 'nonce-abc123' 'strict-dynamic'"},
@@ -508,7 +315,7 @@ func TestInjectNonceFromCSP(t *testing.T) {
 }
 
 func TestInjectStatusHandling(t *testing.T) {
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	page := "<html><head></head>"
 	t.Run("second WriteHeader ignored", func(t *testing.T) {
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -525,27 +332,20 @@ func TestInjectStatusHandling(t *testing.T) {
 		assert.Contains(t, body, "data-productfruits")
 	})
 	t.Run("no log spam from a real server", func(t *testing.T) {
-		var logs bytes.Buffer
-		var mu sync.Mutex
+		var logs logBuffer
 		srv := httptest.NewUnstartedServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusOK)
 			w.WriteHeader(http.StatusOK)
 			_, _ = io.WriteString(w, "plain")
 			w.WriteHeader(http.StatusOK)
 		})))
-		srv.Config.ErrorLog = log.New(writerFunc(func(p []byte) (int, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			return logs.Write(p)
-		}), "", 0)
+		srv.Config.ErrorLog = log.New(&logs, "", 0)
 		srv.Start()
 		defer srv.Close()
 		resp, err := srv.Client().Get(srv.URL)
 		require.NoError(t, err)
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
-		mu.Lock()
-		defer mu.Unlock()
 		assert.Empty(t, logs.String())
 	})
 	t.Run("Write before WriteHeader means 200", func(t *testing.T) {
@@ -587,12 +387,8 @@ func TestInjectStatusHandling(t *testing.T) {
 	})
 }
 
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
 func TestInjectInterimOverHTTP(t *testing.T) {
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</a.css>; rel=preload")
 		w.WriteHeader(http.StatusEarlyHints)
@@ -630,7 +426,7 @@ func TestInjectableRequest(t *testing.T) {
 		{"htmx", map[string]string{"HX-Request": "true"}, false},
 		{"Turbo frame", map[string]string{"Turbo-Frame": "main"}, false},
 	}
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -647,7 +443,7 @@ func TestInjectableRequest(t *testing.T) {
 
 func TestInjectHEAD(t *testing.T) {
 	const page = "<html><head></head><body></body></html>"
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	t.Run("HTML page loses its un-injected length", func(t *testing.T) {
 		h := map[string][]string{"Content-Type": {"text/html"}, "Content-Length": {strconv.Itoa(len(page))}, "Etag": {`"x"`}}
 		got := serveRec(m, respSpec{header: h}.handler(), httptest.NewRequest(http.MethodHead, "/", nil))
@@ -694,7 +490,7 @@ func TestInjectHEAD(t *testing.T) {
 func TestInjectTemplateScriptClaimed(t *testing.T) {
 	// A page whose handler already took the snippet through TemplateScript
 	// (here without placing it) must not get a second one.
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	const page = "<html><head></head><body></body></html>"
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		require.NotEmpty(t, TemplateScript(r))
@@ -721,7 +517,7 @@ func TestInjectTemplateScriptClaimed(t *testing.T) {
 }
 
 func TestInjectLookAhead(t *testing.T) {
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	head := func(n int) string {
 		return "<html><head><script>" + strings.Repeat("x", n) + "</script>"
 	}
@@ -763,7 +559,7 @@ func TestInjectLookAhead(t *testing.T) {
 }
 
 func TestInjectStreaming(t *testing.T) {
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	snip := snippetFor(t, m, nil)
 	t.Run("writes after the insertion point are not copied", func(t *testing.T) {
 		chunks := [][]byte{[]byte("<html><head><title>x</ti"), []byte("tle></head><body>"), []byte("<p>one</p>"), []byte("<p>two</p>")}
@@ -798,7 +594,7 @@ func TestInjectStreaming(t *testing.T) {
 }
 
 func TestInjectFlush(t *testing.T) {
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	snip := snippetFor(t, m, nil)
 	for _, via := range []string{"Flusher", "ResponseController"} {
 		flush := func(w http.ResponseWriter) {
@@ -884,7 +680,7 @@ func TestInjectFlush(t *testing.T) {
 }
 
 func TestInjectEventStream(t *testing.T) {
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	next := make(chan struct{})
 	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -911,7 +707,7 @@ func TestInjectEventStream(t *testing.T) {
 func TestInjectReaderFrom(t *testing.T) {
 	const page = "<!doctype html><html><head><title>files</title></head><body>" +
 		"<p>served from a file</p></body></html>"
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	snip := snippetFor(t, m, nil)
 	want := strings.Replace(page, "</head>", snip+"</head>", 1)
 	mod := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -996,7 +792,7 @@ func TestInjectReaderFrom(t *testing.T) {
 type onlyReader struct{ io.Reader }
 
 func TestInjectHijack(t *testing.T) {
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "websocket" {
 			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
@@ -1040,7 +836,7 @@ func TestInjectHijack(t *testing.T) {
 }
 
 func TestInjectTrailers(t *testing.T) {
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	for _, page := range []string{"<html><head><p>no insertion point", "<html><head></head><body>"} {
 		t.Run(page, func(t *testing.T) {
 			srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -1062,7 +858,7 @@ func TestInjectTrailers(t *testing.T) {
 }
 
 func TestInjectUnwrap(t *testing.T) {
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, ok := w.(interface{ Unwrap() http.ResponseWriter })
 		assert.True(t, ok)
@@ -1081,7 +877,7 @@ func TestInjectUnwrap(t *testing.T) {
 }
 
 func TestInjectPanicKeepsWriterOutOfPool(t *testing.T) {
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	for _, val := range []any{http.ErrAbortHandler, "boom"} {
 		t.Run(fmt.Sprint(val), func(t *testing.T) {
 			var dirty *injectWriter
@@ -1104,7 +900,7 @@ func TestInjectPanicKeepsWriterOutOfPool(t *testing.T) {
 }
 
 func TestInjectPoolReuseIsClean(t *testing.T) {
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	snip := snippetFor(t, m, nil)
 	pages := []string{
 		"<html><head><script>unfinished",
@@ -1125,7 +921,7 @@ func TestInjectPoolReuseIsClean(t *testing.T) {
 }
 
 func TestInjectConcurrent(t *testing.T) {
-	m := newInjMiddleware(t, nil)
+	m := newTestMiddleware(t, injectConfig)
 	snip := snippetFor(t, m, nil)
 	srv := httptest.NewServer(m.Handler(respSpec{header: htmlHeader(), body: "<html><head></head><body>x</body></html>", cuts: []int{3, 9, 15}}.handler()))
 	defer srv.Close()

@@ -1,7 +1,6 @@
 package productfruits
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -19,61 +18,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-const testSecret = "test-secret-DO-NOT-LEAK"
-
-type userKey struct{}
-
-// fixedNow is the test clock.
-var fixedNow = time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)
-
-func testConfig(mod func(*Config)) Config {
-	cfg := Config{
-		WorkspaceCode: "ws_Code-1",
-		Secret:        testSecret,
-		Username:      ContextUsername(userKey{}),
-		Now:           func() time.Time { return fixedNow },
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	return cfg
-}
-
-func newTestMiddleware(t *testing.T, mod func(*Config)) *Middleware {
-	t.Helper()
-	m, err := New(testConfig(mod))
-	require.NoError(t, err)
-	return m
-}
-
-// withUser plays the app's own authentication middleware.
-func withUser(name string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if name != "" {
-			r = r.WithContext(context.WithValue(r.Context(), userKey{}, name))
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// logBuffer is a concurrency-safe sink for slog output.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 func TestNewValidation(t *testing.T) {
 	tests := []struct {

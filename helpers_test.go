@@ -1,0 +1,275 @@
+package productfruits
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package's tests when any goroutine outlives them: a
+// handler stuck on a client that went away, a server or transport left
+// open, a writer waiting on a request that ended.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// testSecret is the base config's secret, distinctive enough that a test
+// can assert it never shows up in logs, errors or pages.
+const testSecret = "test-secret-DO-NOT-LEAK"
+
+// userKey is where withUser, standing in for the app's authentication,
+// leaves the username for the base config's ContextUsername.
+type userKey struct{}
+
+// fixedNow is the test clock.
+var fixedNow = time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)
+
+// testConfig is the base test config, context mode on the fixed clock with
+// the user from withUser, as mod changes it (mod may be nil).
+func testConfig(mod func(*Config)) Config {
+	cfg := Config{
+		WorkspaceCode: "ws_Code-1",
+		Secret:        testSecret,
+		Username:      ContextUsername(userKey{}),
+		Now:           func() time.Time { return fixedNow },
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	return cfg
+}
+
+// newTestMiddleware is New(testConfig(mod)), failing the test on an error.
+func newTestMiddleware(t testing.TB, mod func(*Config)) *Middleware {
+	t.Helper()
+	m, err := New(testConfig(mod))
+	require.NoError(t, err)
+	return m
+}
+
+// injUser is the user the injection tests sign for: their snippet is
+// exactly what appendSnippet produces for this name.
+const injUser = "testUser"
+
+// injectConfig is the mod the injection tests share: the real Middleware
+// injecting every page, for injUser, with no identity endpoint in the way.
+func injectConfig(c *Config) {
+	c.WorkspaceCode = "ws_inject"
+	c.Secret = "inject-secret"
+	c.Inject = true
+	c.IdentityPath = "-"
+	c.Username = func(*http.Request) (string, error) { return injUser, nil }
+}
+
+// withUser plays the app's own authentication middleware.
+func withUser(name string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if name != "" {
+			r = r.WithContext(context.WithValue(r.Context(), userKey{}, name))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// logBuffer is a concurrency-safe sink for log output: slog handlers and
+// http.Server.ErrorLog write to it from handler goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// signedState signs name as the middleware does for request r.
+func signedState(t testing.TB, m *Middleware, r *http.Request, name string) *requestState {
+	t.Helper()
+	st, err := m.signUser(r, name)
+	require.NoError(t, err)
+	require.NotNil(t, st)
+	return st
+}
+
+// renderSnippet returns the snippet m renders for name on request r, in a
+// response with header h.
+func renderSnippet(t testing.TB, m *Middleware, r *http.Request, name string, h http.Header) string {
+	t.Helper()
+	s, err := m.appendSnippet(nil, r, signedState(t, m, r, name), h)
+	require.NoError(t, err)
+	require.NotEmpty(t, s)
+	return string(s)
+}
+
+// snippetFor returns the snippet m injects into a response with header h.
+func snippetFor(t testing.TB, m *Middleware, h http.Header) string {
+	t.Helper()
+	return renderSnippet(t, m, httptest.NewRequest(http.MethodGet, "/", nil), injUser, h)
+}
+
+// recWriter records what reaches the network: unlike httptest's recorder it
+// neither sniffs nor treats 1xx as final, so "untouched" can be compared
+// with the bare handler exactly.
+type recWriter struct {
+	header    http.Header
+	sent      http.Header // the header as of the final WriteHeader
+	status    int
+	interim   []int
+	body      bytes.Buffer
+	writes    [][]byte // the very slices passed to Write
+	flushes   int
+	readFroms int
+	calls     int // WriteHeader calls after the first final one
+}
+
+func newRecWriter() *recWriter { return &recWriter{header: http.Header{}} }
+
+func (rw *recWriter) Header() http.Header { return rw.header }
+
+func (rw *recWriter) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != 101 {
+		rw.interim = append(rw.interim, code)
+		return
+	}
+	if rw.status != 0 {
+		rw.calls++
+		return
+	}
+	rw.status = code
+	rw.sent = rw.header.Clone()
+}
+
+func (rw *recWriter) Write(p []byte) (int, error) {
+	if rw.status == 0 {
+		rw.WriteHeader(http.StatusOK)
+	}
+	rw.writes = append(rw.writes, p)
+	return rw.body.Write(p)
+}
+
+func (rw *recWriter) Flush() {
+	if rw.status == 0 {
+		rw.WriteHeader(http.StatusOK)
+	}
+	rw.flushes++
+}
+
+// result completes the response the way net/http does for a handler
+// that wrote nothing.
+func (rw *recWriter) result() (int, http.Header, string) {
+	if rw.status == 0 {
+		rw.WriteHeader(http.StatusOK)
+	}
+	return rw.status, rw.sent, rw.body.String()
+}
+
+// respSpec is what a test handler does: headers, status, body in pieces.
+type respSpec struct {
+	header   map[string][]string
+	status   int // 0: no WriteHeader call
+	body     string
+	cuts     []int // Write boundaries in body
+	readFrom bool  // io.Copy the body instead of calling Write
+}
+
+func (s respSpec) handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range s.header {
+			w.Header()[k] = v
+		}
+		if s.status != 0 {
+			w.WriteHeader(s.status)
+		}
+		if s.readFrom {
+			_, _ = io.Copy(w, strings.NewReader(s.body))
+			return
+		}
+		prev := 0
+		for _, c := range append(s.cuts, len(s.body)) {
+			if c > prev || (c == 0 && len(s.body) == 0) {
+				_, _ = w.Write([]byte(s.body[prev:c]))
+			}
+			prev = c
+		}
+	})
+}
+
+// serveRec runs h, wrapped by m unless m is nil, on a recWriter.
+func serveRec(m *Middleware, h http.Handler, r *http.Request) *recWriter {
+	rw := newRecWriter()
+	if m != nil {
+		h = m.Handler(h)
+	}
+	h.ServeHTTP(rw, r)
+	return rw
+}
+
+func htmlHeader() map[string][]string {
+	return map[string][]string{"Content-Type": {"text/html; charset=utf-8"}}
+}
+
+// splits lists the write patterns every small document is run with: one
+// Write, one byte per Write, and every split into two Writes.
+func splits(n int) map[string][]int {
+	out := map[string][]int{"whole": nil}
+	if n > 1 {
+		bytewise := make([]int, 0, n)
+		for i := 1; i < n; i++ {
+			bytewise = append(bytewise, i)
+			out["split@"+strconv.Itoa(i)] = []int{i}
+		}
+		out["bytewise"] = bytewise
+	}
+	return out
+}
+
+// checkInjection runs spec through m under every split (and via ReadFrom)
+// and checks the body against want, where "@@" stands for the snippet;
+// without "@@", the response must equal the bare handler's exactly.
+func checkInjection(t *testing.T, m *Middleware, method string, spec respSpec, want string) {
+	t.Helper()
+	snip := snippetFor(t, m, http.Header(spec.header))
+	patterns := splits(len(spec.body))
+	patterns["readfrom"] = nil
+	for name, cuts := range patterns {
+		s := spec
+		s.cuts = cuts
+		s.readFrom = name == "readfrom"
+		bare := serveRec(nil, s.handler(), httptest.NewRequest(method, "/", nil))
+		bStatus, bHeader, bBody := bare.result()
+		got := serveRec(m, s.handler(), httptest.NewRequest(method, "/", nil))
+		status, header, body := got.result()
+		require.Equal(t, bStatus, status, name)
+		if !strings.Contains(want, "@@") {
+			require.Equal(t, bBody, body, "%s: body must pass through untouched", name)
+			require.Equal(t, bHeader, header, "%s: headers must pass through untouched", name)
+			continue
+		}
+		require.Equal(t, strings.Replace(want, "@@", snip, 1), body, name)
+		require.Equal(t, 1, strings.Count(body, snip), name)
+		if cl := bHeader.Get("Content-Length"); cl != "" {
+			n, _ := strconv.Atoi(cl)
+			require.Equal(t, strconv.Itoa(n+len(snip)), header.Get("Content-Length"), name)
+		}
+		require.Contains(t, header.Get("Cache-Control"), "private", name)
+		require.Contains(t, header.Get("Vary"), "Cookie", name)
+	}
+}

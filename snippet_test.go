@@ -10,14 +10,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// initCall extracts the init call's arguments from a snippet, parsing them
-// as the browser's JSON-compatible literal.
+// initRe finds the init call in a snippet; parseInit reads its arguments
+// as the browser does, as a JSON-compatible literal.
 var initRe = regexp.MustCompile(`\$productFruits\.push\(\['init',(.*?)\]\);`)
 
 func parseInit(t *testing.T, snippet string) (workspace, lang string, user User) {
@@ -112,32 +111,6 @@ func TestSnippetNonce(t *testing.T) {
 	}
 }
 
-func TestSnippetRenewal(t *testing.T) {
-	r := httptest.NewRequest("GET", "/", nil)
-	m := newTestMiddleware(t, func(c *Config) { c.TTL = 10 * time.Second })
-	s := renderSnippet(t, m, r, "a", http.Header{})
-	assert.Contains(t, s, `"/productfruits/identity"`)
-	assert.Contains(t, s, "identifyUser")
-	assert.Contains(t, s, "T=10000")
-
-	for name, mod := range map[string]func(*Config){
-		"no TTL":            nil,
-		"endpoint off":      func(c *Config) { c.TTL = time.Minute; c.IdentityPath = "-" },
-		"custom script URL": func(c *Config) { c.ScriptURL = "https://cdn.example.com/pf.js?a=1&b=2" },
-	} {
-		t.Run(name, func(t *testing.T) {
-			m := newTestMiddleware(t, mod)
-			s := renderSnippet(t, m, r, "a", http.Header{})
-			assert.NotContains(t, s, "identifyUser")
-		})
-	}
-	t.Run("script URL is attribute-escaped", func(t *testing.T) {
-		m := newTestMiddleware(t, func(c *Config) { c.ScriptURL = "https://cdn.example.com/pf.js?a=1&b=\"2" })
-		s := renderSnippet(t, m, r, "a", http.Header{})
-		assert.Contains(t, s, `src="https://cdn.example.com/pf.js?a=1&amp;b=&#34;2"`)
-	})
-}
-
 func TestTemplateScript(t *testing.T) {
 	m := newTestMiddleware(t, nil)
 	var first, second string
@@ -171,104 +144,6 @@ func TestTemplateScript(t *testing.T) {
 		}))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 		assert.Empty(t, got)
 	})
-}
-
-func TestIdentityEndpoint(t *testing.T) {
-	now := fixedNow
-	m := newTestMiddleware(t, func(c *Config) {
-		c.TTL = time.Minute
-		c.Now = func() time.Time { return now }
-		c.Profile = func(_ *http.Request, name string) (User, error) { return User{Role: "admin"}, nil }
-	})
-	app := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("the endpoint must not reach the app: %s", r.URL)
-	}))
-	do := func(user, method, target string, hdr map[string]string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(method, target, nil)
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		rec := httptest.NewRecorder()
-		withUser(user, app).ServeHTTP(rec, req)
-		return rec
-	}
-	checkHeaders := func(t *testing.T, rec *httptest.ResponseRecorder) {
-		t.Helper()
-		assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
-		assert.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"))
-		assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
-	}
-
-	t.Run("GET signs the current user with a fresh expiration", func(t *testing.T) {
-		rec := do("alice", "GET", "/productfruits/identity", nil)
-		require.Equal(t, http.StatusOK, rec.Code)
-		checkHeaders(t, rec)
-		var u User
-		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &u))
-		assert.Equal(t, "alice", u.Username)
-		assert.Equal(t, "admin", u.Role)
-		assert.Equal(t, "2026-11-24T14:01:00.000Z", u.HMAC.Expiration)
-		assert.NoError(t, m.Signer().Verify("alice", *u.HMAC, now))
-
-		now = now.Add(30 * time.Second)
-		rec = do("alice", "GET", "/productfruits/identity", nil)
-		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &u))
-		assert.Equal(t, "2026-11-24T14:01:30.000Z", u.HMAC.Expiration)
-	})
-	t.Run("HEAD has headers and no body", func(t *testing.T) {
-		rec := do("alice", "HEAD", "/productfruits/identity", nil)
-		assert.Equal(t, http.StatusOK, rec.Code)
-		checkHeaders(t, rec)
-		assert.Empty(t, rec.Body.String())
-	})
-	t.Run("anonymous is 401 JSON", func(t *testing.T) {
-		rec := do("", "GET", "/productfruits/identity", nil)
-		assert.Equal(t, http.StatusUnauthorized, rec.Code)
-		checkHeaders(t, rec)
-		assert.JSONEq(t, `{"error":"not logged in"}`, rec.Body.String())
-	})
-	t.Run("other methods are 405 with Allow", func(t *testing.T) {
-		for _, method := range []string{"POST", "PUT", "DELETE", "PATCH", "OPTIONS"} {
-			rec := do("alice", method, "/productfruits/identity", nil)
-			assert.Equal(t, http.StatusMethodNotAllowed, rec.Code, method)
-			assert.Equal(t, "GET, HEAD", rec.Header().Get("Allow"))
-			checkHeaders(t, rec)
-		}
-	})
-	t.Run("nothing in the request chooses whom it signs for", func(t *testing.T) {
-		rec := do("alice", "GET", "/productfruits/identity?username=mallory&user=mallory",
-			map[string]string{"X-Username": "mallory", "X-Forwarded-User": "mallory"})
-		var u User
-		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &u))
-		assert.Equal(t, "alice", u.Username)
-	})
-	t.Run("switched off", func(t *testing.T) {
-		m := newTestMiddleware(t, func(c *Config) { c.IdentityPath = "-" })
-		reached := false
-		h := withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached = true })))
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/productfruits/identity", nil))
-		assert.True(t, reached)
-	})
-	t.Run("custom path", func(t *testing.T) {
-		m := newTestMiddleware(t, func(c *Config) { c.IdentityPath = "/api/pf" })
-		rec := httptest.NewRecorder()
-		withUser("bob", m.Handler(http.NotFoundHandler())).ServeHTTP(rec, httptest.NewRequest("GET", "/api/pf", nil))
-		body, _ := io.ReadAll(rec.Body)
-		assert.Contains(t, string(body), `"username":"bob"`)
-	})
-}
-
-func TestIdentityHandlerMountedByHand(t *testing.T) {
-	m := newTestMiddleware(t, func(c *Config) { c.IdentityPath = "-" })
-	mux := http.NewServeMux()
-	mux.Handle("GET /me/pf", m.IdentityHandler())
-	rec := httptest.NewRecorder()
-	withUser("carol", mux).ServeHTTP(rec, httptest.NewRequest("GET", "/me/pf", nil))
-	require.Equal(t, http.StatusOK, rec.Code)
-	var u User
-	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &u))
-	assert.Equal(t, "carol", u.Username)
-	assert.NoError(t, m.Signer().Verify("carol", *u.HMAC, fixedNow))
 }
 
 func TestSnippetUnencodableUserLeavesNoSnippet(t *testing.T) {

@@ -1,0 +1,74 @@
+package productfruits
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestNewValidation(t *testing.T) {
+	tests := []struct {
+		name  string
+		mod   func(*Config)
+		field string
+	}{
+		{"empty workspace", func(c *Config) { c.WorkspaceCode = "" }, "WorkspaceCode"},
+		{"workspace with quote", func(c *Config) { c.WorkspaceCode = `ab"c` }, "WorkspaceCode"},
+		{"workspace with space", func(c *Config) { c.WorkspaceCode = "ab c" }, "WorkspaceCode"},
+		{"workspace non-ASCII", func(c *Config) { c.WorkspaceCode = "kůň" }, "WorkspaceCode"},
+		{"empty secret", func(c *Config) { c.Secret = "" }, "Secret"},
+		{"language three letters", func(c *Config) { c.Language = "eng" }, "Language"},
+		{"language with region", func(c *Config) { c.Language = "en-US" }, "Language"},
+		{"language digits", func(c *Config) { c.Language = "e1" }, "Language"},
+		{"nil username", func(c *Config) { c.Username = nil }, "Username"},
+		{"negative TTL", func(c *Config) { c.TTL = -time.Second }, "TTL"},
+		{"relative script URL", func(c *Config) { c.ScriptURL = "/static/script.js" }, "ScriptURL"},
+		{"javascript script URL", func(c *Config) { c.ScriptURL = "javascript:alert(1)" }, "ScriptURL"},
+		{"ftp script URL", func(c *Config) { c.ScriptURL = "ftp://example.com/x.js" }, "ScriptURL"},
+		{"script URL without host", func(c *Config) { c.ScriptURL = "https:///x.js" }, "ScriptURL"},
+		{"identity path relative", func(c *Config) { c.IdentityPath = "identity" }, "IdentityPath"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := New(testConfig(tt.mod))
+			require.ErrorIs(t, err, ErrConfig)
+			assert.Nil(t, m)
+			assert.Contains(t, err.Error(), tt.field)
+			assert.NotContains(t, err.Error(), testSecret)
+		})
+	}
+
+	t.Run("defaults", func(t *testing.T) {
+		m := newTestMiddleware(t, func(c *Config) { c.Language = "CS" })
+		assert.Equal(t, "cs", m.language)
+		assert.Equal(t, DefaultScriptURL, m.scriptURL)
+		assert.Equal(t, DefaultIdentityPath, m.identityPath)
+		m = newTestMiddleware(t, func(c *Config) { c.IdentityPath = "-" })
+		assert.Empty(t, m.identityPath)
+	})
+}
+
+func TestSecretNeverPrinted(t *testing.T) {
+	const secret = "s3cr3t-Encryption-Key"
+	s, err := NewSigner(secret)
+	require.NoError(t, err)
+	cfg := Config{WorkspaceCode: "ws", Secret: secret, Username: func(*http.Request) (string, error) { return "", nil }}
+	m, err := New(cfg)
+	require.NoError(t, err)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%T %v"} {
+		for name, v := range map[string]any{"signer": s, "config": cfg, "config pointer": &cfg, "middleware": m} {
+			out := fmt.Sprintf(verb, v)
+			assert.NotContains(t, out, secret, "%s printed with %s", name, verb)
+			assert.NotContains(t, out, fmt.Sprintf("%x", secret), "%s printed with %s", name, verb)
+		}
+	}
+	b, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), secret)
+	assert.Contains(t, fmt.Sprint(cfg), "REDACTED")
+}

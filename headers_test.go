@@ -1,0 +1,176 @@
+package productfruits
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestInjectableRequest(t *testing.T) {
+	const page = "<html><head></head><body></body></html>"
+	tests := []struct {
+		name   string
+		header map[string]string
+		want   bool
+	}{
+		{"plain GET", nil, true},
+		{"Range", map[string]string{"Range": "bytes=0-10"}, false},
+		{"htmx", map[string]string{"HX-Request": "true"}, false},
+		{"Turbo frame", map[string]string{"Turbo-Frame": "main"}, false},
+	}
+	m := newTestMiddleware(t, injectConfig)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			for k, v := range tt.header {
+				r.Header.Set(k, v)
+			}
+			assert.Equal(t, tt.want, injectableRequest(r))
+			got := serveRec(m, respSpec{header: htmlHeader(), body: page}.handler(), r)
+			_, _, body := got.result()
+			assert.Equal(t, tt.want, strings.Contains(body, "data-productfruits"))
+		})
+	}
+}
+
+func TestInjectableResponse(t *testing.T) {
+	const page = "<!DOCTYPE html><html><head><title>x</title></head><body></body></html>"
+	const injected = "<!DOCTYPE html><html><head><title>x</title>@@</head><body></body></html>"
+	ct := func(v ...string) map[string][]string { return map[string][]string{"Content-Type": v} }
+	with := func(h map[string][]string, k string, v ...string) map[string][]string {
+		h[k] = v
+		return h
+	}
+	tests := []struct {
+		name   string
+		method string
+		header map[string][]string
+		status int
+		want   string
+	}{
+		{"text/html", "", ct("text/html"), 0, injected},
+		{"parameters and case", "", ct("TEXT/HTML ; Charset=UTF-8"), 0, injected},
+		{"xhtml", "", ct("application/xhtml+xml; charset=utf-8"), 0, injected},
+		{"sniffed", "", nil, 0, injected},
+		{"text/plain", "", ct("text/plain"), 0, page},
+		{"json", "", ct("application/json"), 0, page},
+		{"empty Content-Type stops sniffing", "", ct(), 0, page},
+		{"event stream", "", ct("text/event-stream"), 0, page},
+		{"gzip", "", with(ct("text/html"), "Content-Encoding", "gzip"), 0, page},
+		{"br among identity", "", with(ct("text/html"), "Content-Encoding", "identity, br"), 0, page},
+		{"identity encoding", "", with(ct("text/html"), "Content-Encoding", "identity"), 0, injected},
+		{"attachment", "", with(ct("text/html"), "Content-Disposition", "Attachment; filename=page.html"), 0, page},
+		{"inline disposition", "", with(ct("text/html"), "Content-Disposition", "inline"), 0, injected},
+		{"200", "", ct("text/html"), 200, injected},
+		{"201", "", ct("text/html"), 201, injected},
+		{"299", "", ct("text/html"), 299, injected},
+		{"204", "", ct("text/html"), 204, page},
+		{"206", "", ct("text/html"), 206, page},
+		{"301", "", ct("text/html"), 301, page},
+		{"404", "", ct("text/html"), 404, page},
+		{"500", "", ct("text/html"), 500, page},
+		{"POST", http.MethodPost, ct("text/html"), 0, injected},
+		{"with Content-Length", "", with(ct("text/html"), "Content-Length", strconv.Itoa(len(page))), 0, injected},
+	}
+	m := newTestMiddleware(t, injectConfig)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			method := tt.method
+			if method == "" {
+				method = http.MethodGet
+			}
+			checkInjection(t, m, method, respSpec{header: tt.header, status: tt.status, body: page}, tt.want)
+		})
+	}
+}
+
+func TestInjectedHeaders(t *testing.T) {
+	const page = "<html><head></head><body></body></html>"
+	tests := []struct {
+		name string
+		in   map[string][]string
+		want map[string][]string // nil value: the header must be absent
+	}{
+		{"defaults", nil, map[string][]string{
+			"Cache-Control": {"private"}, "Vary": {"Cookie"}, "Content-Type": {"text/html"},
+		}},
+		{"validators removed", map[string][]string{
+			"Etag": {`"abc"`}, "Last-Modified": {"Mon, 02 Jan 2006 15:04:05 GMT"}, "Accept-Ranges": {"bytes"}, "Content-Md5": {"x"},
+		}, map[string][]string{"Etag": nil, "Last-Modified": nil, "Accept-Ranges": nil, "Content-Md5": nil}},
+		{"Content-Length grows", map[string][]string{"Content-Length": {strconv.Itoa(len(page))}},
+			map[string][]string{"Content-Length": {"@len"}}},
+		{"bad Content-Length removed", map[string][]string{"Content-Length": {"lots"}},
+			map[string][]string{"Content-Length": nil}},
+		{"public becomes private", map[string][]string{"Cache-Control": {"public, max-age=60"}},
+			map[string][]string{"Cache-Control": {"max-age=60, private"}}},
+		{"s-maxage dropped", map[string][]string{"Cache-Control": {"S-MaxAge=600, max-age=10", "public"}},
+			map[string][]string{"Cache-Control": {"max-age=10, private"}}},
+		{"no-store stays", map[string][]string{"Cache-Control": {"no-store"}},
+			map[string][]string{"Cache-Control": {"no-store, private"}}},
+		{"private kept once", map[string][]string{"Cache-Control": {"Private, max-age=5"}},
+			map[string][]string{"Cache-Control": {"Private, max-age=5"}}},
+		{"qualified private made whole", map[string][]string{"Cache-Control": {`private="Set-Cookie, X", max-age=5`}},
+			map[string][]string{"Cache-Control": {"max-age=5, private"}}},
+		{"quoted commas kept", map[string][]string{"Cache-Control": {`no-cache="a, b", public`}},
+			map[string][]string{"Cache-Control": {`no-cache="a, b", private`}}},
+		{"Vary merged", map[string][]string{"Vary": {"Accept-Encoding"}},
+			map[string][]string{"Vary": {"Accept-Encoding, Cookie"}}},
+		{"Vary merged into last line", map[string][]string{"Vary": {"Accept-Encoding", "Accept-Language"}},
+			map[string][]string{"Vary": {"Accept-Encoding", "Accept-Language, Cookie"}}},
+		{"Vary cookie not duplicated", map[string][]string{"Vary": {"accept, cookie"}},
+			map[string][]string{"Vary": {"accept, cookie"}}},
+		{"Vary * kept", map[string][]string{"Vary": {"*"}}, map[string][]string{"Vary": {"*"}}},
+		{"other headers kept", map[string][]string{"X-Frame-Options": {"DENY"}, "Set-Cookie": {"a=b"}},
+			map[string][]string{"X-Frame-Options": {"DENY"}, "Set-Cookie": {"a=b"}}},
+	}
+	m := newTestMiddleware(t, injectConfig)
+	snip := snippetFor(t, m, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := htmlHeader()
+			h["Content-Type"] = []string{"text/html"}
+			for k, v := range tt.in {
+				h[k] = v
+			}
+			got := serveRec(m, respSpec{header: h, body: page}.handler(), httptest.NewRequest("GET", "/", nil))
+			status, header, body := got.result()
+			require.Equal(t, http.StatusOK, status)
+			require.Equal(t, strings.Replace(page, "</head>", snip+"</head>", 1), body)
+			for k, v := range tt.want {
+				if v == nil {
+					assert.NotContains(t, header, k)
+					continue
+				}
+				if len(v) == 1 && v[0] == "@len" {
+					v = []string{strconv.Itoa(len(body))}
+				}
+				assert.Equal(t, v, header[k], k)
+			}
+		})
+	}
+}
+
+func TestCacheControlHelpers(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", "private"},
+		{"public", "private"},
+		{"max-age=0, must-revalidate", "max-age=0, must-revalidate, private"},
+		{" , ,public,, ", "private"},
+		{`no-cache="x,\"y, z", public`, `no-cache="x,\"y, z", private`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			h := http.Header{}
+			if tt.in != "" {
+				h.Set("Cache-Control", tt.in)
+			}
+			privateCacheControl(h)
+			assert.Equal(t, tt.want, h.Get("Cache-Control"))
+		})
+	}
+}

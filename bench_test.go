@@ -20,7 +20,6 @@ func naiveSign(secret, username, expiration string) string {
 }
 
 var sinkHMAC HMAC
-var sinkString string
 
 // BenchmarkSign compares Sign with the naive computation in one run.
 // Goal: Sign at most 0.55x the naive time and at most 1 allocation.

@@ -3,6 +3,9 @@ package productfruits
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -91,6 +94,17 @@ func withUser(name string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// naiveSign is the product's computation, base64(HMAC-SHA256(secret,
+// username + expiration)), written independently and the obvious way, with
+// a fresh hmac.New per call as most hand-written integrations do: the
+// reference FuzzSignVerify holds Sign to, and the baseline BenchmarkSign
+// and BenchmarkMiddlewareContext measure against.
+func naiveSign(secret, username, expiration string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(username + expiration))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // sinkString keeps the compiler from optimising a benchmark's work away.

@@ -180,3 +180,43 @@ func TestNestedMiddlewareResolvesOnce(t *testing.T) {
 	assert.Equal(t, 1, calls)
 	assert.Equal(t, "alice", got.Username)
 }
+
+// BenchmarkMiddlewareContext measures what context mode adds per request
+// over the bare handler. Goal: at most 2x one naive HMAC (BenchmarkSign/naive).
+func BenchmarkMiddlewareContext(b *testing.B) {
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = FromContext(r.Context())
+		w.WriteHeader(http.StatusNoContent)
+	})
+	auth := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, "jane.doe@example.com")))
+		})
+	}
+	m := newTestMiddleware(b, func(c *Config) {
+		benchConfig(c)
+		c.TTL = time.Hour
+	})
+	req := httptest.NewRequest("GET", "/", nil)
+	w := httptest.NewRecorder()
+	for _, bc := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"bare", auth(bare)},
+		{"middleware", auth(m.Handler(bare))},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				bc.h.ServeHTTP(w, req)
+			}
+		})
+	}
+	b.Run("naive-hmac", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sinkString = naiveSign(vectorSecret, "jane.doe@example.com", "2026-11-24T14:00:00.000Z")
+		}
+	})
+}

@@ -96,6 +96,18 @@ func withUser(name string, next http.Handler) http.Handler {
 	})
 }
 
+// readBody takes what a client call returned, fails the test on its error,
+// and returns the response's body, read to the end (the trailers arrive
+// only then) and closed.
+func readBody(t testing.TB, resp *http.Response, err error) string {
+	t.Helper()
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
 // naiveSign is the product's computation, base64(HMAC-SHA256(secret,
 // username + expiration)), written independently and the obvious way, with
 // a fresh hmac.New per call as most hand-written integrations do: the

@@ -268,10 +268,8 @@ func TestInjectStatusHandling(t *testing.T) {
 		})))
 		defer srv.Close()
 		resp, err := srv.Client().Get(srv.URL)
-		require.NoError(t, err)
-		b, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		assert.Contains(t, string(b), "data-productfruits")
+		b := readBody(t, resp, err)
+		assert.Contains(t, b, "data-productfruits")
 	})
 }
 
@@ -294,12 +292,10 @@ func TestInjectInterimOverHTTP(t *testing.T) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
 	require.NoError(t, err)
 	resp, err := srv.Client().Do(req)
-	require.NoError(t, err)
-	b, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
+	b := readBody(t, resp, err)
 	assert.Equal(t, []int{http.StatusEarlyHints}, interim)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, "<html><head>"+snippetFor(t, m, nil)+"</head><body>hi</body></html>", string(b))
+	assert.Equal(t, "<html><head>"+snippetFor(t, m, nil)+"</head><body>hi</body></html>", b)
 }
 
 func TestInjectHEAD(t *testing.T) {
@@ -579,11 +575,8 @@ func TestInjectReaderFrom(t *testing.T) {
 		defer srv.Close()
 		for _, path := range []string{"/", "/page.html"} {
 			resp, err := srv.Client().Get(srv.URL + path)
-			require.NoError(t, err)
-			b, err := io.ReadAll(resp.Body)
-			require.NoError(t, err)
-			_ = resp.Body.Close()
-			assert.Equal(t, want, string(b), path)
+			b := readBody(t, resp, err)
+			assert.Equal(t, want, b, path)
 			assert.Equal(t, int64(len(want)), resp.ContentLength, path)
 			assert.Empty(t, resp.Header.Get("Last-Modified"), path)
 			assert.Empty(t, resp.Header.Get("Accept-Ranges"), path)
@@ -596,10 +589,8 @@ func TestInjectReaderFrom(t *testing.T) {
 		})))
 		defer srv.Close()
 		resp, err := srv.Client().Get(srv.URL)
-		require.NoError(t, err)
-		b, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		assert.Equal(t, want, string(b))
+		b := readBody(t, resp, err)
+		assert.Equal(t, want, b)
 		assert.Equal(t, int64(len(want)), resp.ContentLength)
 		assert.Empty(t, resp.Header.Get("Etag"))
 		assert.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
@@ -607,11 +598,9 @@ func TestInjectReaderFrom(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
 		req.Header.Set("Range", "bytes=0-4")
 		resp, err = srv.Client().Do(req)
-		require.NoError(t, err)
-		b, _ = io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
+		b = readBody(t, resp, err)
 		assert.Equal(t, http.StatusPartialContent, resp.StatusCode)
-		assert.Equal(t, page[:5], string(b), "a range of the original page")
+		assert.Equal(t, page[:5], b, "a range of the original page")
 	})
 	t.Run("fast path after the insertion point", func(t *testing.T) {
 		rw := readerFromRec{newRecWriter()}
@@ -709,9 +698,7 @@ func TestInjectTrailers(t *testing.T) {
 			})))
 			defer srv.Close()
 			resp, err := srv.Client().Get(srv.URL)
-			require.NoError(t, err)
-			_, _ = io.ReadAll(resp.Body)
-			_ = resp.Body.Close()
+			readBody(t, resp, err)
 			assert.Empty(t, resp.Header.Get("Server-Timing"), "a trailer set after WriteHeader is no header")
 			assert.Equal(t, "db;dur=53", resp.Trailer.Get("Server-Timing"))
 		})
@@ -731,10 +718,8 @@ func TestInjectUnwrap(t *testing.T) {
 	})))
 	defer srv.Close()
 	resp, err := srv.Client().Get(srv.URL)
-	require.NoError(t, err)
-	b, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	assert.Contains(t, string(b), "data-productfruits")
+	b := readBody(t, resp, err)
+	assert.Contains(t, b, "data-productfruits")
 }
 
 func TestInjectPanicKeepsWriterOutOfPool(t *testing.T) {

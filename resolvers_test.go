@@ -57,10 +57,8 @@ func TestSessionUsername(t *testing.T) {
 	require.NoError(t, err)
 	client := &http.Client{Jar: jar}
 	resp, err := client.PostForm(srv.URL+"/login", url.Values{"username": {"jane.doe@example.com"}})
-	require.NoError(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	parts := strings.SplitN(string(body), "|", 2)
+	body := readBody(t, resp, err)
+	parts := strings.SplitN(body, "|", 2)
 	require.Len(t, parts, 2, "page after login: %s", body)
 	assert.Equal(t, "jane.doe@example.com", parts[0])
 	assert.NoError(t, m.Signer().Verify(parts[0], HMAC{Hash: parts[1]}, fixedNow))
@@ -72,10 +70,8 @@ func TestSessionUsername(t *testing.T) {
 		req, _ := http.NewRequest("GET", srv.URL+"/", nil)
 		req.AddCookie(cookies[0])
 		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		assert.Equal(t, string(body), string(b))
+		b := readBody(t, resp, err)
+		assert.Equal(t, body, b)
 	})
 
 	t.Run("tampered cookie is anonymous, not an error page", func(t *testing.T) {
@@ -86,11 +82,9 @@ func TestSessionUsername(t *testing.T) {
 		req, _ := http.NewRequest("GET", srv.URL+"/", nil)
 		req.AddCookie(&http.Cookie{Name: c.Name, Value: string(v)})
 		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		b := readBody(t, resp, err)
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
-		assert.Equal(t, "anonymous", string(b))
+		assert.Equal(t, "anonymous", b)
 	})
 }
 

@@ -11,10 +11,10 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/pfverify/productfruits/internal/testlog"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -122,24 +122,8 @@ func naiveSign(secret, username, expiration string) string {
 // sinkString keeps the compiler from optimising a benchmark's work away.
 var sinkString string
 
-// logBuffer is a concurrency-safe sink for log output: slog handlers and
-// http.Server.ErrorLog write to it from handler goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+// logBuffer is the shared concurrency-safe log sink.
+type logBuffer = testlog.Buffer
 
 // signedState signs name as the middleware does for request r.
 func signedState(t testing.TB, m *Middleware, r *http.Request, name string) *requestState {

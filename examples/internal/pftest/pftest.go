@@ -13,7 +13,6 @@
 package pftest
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -21,11 +20,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/internal/testlog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -250,23 +249,6 @@ func VerifyExpiration(t testing.TB, user productfruits.User, ttl time.Duration) 
 	assert.WithinDuration(t, time.Now().Add(ttl), Expiration(t, user), time.Minute)
 }
 
-// SyncBuffer is a bytes.Buffer that the server's goroutines may write to
-// while the test reads it, as a log sink. The zero value is ready to use.
-type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p to the buffer.
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what has been written so far.
-func (b *SyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// SyncBuffer is the project's concurrency-safe log sink, for a server's
+// log while the test reads it. The zero value is ready to use.
+type SyncBuffer = testlog.Buffer

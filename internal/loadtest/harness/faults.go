@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -29,32 +28,6 @@ import (
 // hangAfter bounds waits that only a hung handler or connection reaches:
 // far above anything a busy machine takes, so reaching it means a hang.
 const hangAfter = 60 * time.Second
-
-// faultLog is a concurrency-safe slog sink.
-type faultLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *faultLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *faultLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *faultLog) lines() []string {
-	s := strings.TrimSuffix(l.String(), "\n")
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
-}
 
 // faultClient is a keep-alive client that sees the bytes as sent; its
 // timeout only catches hangs. Close its idle connections when done

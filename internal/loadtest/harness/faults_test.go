@@ -26,6 +26,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/internal/testlog"
 )
 
 // TestFaultPanicsAndDisconnects breaks requests every way a handler or a
@@ -44,7 +45,7 @@ func TestFaultPanicsAndDisconnects(t *testing.T) {
 	head := bytes.Index(page, []byte("</head>"))
 	require.Positive(t, head)
 	big := NewDoc(1<<30, 32<<10) // ends early: its clients go away
-	logs := &faultLog{}
+	logs := &testlog.Buffer{}
 	m, err := productfruits.New(Config(true, slog.New(slog.NewTextHandler(logs, nil))))
 	require.NoError(t, err)
 
@@ -95,7 +96,7 @@ func TestFaultPanicsAndDisconnects(t *testing.T) {
 	root.Handle("/", m.Handler(app))
 	root.Handle("/rec/", http.StripPrefix("/rec", recoverer(m.Handler(app))))
 	srv := httptest.NewUnstartedServer(Auth(root))
-	serverLog := &faultLog{}
+	serverLog := &testlog.Buffer{}
 	srv.Config.ErrorLog = log.New(serverLog, "", 0)
 	srv.Start()
 	defer srv.Close()
@@ -238,7 +239,7 @@ func TestFaultPanicsAndDisconnects(t *testing.T) {
 		t.Errorf("background load: %v", err)
 	}
 	assert.Positive(t, loadOK.Load(), "background load served nothing")
-	assert.Empty(t, logs.lines(), "the middleware logged")
+	assert.Empty(t, logs.Lines(), "the middleware logged")
 	assert.NotContains(t, serverLog.String(), Secret)
 }
 
@@ -300,7 +301,7 @@ func TestFaultFailuresServePageUnchanged(t *testing.T) {
 			t.Run(tc.name+"/"+appName, func(t *testing.T) {
 				bare := httptest.NewServer(app)
 				defer bare.Close()
-				logs := &faultLog{}
+				logs := &testlog.Buffer{}
 				m, err := productfruits.New(productfruits.Config{
 					WorkspaceCode: Workspace, Secret: Secret, TTL: time.Hour, Inject: true,
 					Username: tc.username, Profile: tc.profile,
@@ -319,7 +320,7 @@ func TestFaultFailuresServePageUnchanged(t *testing.T) {
 				for _, h := range []string{"Content-Type", "Content-Length", "Etag", "Cache-Control", "Vary"} {
 					assert.Equal(t, want.Header.Values(h), got.Header.Values(h), h)
 				}
-				lines := logs.lines()
+				lines := logs.Lines()
 				if assert.Len(t, lines, 1, "log lines") {
 					assert.Contains(t, lines[0], tc.logs)
 				}
@@ -427,7 +428,7 @@ func TestFaultHostileInput(t *testing.T) {
 		}
 		_ = writePage(w, body, -1)
 	})
-	logs := &faultLog{}
+	logs := &testlog.Buffer{}
 	m, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: Workspace, Secret: Secret, TTL: time.Hour, Inject: true,
 		Username: productfruits.ContextUsername(faultUserKey{}),

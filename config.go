@@ -74,10 +74,20 @@ type Config struct {
 	// default-src), if it has one.
 	Nonce func(*http.Request) string
 
-	// IdentityPath is the URL path of the identity endpoint that renews
-	// the user object. Default: DefaultIdentityPath; "-" switches the
-	// endpoint off.
+	// IdentityPath is the URL path, as the wrapped handler sees it, where
+	// Handler serves the identity endpoint that renews the user object: a
+	// clean absolute path (no "//" start, query, fragment or dot
+	// segments). Default: DefaultIdentityPath; "-" switches the endpoint
+	// off (mount IdentityHandler yourself and set IdentityURL).
 	IdentityPath string
+
+	// IdentityURL is the path the browser fetches the identity endpoint
+	// at, on the page's own origin, for deployments where only the app
+	// knows it: a proxy that maps paths, or an endpoint mounted by hand.
+	// A clean absolute path. Default: IdentityPath under the prefix that
+	// was stripped from the request before the middleware saw it (as by
+	// http.StripPrefix), worked out per request from RequestURI.
+	IdentityURL string
 
 	// Logger receives resolver, profile and signing errors, never the
 	// secret or a hash. Default: slog.Default().
@@ -96,6 +106,7 @@ type settings struct {
 	scriptURL    string
 	scriptAttr   string // scriptURL escaped for an HTML attribute
 	identityPath string // "" when the endpoint is switched off
+	identityURL  string // "" to derive it per request
 	logger       *slog.Logger
 	now          func() time.Time
 }
@@ -106,7 +117,7 @@ func (c Config) validate() (settings, error) {
 	bad := func(field, why string) error { return fmt.Errorf("%w: %s %s", ErrConfig, field, why) }
 	s := settings{
 		workspace: c.WorkspaceCode, language: c.Language, ttl: c.TTL, scriptURL: c.ScriptURL,
-		identityPath: c.IdentityPath, logger: c.Logger, now: c.Now,
+		identityPath: c.IdentityPath, identityURL: c.IdentityURL, logger: c.Logger, now: c.Now,
 	}
 	if s.workspace == "" {
 		return s, bad("WorkspaceCode", "is empty")
@@ -145,8 +156,19 @@ func (c Config) validate() (settings, error) {
 		s.identityPath = DefaultIdentityPath
 	case s.identityPath == "-":
 		s.identityPath = ""
-	case !strings.HasPrefix(s.identityPath, "/"):
-		return s, bad("IdentityPath", "must start with '/' (or be \"-\" to switch the endpoint off)")
+	default:
+		if why := pathProblem(s.identityPath); why != "" {
+			return s, bad("IdentityPath", why+" (or \"-\" to switch the endpoint off)")
+		}
+	}
+	if s.identityURL != "" {
+		if why := pathProblem(s.identityURL); why != "" {
+			return s, bad("IdentityURL", why)
+		}
+	}
+	if s.ttl > 0 && s.identityPath == "" && s.identityURL == "" {
+		return s, bad("TTL", "needs the identity endpoint to renew expiring HMACs, but IdentityPath is \"-\": "+
+			"set IdentityURL to where you mount IdentityHandler")
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()
@@ -155,6 +177,32 @@ func (c Config) validate() (settings, error) {
 		s.now = time.Now
 	}
 	return s, nil
+}
+
+// pathProblem says why p is not a clean absolute URL path that a script
+// can fetch on its page's origin, or returns "".
+func pathProblem(p string) string {
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		return fmt.Sprintf("%q must be an absolute path starting with '/'", p)
+	case strings.HasPrefix(p, "//"):
+		return fmt.Sprintf("%q starts with \"//\", which a browser reads as another host", p)
+	case strings.Contains(p, "//"):
+		return fmt.Sprintf("%q holds an empty segment", p)
+	case strings.ContainsAny(p, "?#"):
+		return fmt.Sprintf("%q must not hold a query or fragment", p)
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "." || seg == ".." {
+			return fmt.Sprintf("%q must not hold dot segments", p)
+		}
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c == 0x7f || c == '\\' {
+			return fmt.Sprintf("%q holds a space, control character or backslash", p)
+		}
+	}
+	return ""
 }
 
 func validWorkspaceCode(s string) bool {
@@ -193,6 +241,7 @@ type redactedConfig struct {
 	Inject        bool
 	ScriptURL     string
 	IdentityPath  string
+	IdentityURL   string
 }
 
 func (c Config) redacted() redactedConfig {
@@ -200,7 +249,7 @@ func (c Config) redacted() redactedConfig {
 	if c.Secret != "" {
 		s = redacted
 	}
-	return redactedConfig{c.WorkspaceCode, c.Language, s, c.TTL, c.Inject, c.ScriptURL, c.IdentityPath}
+	return redactedConfig{c.WorkspaceCode, c.Language, s, c.TTL, c.Inject, c.ScriptURL, c.IdentityPath, c.IdentityURL}
 }
 
 // Format implements fmt.Formatter so that no verb prints the secret.

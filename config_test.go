@@ -32,6 +32,17 @@ func TestNewValidation(t *testing.T) {
 		{"ftp script URL", func(c *Config) { c.ScriptURL = "ftp://example.com/x.js" }, "ScriptURL"},
 		{"script URL without host", func(c *Config) { c.ScriptURL = "https:///x.js" }, "ScriptURL"},
 		{"identity path relative", func(c *Config) { c.IdentityPath = "identity" }, "IdentityPath"},
+		{"identity path another host", func(c *Config) { c.IdentityPath = "//evil.example/x" }, "IdentityPath"},
+		{"identity path with query", func(c *Config) { c.IdentityPath = "/x?y" }, "IdentityPath"},
+		{"identity path with fragment", func(c *Config) { c.IdentityPath = "/x#y" }, "IdentityPath"},
+		{"identity path with dot segments", func(c *Config) { c.IdentityPath = "/a/../x" }, "IdentityPath"},
+		{"identity path ending in a dot segment", func(c *Config) { c.IdentityPath = "/a/." }, "IdentityPath"},
+		{"identity path with an empty segment", func(c *Config) { c.IdentityPath = "/a//x" }, "IdentityPath"},
+		{"identity path with a backslash", func(c *Config) { c.IdentityPath = "/a\\x" }, "IdentityPath"},
+		{"identity path with a space", func(c *Config) { c.IdentityPath = "/a x" }, "IdentityPath"},
+		{"identity URL absolute", func(c *Config) { c.IdentityURL = "https://example.com/x" }, "IdentityURL"},
+		{"identity URL with dot segments", func(c *Config) { c.IdentityURL = "/app/./x" }, "IdentityURL"},
+		{"TTL without an endpoint", func(c *Config) { c.TTL = time.Hour; c.IdentityPath = "-" }, "TTL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,6 +61,12 @@ func TestNewValidation(t *testing.T) {
 		assert.Equal(t, DefaultIdentityPath, m.identityPath)
 		m = newTestMiddleware(t, func(c *Config) { c.IdentityPath = "-" })
 		assert.Empty(t, m.identityPath)
+		m = newTestMiddleware(t, func(c *Config) {
+			c.TTL, c.IdentityPath, c.IdentityURL = time.Hour, "-", "/me/pf-identity"
+		})
+		assert.Equal(t, "/me/pf-identity", m.identityURL, "TTL with a hand-mounted endpoint")
+		m = newTestMiddleware(t, func(c *Config) { c.IdentityPath = "/api/pf/identity/" })
+		assert.Equal(t, "/api/pf/identity/", m.identityPath, "a trailing slash is clean")
 	})
 }
 

@@ -136,7 +136,7 @@ func ExampleTemplateScript() {
 	rec := httptest.NewRecorder()
 	pf.Handler(page).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	body := rec.Body.String()
-	fmt.Println(strings.Contains(body, `$productFruits.push(['init',"ws","en",{"username":"testUser","hmac":{"hash":"LZGb1SPNlIIk0XBPWhCXc7boAxE/pmul4Mrzt23ZfEg="}}]);`))
+	fmt.Println(strings.Contains(body, `.push({"workspace":"ws","language":"en","user":{"username":"testUser","hmac":{"hash":"LZGb1SPNlIIk0XBPWhCXc7boAxE/pmul4Mrzt23ZfEg="}}});`))
 	fmt.Println(strings.Count(body, `<script async src="https://app.productfruits.com/static/script.js"`))
 	// Output:
 	// true

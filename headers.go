@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Which requests and responses may carry the snippet, and how an injected
@@ -11,15 +12,19 @@ import (
 // TemplateScript and the identity endpoint.
 
 // injectableRequest reports whether the response to r may carry the
-// snippet at all. Range responses are byte ranges of the original page, and
-// htmx and Turbo frame requests expect fragments they splice into a page
-// that already has its own snippet. HEAD is injectable so that its headers
-// match those of the GET it describes.
+// snippet at all. Range responses are byte ranges of the original page;
+// htmx requests (HX-Request) and Turbo Frame requests expect fragments
+// they splice into a page that already runs the snippet, except htmx's
+// boosted navigations (HX-Boosted), which load whole pages. HEAD is
+// injectable so that its headers match those of the GET it describes.
 func injectableRequest(r *http.Request) bool {
 	// Canonical keys looked up directly: Header.Get would canonicalize
 	// (and for "HX-Request" allocate) on every request.
 	h := r.Header
-	return len(h["Range"]) == 0 && len(h["Hx-Request"]) == 0 && len(h["Turbo-Frame"]) == 0
+	if len(h["Hx-Request"]) > 0 && len(h["Hx-Boosted"]) == 0 {
+		return false
+	}
+	return len(h["Range"]) == 0 && len(h["Turbo-Frame"]) == 0
 }
 
 func injectableStatus(code int) bool {
@@ -61,10 +66,12 @@ func isHTMLType(v string) bool {
 	return strings.EqualFold(v, "text/html") || strings.EqualFold(v, "application/xhtml+xml")
 }
 
-// injectedHeaders edits h for a page that carries one user's snippet.
+// injectedHeaders edits h for a page that carries one user's snippet, or
+// for an anonymous page (anonymous) that carries the anonymous script.
 // sniffed, when set, is the Content-Type net/http would have sniffed; grow
-// is the snippet's length, or -1 when the final length is not known yet.
-func injectedHeaders(h http.Header, sniffed string, grow int) {
+// is the snippet's length, or -1 when the final length is not known yet;
+// ttl is the HMAC's lifetime, 0 when it does not expire.
+func injectedHeaders(h http.Header, sniffed string, grow int, anonymous bool, ttl time.Duration) {
 	if sniffed != "" {
 		// Say what net/http would have sniffed: the snippet may land
 		// inside the first 512 bytes it would otherwise look at.
@@ -72,10 +79,23 @@ func injectedHeaders(h http.Header, sniffed string, grow int) {
 	}
 	// Validators and digests describe the handler's body, not this one:
 	// a conditional request must not revalidate a page with a stale hash.
+	// The anonymous script is the same for every visitor, so an anonymous
+	// page keeps a weak ETag (good for revalidation, never for ranges)
+	// and its Last-Modified.
 	for k := range h {
 		switch k {
-		case "Etag", "Last-Modified", "Accept-Ranges", "Content-Md5", "Digest", "Content-Digest", "Repr-Digest":
+		case "Accept-Ranges", "Content-Md5", "Digest", "Content-Digest", "Repr-Digest":
 			delete(h, k)
+		case "Etag":
+			if v := h[k]; anonymous && len(v) == 1 && strings.HasPrefix(v[0], `"`) {
+				h[k] = []string{"W/" + v[0]}
+			} else if !anonymous || len(v) != 1 || !strings.HasPrefix(v[0], "W/") {
+				delete(h, k)
+			}
+		case "Last-Modified":
+			if !anonymous {
+				delete(h, k)
+			}
 		}
 	}
 	if cls := h["Content-Length"]; len(cls) > 0 {
@@ -86,27 +106,40 @@ func injectedHeaders(h http.Header, sniffed string, grow int) {
 			delete(h, "Content-Length")
 		}
 	}
-	if len(h["Cache-Control"]) == 0 && len(h["Vary"]) == 0 {
+	if anonymous {
+		return
+	}
+	if ttl == 0 && len(h["Cache-Control"]) == 0 && len(h["Vary"]) == 0 {
 		// The common case, in one allocation.
 		both := []string{"private", "Cookie"}
 		h["Cache-Control"], h["Vary"] = both[:1:1], both[1:]
 		return
 	}
-	markPrivate(h)
+	markPrivate(h, ttl)
 }
 
 // markPrivate keeps shared caches from storing or mixing up a response
 // that carries one user's signed identity: Cache-Control private and
-// Vary: Cookie.
-func markPrivate(h http.Header) {
-	privateCacheControl(h)
+// Vary: Cookie. With a TTL it also keeps the browser's own cache from
+// showing the page after its HMAC expired: max-age is bounded by the TTL,
+// the stale-* extensions that allow showing it later are dropped, and so
+// is Expires.
+func markPrivate(h http.Header, ttl time.Duration) {
+	maxAge := int64(-1)
+	if ttl > 0 {
+		maxAge = int64(ttl / time.Second)
+		delete(h, "Expires")
+	}
+	privateCacheControl(h, maxAge)
 	varyCookie(h)
 }
 
 // privateCacheControl keeps shared caches from storing a page that carries
 // one user's signed identity: "private" is added, "public" and "s-maxage"
 // (which only shared caches obey) are dropped, everything else stays.
-func privateCacheControl(h http.Header) {
+// maxAge, unless negative, bounds max-age and drops stale-while-revalidate
+// and stale-if-error.
+func privateCacheControl(h http.Header, maxAge int64) {
 	vals := h["Cache-Control"]
 	if len(vals) == 0 {
 		h["Cache-Control"] = []string{"private"}
@@ -131,6 +164,15 @@ func privateCacheControl(h http.Header) {
 					continue
 				}
 				private = true
+			case maxAge < 0:
+			case strings.EqualFold(name, "stale-while-revalidate"), strings.EqualFold(name, "stale-if-error"):
+				continue
+			case strings.EqualFold(name, "max-age"):
+				_, v, _ := strings.Cut(d, "=")
+				if n, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(v), `"`), 10, 64); err == nil && n >= 0 && n <= maxAge {
+					break
+				}
+				d = "max-age=" + strconv.FormatInt(maxAge, 10)
 			}
 			if len(out) > 0 {
 				out = append(out, ", "...)
@@ -175,9 +217,13 @@ func varyCookie(h http.Header) {
 			}
 		}
 	}
-	if n := len(vals); n > 0 && strings.TrimSpace(vals[n-1]) != "" {
-		vals[n-1] += ", Cookie"
+	// Never written in place: the slice may be shared with the handler or
+	// other middleware (rs/cors puts one package-level slice in every
+	// response).
+	n := len(vals)
+	if n > 0 && strings.TrimSpace(vals[n-1]) != "" {
+		h["Vary"] = append(vals[:n-1:n-1], vals[n-1]+", Cookie")
 		return
 	}
-	h["Vary"] = append(vals[:max(len(vals)-1, 0)], "Cookie")
+	h["Vary"] = append(vals[:max(n-1, 0):max(n-1, 0)], "Cookie")
 }

@@ -1,11 +1,16 @@
 package productfruits
 
 import (
+	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,6 +26,7 @@ func TestInjectableRequest(t *testing.T) {
 		{"plain GET", nil, true},
 		{"Range", map[string]string{"Range": "bytes=0-10"}, false},
 		{"htmx", map[string]string{"HX-Request": "true"}, false},
+		{"htmx boosted navigation", map[string]string{"HX-Request": "true", "HX-Boosted": "true"}, true},
 		{"Turbo frame", map[string]string{"Turbo-Frame": "main"}, false},
 	}
 	m := newTestMiddleware(t, injectConfig)
@@ -169,8 +175,101 @@ func TestCacheControlHelpers(t *testing.T) {
 			if tt.in != "" {
 				h.Set("Cache-Control", tt.in)
 			}
-			privateCacheControl(h)
+			privateCacheControl(h, -1)
 			assert.Equal(t, tt.want, h.Get("Cache-Control"))
 		})
 	}
+}
+
+func TestInjectedHeadersWithTTL(t *testing.T) {
+	const page = "<html><head></head><body></body></html>"
+	m := newTestMiddleware(t, func(c *Config) {
+		injectConfig(c)
+		c.TTL, c.IdentityPath = 10*time.Minute, DefaultIdentityPath
+	})
+	tests := []struct {
+		name, cacheControl, want string
+	}{
+		{"max-age bounded by the TTL", "public, max-age=3600, immutable", "max-age=600, immutable, private"},
+		{"shorter max-age kept", "max-age=60", "max-age=60, private"},
+		{"stale extensions dropped", "max-age=60, stale-while-revalidate=600, Stale-If-Error=86400", "max-age=60, private"},
+		{"no-store kept", "no-store", "no-store, private"},
+		{"nothing to bound", "", "private"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := htmlHeader()
+			h["Expires"] = []string{"Thu, 01 Dec 2099 16:00:00 GMT"}
+			if tt.cacheControl != "" {
+				h["Cache-Control"] = []string{tt.cacheControl}
+			}
+			_, header, body := serveRec(m, respSpec{header: h, body: page}.handler(), httptest.NewRequest("GET", "/", nil)).result()
+			require.Contains(t, body, pushData)
+			assert.Equal(t, tt.want, header.Get("Cache-Control"))
+			assert.NotContains(t, header, "Expires", "Expires could outlive the bound")
+		})
+	}
+}
+
+func TestAnonymousPageHeaders(t *testing.T) {
+	const page = "<html><head><title>t</title></head><body></body></html>"
+	m := newTestMiddleware(t, func(c *Config) {
+		injectConfig(c)
+		c.Username = func(*http.Request) (string, error) { return "", nil }
+	})
+	h := htmlHeader()
+	h["Etag"] = []string{`"v1"`}
+	h["Last-Modified"] = []string{"Mon, 02 Jan 2006 15:04:05 GMT"}
+	h["Cache-Control"] = []string{"public, max-age=600"}
+	h["Content-Length"] = []string{strconv.Itoa(len(page))}
+	h["Accept-Ranges"] = []string{"bytes"}
+	status, header, body := serveRec(m, respSpec{header: h, body: page}.handler(), httptest.NewRequest("GET", "/", nil)).result()
+	require.Equal(t, http.StatusOK, status)
+	script := `<script data-productfruits="anonymous">` + anonymousScript + `</script>`
+	assert.Equal(t, strings.Replace(page, "</head>", script+"</head>", 1), body)
+	assert.Equal(t, strconv.Itoa(len(body)), header.Get("Content-Length"))
+	assert.Equal(t, "public, max-age=600", header.Get("Cache-Control"), "the same bytes for everyone: still cacheable")
+	assert.Empty(t, header.Get("Vary"))
+	assert.Equal(t, `W/"v1"`, header.Get("Etag"), "good for revalidation, never for ranges")
+	assert.Equal(t, "Mon, 02 Jan 2006 15:04:05 GMT", header.Get("Last-Modified"))
+	assert.NotContains(t, header, "Accept-Ranges")
+
+	t.Run("a resolver failure leaves the page as written", func(t *testing.T) {
+		m := newTestMiddleware(t, func(c *Config) {
+			injectConfig(c)
+			c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+			c.Username = func(*http.Request) (string, error) { return "", errors.New("store down") }
+		})
+		_, header, body := serveRec(m, respSpec{header: htmlHeader(), body: page}.handler(), httptest.NewRequest("GET", "/", nil)).result()
+		assert.Equal(t, page, body)
+		assert.Empty(t, header.Get("Cache-Control"))
+	})
+}
+
+// TestSharedHeaderSlicesNeverWritten serves many pages whose Vary and
+// Cache-Control slices are one shared package-level value, as rs/cors
+// does with Vary: the edits must copy, never write into it.
+func TestSharedHeaderSlicesNeverWritten(t *testing.T) {
+	const page = "<html><head></head><body></body></html>"
+	vary := []string{"Origin", ""}[:1]
+	cacheControl := []string{"public, max-age=60"}
+	m := newTestMiddleware(t, func(c *Config) {
+		injectConfig(c)
+		c.TTL, c.IdentityPath = time.Second, DefaultIdentityPath
+	})
+	spec := respSpec{header: map[string][]string{"Content-Type": {"text/html"}, "Vary": vary, "Cache-Control": cacheControl}, body: page}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				_, header, _ := serveRec(m, spec.handler(), httptest.NewRequest("GET", "/", nil)).result()
+				assert.Equal(t, "Origin, Cookie", header.Get("Vary"))
+				assert.Equal(t, "max-age=1, private", header.Get("Cache-Control"))
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, []string{"Origin"}, vary)
+	assert.Equal(t, "", vary[:2][1], "nothing appended into the spare capacity")
+	assert.Equal(t, []string{"public, max-age=60"}, cacheControl)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -124,6 +125,27 @@ var sinkString string
 
 // logBuffer is the shared concurrency-safe log sink.
 type logBuffer = testlog.Buffer
+
+// pageData is the object a snippet pushes to the lifecycle runtime.
+type pageData struct {
+	Workspace string `json:"workspace"`
+	Language  string `json:"language"`
+	User      User   `json:"user"`
+	Identity  string `json:"identity"`
+	TTL       int64  `json:"ttl"`
+}
+
+// parsePageData reads the page data of the first snippet in page as the
+// browser does, as a JSON-compatible literal, and returns it with the
+// number of snippets (user or anonymous) in page.
+func parsePageData(t testing.TB, page string) (pageData, int) {
+	t.Helper()
+	i := strings.Index(page, pushData)
+	require.GreaterOrEqual(t, i, 0, "no snippet in %s", page)
+	var d pageData
+	require.NoError(t, json.NewDecoder(strings.NewReader(page[i+len(pushData):])).Decode(&d))
+	return d, strings.Count(page, pushData)
+}
 
 // signedState signs name as the middleware does for request r.
 func signedState(t testing.TB, m *Middleware, r *http.Request, name string) *requestState {

@@ -384,7 +384,7 @@ func (w *injectWriter) commitInjected(lengthKnown bool) {
 	if w.sniff {
 		sniffed = w.sniffed
 	}
-	injectedHeaders(w.rw.Header(), sniffed, grow)
+	injectedHeaders(w.rw.Header(), sniffed, grow, w.st.anonymous, w.m.ttl)
 	w.writeStatus()
 }
 

@@ -20,7 +20,6 @@ type Middleware struct {
 	nonce      func(*http.Request) string
 	inject     bool
 	initPrefix []byte // the inline script up to the user object
-	renewal    []byte // the renewal script, nil without TTL or endpoint
 }
 
 // New validates cfg and returns a Middleware. Every error wraps ErrConfig
@@ -39,7 +38,6 @@ func New(cfg Config) (*Middleware, error) {
 		inject:   cfg.Inject,
 	}
 	m.initPrefix = m.buildInitPrefix()
-	m.renewal = m.buildRenewal()
 	return m, nil
 }
 
@@ -61,8 +59,8 @@ func (m *Middleware) Signer() *Signer { return m.signer }
 // Handler returns next wrapped by the middleware: it serves the identity
 // endpoint, resolves and signs the user, puts the user object in the
 // request context and, with Config.Inject, injects the snippet into HTML
-// pages. Anonymous requests and requests whose user cannot be resolved or
-// signed pass through untouched.
+// pages (an anonymous page gets the anonymous script, see TemplateScript).
+// Requests whose user cannot be resolved or signed pass through untouched.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.identityPath != "" && r.URL.Path == m.identityPath {
@@ -77,11 +75,13 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		}
 		st, err := m.resolve(r)
 		if err != nil {
-			m.logFailure(r, err, "serving the request as anonymous")
-		}
-		if st == nil {
+			// Who this is remains unknown: the page goes out as written.
+			m.logFailure(r, err, "serving the request untouched")
 			next.ServeHTTP(w, r)
 			return
+		}
+		if st == nil {
+			st = &requestState{m: m, anonymous: true}
 		}
 		st.header = w.Header()
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
@@ -98,12 +98,13 @@ type ctxKey struct{}
 
 // requestState is the one context value the middleware adds per request.
 type requestState struct {
-	user     User
-	hmac     HMAC
-	claimed  atomic.Bool
-	header   http.Header // response header of the writer the middleware saw
-	m        *Middleware
-	userJSON []byte // the user object, encoded early when it has props or a group
+	anonymous bool // nobody is logged in: no user, no hmac
+	user      User
+	hmac      HMAC
+	claimed   atomic.Bool
+	header    http.Header // response header of the writer the middleware saw
+	m         *Middleware
+	userJSON  []byte // the user object, encoded early when it has props or a group
 }
 
 // claim reports whether the caller is the first to emit the snippet for
@@ -119,7 +120,7 @@ func stateFrom(ctx context.Context) *requestState {
 // is ctx, and whether the middleware resolved a user for it.
 func FromContext(ctx context.Context) (User, bool) {
 	st := stateFrom(ctx)
-	if st == nil {
+	if st == nil || st.anonymous {
 		return User{}, false
 	}
 	u := st.user

@@ -1,6 +1,7 @@
 package productfruits
 
 import (
+	_ "embed"
 	"net/http"
 	"strconv"
 	"strings"
@@ -85,28 +86,73 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) 
 	}
 }
 
-// renewalJS keeps the HMAC fresh: it fetches the identity endpoint a fifth
-// of the TTL before expiry (timed from the page's own clock, so server and
-// browser clocks need not agree), again when a hidden tab comes back late,
-// hands the fresh user to productFruits.identifyUser once the product is
-// ready, stops on 401 and retries with backoff on network errors until the
-// current HMAC would have expired.
-const renewalJS = `(function(){var P=%PATH%,T=%TTL%,M=Math.min(T/5,300000),last=Date.now(),t,d=500,stop=false;` +
-	`function id(u){var f=window.productFruits;if(window.productFruitsIsReady&&f&&f.identifyUser){f.identifyUser(u)}else{window.addEventListener('productfruits_ready',function(){window.productFruits.identifyUser(u)},{once:true})}}` +
-	`function plan(ms){clearTimeout(t);t=setTimeout(go,Math.max(ms,0))}` +
-	`function go(){if(stop)return;fetch(P,{credentials:'same-origin',cache:'no-store',headers:{Accept:'application/json'}}).then(function(r){` +
-	`if(r.status===401){stop=true;return}if(!r.ok)throw new Error('status '+r.status);return r.json().then(function(u){last=Date.now();d=500;id(u);plan(T-M)})` +
-	`}).catch(function(){if(!stop&&Date.now()<last+T){plan(d);d=Math.min(d*2,30000)}})}` +
-	`document.addEventListener('visibilitychange',function(){if(!document.hidden&&!stop&&Date.now()>=last+T-M)plan(0)});` +
-	`plan(T-M)})();`
+// lifecycleSource is the browser side of the protocol: the runtime that
+// inits, renews, switches and destroys the product for the page's user.
+//
+//go:embed lifecycle.js
+var lifecycleSource string
 
-// buildRenewal returns the renewal script for this configuration, or nil
-// when HMACs do not expire or the endpoint is switched off.
-func (m *Middleware) buildRenewal() []byte {
-	if m.ttl <= 0 || m.identityPath == "" {
-		return nil
+// lifecycleJS is lifecycleSource without comments and indentation, as it
+// goes into every page; its lines stay, so no statement joins another.
+var lifecycleJS = compactJS(lifecycleSource)
+
+func compactJS(src string) string {
+	var b strings.Builder
+	for line := range strings.Lines(src) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "//") {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
 	}
-	js := strings.Replace(renewalJS, "%PATH%", string(appendJSONString(nil, m.identityPath)), 1)
-	js = strings.Replace(js, "%TTL%", strconv.FormatInt(m.ttl.Milliseconds(), 10), 1)
-	return []byte(js)
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// pushData starts every snippet's inline script: the page's data goes
+// onto the runtime's queue, which the runtime acts on (lifecycle.js).
+const pushData = "(window.__productfruitsGo=window.__productfruitsGo||[]).push("
+
+// anonymousScript is what an anonymous page carries: no user, no secret,
+// the same for every visitor, so the page stays cacheable. In a document
+// where the product runs for someone (a Turbo or htmx visit after logout)
+// it makes the runtime destroy the product.
+const anonymousScript = pushData + "0)"
+
+// appendRenewal appends the renewal settings of the page data object for
+// request r: where the browser fetches the endpoint and the TTL. Nothing
+// without a TTL.
+func (m *Middleware) appendRenewal(dst []byte, r *http.Request) []byte {
+	if m.ttl <= 0 {
+		return dst
+	}
+	dst = append(dst, `,"identity":`...)
+	if m.identityURL != "" {
+		dst = appendJSONString(dst, m.identityURL)
+	} else {
+		dst = appendJSONString(dst, strippedPrefix(r)+m.identityPath)
+	}
+	dst = append(dst, `,"ttl":`...)
+	return strconv.AppendInt(dst, m.ttl.Milliseconds(), 10)
+}
+
+// strippedPrefix returns the path prefix that was removed from r's URL
+// before the middleware saw it (http.StripPrefix leaves RequestURI as the
+// client sent it), so that the browser can reach the endpoint at the path
+// it knows. It returns "" when nothing was stripped or the prefix is not
+// a clean path of segments.
+func strippedPrefix(r *http.Request) string {
+	uri := r.RequestURI
+	if i := strings.IndexAny(uri, "?#"); i >= 0 {
+		uri = uri[:i]
+	}
+	p := r.URL.EscapedPath()
+	if len(uri) <= len(p) || !strings.HasSuffix(uri, p) || !strings.HasPrefix(p, "/") {
+		return ""
+	}
+	prefix := uri[:len(uri)-len(p)]
+	if pathProblem(prefix) != "" || strings.HasSuffix(prefix, "/") {
+		return ""
+	}
+	return prefix
 }

@@ -113,25 +113,70 @@ func TestIdentityHandlerMountedByHand(t *testing.T) {
 func TestSnippetRenewal(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
 	m := newTestMiddleware(t, func(c *Config) { c.TTL = 10 * time.Second })
-	s := renderSnippet(t, m, r, "a", http.Header{})
-	assert.Contains(t, s, `"/productfruits/identity"`)
-	assert.Contains(t, s, "identifyUser")
-	assert.Contains(t, s, "T=10000")
+	d, _ := parsePageData(t, renderSnippet(t, m, r, "a", http.Header{}))
+	assert.Equal(t, "/productfruits/identity", d.Identity)
+	assert.Equal(t, int64(10000), d.TTL)
+	assert.Equal(t, "2026-11-24T14:00:10.000Z", d.User.HMAC.Expiration)
 
-	for name, mod := range map[string]func(*Config){
-		"no TTL":            nil,
-		"endpoint off":      func(c *Config) { c.TTL = time.Minute; c.IdentityPath = "-" },
-		"custom script URL": func(c *Config) { c.ScriptURL = "https://cdn.example.com/pf.js?a=1&b=2" },
-	} {
-		t.Run(name, func(t *testing.T) {
-			m := newTestMiddleware(t, mod)
-			s := renderSnippet(t, m, r, "a", http.Header{})
-			assert.NotContains(t, s, "identifyUser")
-		})
-	}
+	t.Run("no TTL, no renewal", func(t *testing.T) {
+		m := newTestMiddleware(t, nil)
+		d, _ := parsePageData(t, renderSnippet(t, m, r, "a", http.Header{}))
+		assert.Empty(t, d.Identity)
+		assert.Zero(t, d.TTL)
+	})
+	t.Run("IdentityURL wins", func(t *testing.T) {
+		m := newTestMiddleware(t, func(c *Config) { c.TTL, c.IdentityPath, c.IdentityURL = time.Minute, "-", "/me/pf" })
+		d, _ := parsePageData(t, renderSnippet(t, m, r, "a", http.Header{}))
+		assert.Equal(t, "/me/pf", d.Identity)
+	})
+	t.Run("under a stripped prefix", func(t *testing.T) {
+		var d pageData
+		app := http.StripPrefix("/app", withUser("a", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			d, _ = parsePageData(t, string(TemplateScript(r)))
+		}))))
+		app.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/app/reports/1?x=/y", nil))
+		assert.Equal(t, "/app/productfruits/identity", d.Identity)
+
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, httptest.NewRequest("GET", "/app/productfruits/identity", nil))
+		assert.Equal(t, http.StatusOK, rec.Code, "the endpoint answers where the page fetches it")
+	})
 	t.Run("script URL is attribute-escaped", func(t *testing.T) {
 		m := newTestMiddleware(t, func(c *Config) { c.ScriptURL = "https://cdn.example.com/pf.js?a=1&b=\"2" })
 		s := renderSnippet(t, m, r, "a", http.Header{})
 		assert.Contains(t, s, `src="https://cdn.example.com/pf.js?a=1&amp;b=&#34;2"`)
 	})
+}
+
+func TestStrippedPrefix(t *testing.T) {
+	tests := []struct {
+		uri, path, want string
+	}{
+		{"/page", "/page", ""},
+		{"/app/page", "/page", "/app"},
+		{"/a/b/page?q=/page", "/page", "/a/b"},
+		{"/app/a%20b", "/a b", "/app"},
+		{"/app/", "/", "/app"},
+		{"/page", "/other", ""},      // rewritten, not stripped
+		{"//page", "/page", ""},      // would make a protocol-relative URL
+		{"/./page", "/page", ""},     // dot segment
+		{"/x//page", "/page", ""},    // prefix ends in a slash
+		{"*", "/", ""},               // OPTIONS *
+		{"http://h/app/p", "/p", ""}, // absolute form: no clean prefix
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RequestURI = tt.uri
+		r.URL.Path, r.URL.RawPath = tt.path, ""
+		assert.Equal(t, tt.want, strippedPrefix(r), "RequestURI %q, path %q", tt.uri, tt.path)
+	}
+}
+
+func TestLifecycleScriptIsInert(t *testing.T) {
+	for i := 0; i < len(lifecycleJS); i++ {
+		require.Less(t, lifecycleJS[i], byte(0x80), "non-ASCII byte at %d", i)
+	}
+	assert.NotContains(t, lifecycleJS, "</")
+	assert.NotContains(t, lifecycleJS, "<!--")
+	assert.NotContains(t, lifecycleJS, "//", "a comment line survived compaction (or a URL crept in)")
 }

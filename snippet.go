@@ -14,23 +14,23 @@ import (
 const snippetMarker = "data-productfruits"
 
 // buildInitPrefix precomputes the part of the inline script that does not
-// depend on the request.
+// depend on the request: the page data object up to the user.
 func (m *Middleware) buildInitPrefix() []byte {
-	b := []byte("window.$productFruits=window.$productFruits||[];" +
-		"window.productFruits=window.productFruits||{};window.productFruits.scrV='2';" +
-		"$productFruits.push(['init',")
+	b := []byte(pushData + `{"workspace":`)
 	b = appendJSONString(b, m.workspace)
-	b = append(b, ',')
+	b = append(b, `,"language":`...)
 	b = appendJSONString(b, m.language)
-	b = append(b, ',')
+	b = append(b, `,"user":`...)
 	return b
 }
 
-// appendSnippet appends the snippet for st's user: the loader, the init
-// call with the signed user object and, with a TTL, the renewal script.
-// The result is pure ASCII and inert inside any HTML page. h is the
-// response header, whose Content-Security-Policy may give the nonce. On
-// error dst comes back as it was, with nothing half-written.
+// appendSnippet appends the snippet for st's user: the page data (the
+// signed user object, and with a TTL where and when to renew it) pushed
+// to the lifecycle runtime, the runtime, and the product's loader. For an
+// anonymous request it appends the anonymous page's one-line script. The
+// result is pure ASCII and inert inside any HTML page. h is the response
+// header, whose Content-Security-Policy may give the nonce. On error dst
+// comes back as it was, with nothing half-written.
 func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState, h http.Header) ([]byte, error) {
 	nonce := ""
 	if m.nonce != nil {
@@ -44,6 +44,10 @@ func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState
 	start := len(dst)
 	dst = append(dst, "<script "...)
 	dst = appendNonceAttr(dst, nonce)
+	if st.anonymous {
+		dst = append(dst, snippetMarker+`="anonymous">`+anonymousScript+"</script>"...)
+		return dst, nil
+	}
 	dst = append(dst, snippetMarker+">"...)
 	dst = append(dst, m.initPrefix...)
 	if st.userJSON != nil {
@@ -55,8 +59,9 @@ func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState
 		}
 		dst = out
 	}
-	dst = append(dst, "]);"...)
-	dst = append(dst, m.renewal...)
+	dst = m.appendRenewal(dst, r)
+	dst = append(dst, "});\n"...)
+	dst = append(dst, lifecycleJS...)
 	dst = append(dst, "</script><script async src=\""...)
 	dst = append(dst, m.scriptAttr...)
 	dst = append(dst, "\" "...)
@@ -76,22 +81,24 @@ func appendNonceAttr(dst []byte, nonce string) []byte {
 
 // TemplateScript returns the snippet for r's user, for html/template pages
 // that place it themselves: {{.ProductFruits}} with the value set from
-// TemplateScript(r). It returns "" for an anonymous request, a request the
-// middleware did not see, or when the snippet was already emitted for
-// this request (by an earlier call or by injection), so a page never
-// carries two copies. When it returns the snippet before the response's
-// headers are written, it marks the response Cache-Control: private and
-// Vary: Cookie, as injection does.
+// TemplateScript(r). For an anonymous request it returns the anonymous
+// page's script, which holds no user data and stops the product in a
+// document where it ran for someone who has logged out since. It returns
+// "" for a request the middleware did not see, or when the snippet was
+// already emitted for this request (by an earlier call or by injection),
+// so a page never carries two copies. When it returns a user's snippet
+// before the response's headers are written, it marks the response
+// Cache-Control: private and Vary: Cookie, as injection does.
 func TemplateScript(r *http.Request) template.HTML {
 	st := stateFrom(r.Context())
 	if st == nil || !st.claim() {
 		return ""
 	}
-	if st.header != nil {
+	if st.header != nil && !st.anonymous {
 		// The page now carries this user's hash: no shared cache may keep
 		// it. Once the handler has written its headers this changes nothing,
 		// which is why the README asks such pages to set the same.
-		markPrivate(st.header)
+		markPrivate(st.header, st.m.ttl)
 	}
 	// The markup is built by appendSnippet with JSON and HTML escaping,
 	// never by pasting user data into template.HTML.

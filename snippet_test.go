@@ -7,30 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// initRe finds the init call in a snippet; parseInit reads its arguments
-// as the browser does, as a JSON-compatible literal.
-var initRe = regexp.MustCompile(`\$productFruits\.push\(\['init',(.*?)\]\);`)
-
-func parseInit(t *testing.T, snippet string) (workspace, lang string, user User) {
-	t.Helper()
-	m := initRe.FindStringSubmatch(snippet)
-	require.NotNil(t, m, "no init call in %s", snippet)
-	var args []json.RawMessage
-	require.NoError(t, json.Unmarshal([]byte("["+m[1]+"]"), &args))
-	require.Len(t, args, 3)
-	require.NoError(t, json.Unmarshal(args[0], &workspace))
-	require.NoError(t, json.Unmarshal(args[1], &lang))
-	require.NoError(t, json.Unmarshal(args[2], &user))
-	return workspace, lang, user
-}
 
 func TestSnippetEscapesHostileData(t *testing.T) {
 	hostile := "</script><script>alert(1)</script>\"'\u2028\u2029&<!--Žluťoučký kůň 😀\x00\x7f"
@@ -50,9 +32,11 @@ func TestSnippetEscapesHostileData(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(snippet, "<script"), "only our two script elements")
 	assert.Equal(t, 2, strings.Count(snippet, "</script"))
 	assert.NotContains(t, snippet, "<!--")
-	ws, lang, u := parseInit(t, snippet)
-	assert.Equal(t, "ws_Code-1", ws)
-	assert.Equal(t, "cs", lang)
+	d, n := parsePageData(t, snippet)
+	assert.Equal(t, 1, n)
+	assert.Equal(t, "ws_Code-1", d.Workspace)
+	assert.Equal(t, "cs", d.Language)
+	u := d.User
 	assert.Equal(t, hostile, u.Username)
 	assert.Equal(t, hostile, u.Email)
 	assert.Equal(t, hostile, u.Props[hostile])
@@ -120,7 +104,8 @@ func TestTemplateScript(t *testing.T) {
 		second = string(TemplateScript(r))
 	})))
 	app.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	_, _, u := parseInit(t, first)
+	d, _ := parsePageData(t, first)
+	u := d.User
 	assert.Equal(t, "alice", u.Username)
 	assert.NoError(t, m.Signer().Verify("alice", *u.HMAC, fixedNow))
 	assert.Contains(t, first, `nonce="fromHeader"`, "nonce from the response's own CSP")
@@ -136,13 +121,23 @@ func TestTemplateScript(t *testing.T) {
 		assert.Equal(t, "Cookie", rec.Header().Get("Vary"))
 	})
 
-	t.Run("anonymous and unwrapped requests get nothing", func(t *testing.T) {
+	t.Run("unwrapped requests get nothing", func(t *testing.T) {
 		assert.Empty(t, TemplateScript(httptest.NewRequest("GET", "/", nil)))
-		var got string
+	})
+
+	t.Run("anonymous requests get the anonymous script, once", func(t *testing.T) {
+		var got, again string
+		rec := httptest.NewRecorder()
 		withUser("", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Security-Policy", "script-src 'nonce-n1'")
+			w.Header().Set("Cache-Control", "public, max-age=60")
 			got = string(TemplateScript(r))
-		}))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-		assert.Empty(t, got)
+			again = string(TemplateScript(r))
+		}))).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		assert.Equal(t, `<script nonce="n1" data-productfruits="anonymous">`+anonymousScript+`</script>`, got)
+		assert.Empty(t, again)
+		assert.Equal(t, "public, max-age=60", rec.Header().Get("Cache-Control"), "an anonymous page stays cacheable")
+		assert.Empty(t, rec.Header().Get("Vary"))
 	})
 }
 

@@ -43,6 +43,7 @@ type pageData struct {
 	Expiration string
 	Demo       bool
 	Workspace  string
+	Nonce      string // the CSP nonce of the page's own script, on the CSP variant
 }
 
 type app struct {
@@ -103,6 +104,9 @@ func newApp(cfg appConfig) (http.Handler, error) {
 func (a *app) page(v variant) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		data := pageData{Variant: v, Username: a.sessions.User(r), Demo: a.cfg.Demo, Workspace: a.cfg.WorkspaceCode}
+		if v == cspPage {
+			data.Nonce = newNonce()
+		}
 		if u, ok := productfruits.FromContext(r.Context()); ok {
 			var buf bytes.Buffer
 			enc := json.NewEncoder(&buf)
@@ -128,7 +132,7 @@ func (a *app) page(v variant) http.HandlerFunc {
 		switch v {
 		case cspPage:
 			// The middleware reads the nonce from this header.
-			h.Set("Content-Security-Policy", "script-src 'nonce-"+newNonce()+"'; object-src 'none'; base-uri 'none'")
+			h.Set("Content-Security-Policy", "script-src 'nonce-"+data.Nonce+"'; object-src 'none'; base-uri 'none'")
 			h.Set("Content-Type", "text/html; charset=utf-8")
 		case noCharsetPage:
 			h.Set("Content-Type", "text/html")

@@ -98,13 +98,13 @@ func renderedUser(t *testing.T, page string) (productfruits.User, bool) {
 	return u, true
 }
 
-// initCall is the snippet's $productFruits.push(['init', code, lang, user]).
+// initCall is the init arguments the snippet's page data holds.
 type initCall struct {
 	Code, Lang string
 	User       productfruits.User
 }
 
-const initMarker = "$productFruits.push(['init',"
+const initMarker = pftest.PageDataCall
 
 // injectedInit finds the injected init call in a page and decodes its
 // arguments, which the snippet writes as JSON.
@@ -127,7 +127,7 @@ func TestLoginPageLogout(t *testing.T) {
 
 	_, page := get(t, c, app.URL+"/")
 	assert.Contains(t, page, `<form id="login"`)
-	assert.NotContains(t, page, "data-productfruits", "an anonymous page carries no snippet")
+	pftest.RequireAnonymous(t, page, "an anonymous page carries only the anonymous page's script")
 	_, ok := renderedUser(t, page)
 	assert.False(t, ok)
 
@@ -157,7 +157,7 @@ func TestLoginPageLogout(t *testing.T) {
 	resp, page = postForm(t, c, app.URL+"/logout", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, page, `<form id="login"`)
-	assert.NotContains(t, page, "data-productfruits")
+	pftest.RequireAnonymous(t, page)
 	_, ok = renderedUser(t, page)
 	assert.False(t, ok)
 	resp, _ = get(t, c, app.URL+productfruits.DefaultIdentityPath)
@@ -189,7 +189,8 @@ func TestPageVariants(t *testing.T) {
 				m := regexp.MustCompile(`script-src 'nonce-([A-Za-z0-9+/=]+)'`).FindStringSubmatch(csp)
 				require.NotNil(t, m, csp)
 				assert.NotContains(t, csp, "unsafe-inline")
-				assert.Equal(t, 2, strings.Count(page, `nonce="`+m[1]+`"`), "both snippet scripts carry the nonce")
+				assert.Equal(t, 3, strings.Count(page, `nonce="`+m[1]+`"`), "the page's own script and both snippet scripts carry the nonce")
+				assert.Equal(t, 2, strings.Count(page, `<script nonce="`+m[1]+`" data-productfruits`)+strings.Count(page, `" nonce="`+m[1]+`" data-productfruits`), "both snippet scripts carry it")
 				resp2, _ := get(t, c, app.URL+path)
 				assert.NotEqual(t, csp, resp2.Header.Get("Content-Security-Policy"), "a fresh nonce per request")
 			case "/nocharset":
@@ -238,7 +239,7 @@ func TestTamperedSessionIsAnonymous(t *testing.T) {
 	resp, page := get(t, c, app.URL+"/")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, page, `<form id="login"`)
-	assert.NotContains(t, page, "data-productfruits")
+	pftest.RequireAnonymous(t, page)
 }
 
 func TestDemoValuesWarnOnceWithoutSecret(t *testing.T) {

@@ -37,7 +37,7 @@ func TestChi(t *testing.T) {
 			res, page := get("/")
 			require.Equal(t, http.StatusOK, res.StatusCode)
 			if tc.want == "" {
-				assert.NotContains(t, page, "data-productfruits")
+				pftest.RequireAnonymous(t, page)
 			} else {
 				pftest.VerifyUser(t, app.Signer, pftest.HeadUser(t, page, pftest.Workspace), tc.want)
 			}

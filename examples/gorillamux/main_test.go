@@ -23,7 +23,7 @@ func TestGorillaMux(t *testing.T) {
 	t.Run("anonymous", func(t *testing.T) {
 		res, body := app.Get(t, "/")
 		require.Equal(t, http.StatusOK, res.StatusCode)
-		assert.NotContains(t, string(body), "data-productfruits")
+		pftest.RequireAnonymous(t, string(body))
 		res, _ = app.Get(t, productfruits.DefaultIdentityPath)
 		assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
 	})

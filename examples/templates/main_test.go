@@ -18,7 +18,7 @@ func TestTemplatePage(t *testing.T) {
 
 	t.Run("anonymous page has no snippet", func(t *testing.T) {
 		page := get(t, pftest.NewClient(t, app.Server), app.URL+"/")
-		assert.NotContains(t, page, "data-productfruits")
+		pftest.RequireAnonymous(t, page)
 		assert.NotContains(t, page, "$productFruits")
 	})
 
@@ -50,7 +50,7 @@ func TestTemplatePage(t *testing.T) {
 
 			res, body := pftest.PostForm(t, client, app.URL+"/logout", nil)
 			require.Equal(t, http.StatusOK, res.StatusCode)
-			assert.NotContains(t, string(body), "data-productfruits", "page after logout")
+			pftest.RequireAnonymous(t, string(body), "page after logout")
 		})
 	}
 }

@@ -175,18 +175,37 @@ func Login(t testing.TB, c *http.Client, baseURL, username string) string {
 	return string(body)
 }
 
-// InitArgs returns the three arguments (workspace, language, user) of
-// page's one init call, $productFruits.push(['init', workspace, language,
-// user]), requiring that there is exactly one such call.
+// PageDataCall is how a snippet hands its page data (workspace,
+// language, user, and with a TTL the identity endpoint) to the library's
+// lifecycle runtime, which inits the product.
+const PageDataCall = `.push({"workspace":`
+
+// AnonymousScript is the whole script element an anonymous page gets
+// from the middleware (without a CSP nonce): no user data, the same for
+// every visitor.
+const AnonymousScript = `<script data-productfruits="anonymous">(window.__productfruitsGo=window.__productfruitsGo||[]).push(0)</script>`
+
+// RequireAnonymous requires that page carries the anonymous page's script
+// once and nothing of a user's snippet: no page data, no loader.
+func RequireAnonymous(t testing.TB, page string, msgAndArgs ...any) {
+	t.Helper()
+	require.Equal(t, 1, strings.Count(page, AnonymousScript), msgAndArgs...)
+	require.Equal(t, 1, strings.Count(page, "data-productfruits"), msgAndArgs...)
+	require.NotContains(t, page, PageDataCall, msgAndArgs...)
+}
+
+// InitArgs returns the init arguments (workspace, language, user) of
+// page's one snippet, read from its page data object, requiring that
+// there is exactly one such snippet.
 func InitArgs(t testing.TB, page string) []json.RawMessage {
 	t.Helper()
-	const call = "$productFruits.push(['init',"
-	require.Equal(t, 1, strings.Count(page, call), "init calls")
-	_, rest, _ := strings.Cut(page, call)
-	var args []json.RawMessage
-	require.NoError(t, json.NewDecoder(strings.NewReader("["+rest)).Decode(&args))
-	require.Len(t, args, 3)
-	return args
+	require.Equal(t, 1, strings.Count(page, PageDataCall), "snippets with page data")
+	_, rest, _ := strings.Cut(page, PageDataCall)
+	var data struct {
+		Workspace, Language, User json.RawMessage
+	}
+	require.NoError(t, json.NewDecoder(strings.NewReader(`{"workspace":`+rest)).Decode(&data))
+	return []json.RawMessage{data.Workspace, data.Language, data.User}
 }
 
 // Head returns page up to its </head>, requiring that there is one.

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/pfverify/productfruits"
@@ -124,11 +122,21 @@ func findSnippets(page []byte, limit int) ([]Snippet, error) {
 	}
 }
 
-var initPrefix = []byte("$productFruits.push(['init',")
+var pageDataPrefix = []byte(`.push({"workspace":`)
 
-// InitCall parses the init call of a snippet: workspace, language and user
-// object, as a browser's JSON-compatible literals. The snippet must hold
-// exactly one init call, in an inline element, and one loader element.
+// pageData is what a snippet hands the library's lifecycle runtime.
+type pageData struct {
+	Workspace string             `json:"workspace"`
+	Language  string             `json:"language"`
+	User      productfruits.User `json:"user"`
+	Identity  string             `json:"identity"`
+	TTL       int64              `json:"ttl"`
+}
+
+// InitCall parses the init arguments of a snippet from its page data:
+// workspace, language and user object, as a browser's JSON-compatible
+// literals. The snippet must hold exactly one page data object, in an
+// inline element, and one loader element.
 func InitCall(s Snippet) (workspace, lang string, u productfruits.User, err error) {
 	inits, loaders := 0, 0
 	for _, el := range s.Elements {
@@ -136,36 +144,25 @@ func InitCall(s Snippet) (workspace, lang string, u productfruits.User, err erro
 			loaders++
 			continue
 		}
-		i := bytes.Index(el.Content, initPrefix)
+		i := bytes.Index(el.Content, pageDataPrefix)
 		if i < 0 {
 			continue
 		}
 		inits++
-		// The arguments after 'init' are JSON: read them as the rest of an array.
-		rest := el.Content[i+len(initPrefix):]
-		dec := json.NewDecoder(io.MultiReader(strings.NewReader("["), bytes.NewReader(rest)))
-		if _, err := dec.Token(); err != nil {
-			return "", "", u, err
-		}
-		if err := dec.Decode(&workspace); err != nil {
-			return "", "", u, fmt.Errorf("workspace: %w", err)
-		}
-		if err := dec.Decode(&lang); err != nil {
-			return "", "", u, fmt.Errorf("language: %w", err)
-		}
+		rest := el.Content[i+len(".push("):]
+		dec := json.NewDecoder(bytes.NewReader(rest))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&u); err != nil {
-			return "", "", u, fmt.Errorf("user object: %w", err)
+		var d pageData
+		if err := dec.Decode(&d); err != nil {
+			return "", "", u, fmt.Errorf("page data: %w", err)
 		}
-		if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
-			return "", "", u, fmt.Errorf("init call has more than 3 arguments after 'init' (%v, %v)", tok, err)
+		if after := rest[dec.InputOffset():]; !bytes.HasPrefix(after, []byte(");")) {
+			return "", "", u, fmt.Errorf("page data not closed after the object: %.40q", after)
 		}
-		if after := rest[dec.InputOffset()-1:]; !bytes.HasPrefix(after, []byte(");")) {
-			return "", "", u, fmt.Errorf("init call not closed after its arguments: %.40q", after)
-		}
+		workspace, lang, u = d.Workspace, d.Language, d.User
 	}
 	if inits != 1 || loaders != 1 {
-		return "", "", u, fmt.Errorf("snippet has %d init calls and %d loaders, want one of each", inits, loaders)
+		return "", "", u, fmt.Errorf("snippet has %d page data objects and %d loaders, want one of each", inits, loaders)
 	}
 	return workspace, lang, u, nil
 }

@@ -1,0 +1,155 @@
+// The page lifecycle of a verified Product Fruits user, installed once per
+// document by the first snippet that runs in it. Every snippet (and every
+// anonymous page's one-line script) pushes its page's data onto
+// window.__productfruitsGo; this runtime acts on each push:
+//   a user, first time in the document: init the product;
+//   the same username again: hand the fresher user object to identifyUser
+//     (an older or identical one changes nothing);
+//   another username: destroy the product, then init it for that user;
+//   0 (an anonymous page, e.g. after logout under Turbo or htmx): destroy.
+// With a TTL it renews the HMAC from the identity endpoint before expiry,
+// with one timer per document, and again at once when a page comes back
+// from the back/forward cache or is shown from the HTTP cache. Each action
+// is announced as a "productfruits:identity" window event.
+// This file is embedded by renewal.go; lines are kept, comments and
+// indentation are dropped, so it must hold neither "</" nor non-ASCII.
+(function (w, d) {
+var q = w.__productfruitsGo;
+if (!q || q.installed) return;
+var MAXDELAY = 2147483647;
+var conf = null, cur = null, cmd = null, running = null, given = null;
+var busy = false, waiting = [];
+var timer = 0, last = 0, fails = 0, warned = false, gen = 0;
+
+function emit(action, u) {
+try { w.dispatchEvent(new CustomEvent('productfruits:identity', { detail: { action: action, user: u } })); } catch (e) {}
+}
+function expiration(u) { return (u && u.hmac && u.hmac.expiration) || ''; }
+// The loader replaces the queue's push once it has read the queue.
+function loaderRan() {
+var a = w.$productFruits;
+return !!a && a.push !== Array.prototype.push;
+}
+// An init is busy until the product says it is ready; what comes next
+// waits for that, in order.
+function flush() { while (!busy && waiting.length) waiting.shift()(); }
+function whenIdle(fn) { waiting.push(fn); flush(); }
+w.addEventListener('productfruits_ready', function () { busy = false; flush(); });
+
+function init(u) {
+var pf = w.productFruits = w.productFruits || {};
+pf.scrV = '2';
+busy = true;
+running = u.username;
+given = u;
+cmd = ['init', conf.workspace, conf.language, u];
+if (conf.options) cmd.push(conf.options);
+(w.$productFruits = w.$productFruits || []).push(cmd);
+}
+// sync brings the product in line with cur: init, identifyUser with a
+// fresher object, or destroy (then init for another user).
+function sync() {
+if (!loaderRan()) {
+// The loader has not read the queue yet: change what it will read.
+var a = w.$productFruits, i = a && cmd ? a.indexOf(cmd) : -1;
+if (i < 0) { if (cur) init(cur); return; }
+if (cur) { cmd[3] = given = cur; running = cur.username; return; }
+a.splice(i, 1);
+running = given = null;
+busy = false;
+return;
+}
+whenIdle(function () {
+var pf = w.productFruits;
+if (running && (!cur || cur.username !== running)) {
+if (pf && pf.services && pf.services.destroy) pf.services.destroy();
+running = given = null;
+}
+if (!cur) return;
+if (!running) { init(cur); return; }
+if (given !== cur && pf && pf.identifyUser) { given = cur; pf.identifyUser(cur); }
+});
+}
+// take acts on a page's (or the endpoint's) user object; null: nobody.
+function take(u, at) {
+gen++;
+if (!u) {
+clearTimeout(timer);
+if (cur) { var was = cur; cur = null; sync(); emit('destroy', was); }
+return;
+}
+// Turbo keeps head scripts and runs only new ones: the next anonymous
+// page's script must look new again.
+var old = d.head ? d.head.getElementsByTagName('script') : [];
+for (var i = old.length - 1; i >= 0; i--) if (old[i].dataset.productfruits === 'anonymous') old[i].parentNode.removeChild(old[i]);
+var action;
+if (!cur) action = 'init';
+else if (cur.username !== u.username) action = 'switch';
+else if (expiration(u) >= expiration(cur) && JSON.stringify(u) !== JSON.stringify(cur)) action = 'renew';
+else return;
+cur = u;
+sync();
+emit(action, u);
+last = at;
+fails = 0;
+plan(last + renewAfter() - Date.now());
+}
+function renewAfter() { return conf.ttl - Math.min(conf.ttl / 5, 300000); }
+// plan sets the one renewal timer, within what setTimeout accepts.
+function plan(ms) {
+clearTimeout(timer);
+if (!cur || !conf.ttl || !conf.identity) return;
+timer = setTimeout(renew, Math.min(Math.max(ms, 0), MAXDELAY));
+}
+function due() { return cur && conf.ttl && conf.identity && Date.now() >= last + renewAfter(); }
+// renew fetches a fresh user object; fallback, if given, runs when none
+// comes (a page from the cache whose own object is all there is).
+function renew(fallback) {
+var g = gen, url = conf.identity;
+fetch(url, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } }).then(function (r) {
+if (g !== gen) return;
+if (r.status === 401) { take(null); return; }
+if (!r.ok) throw new Error('status ' + r.status);
+return r.json().then(function (u) {
+if (g !== gen) return;
+warned = false;
+take(u, Date.now());
+});
+}).catch(function (e) {
+if (g !== gen) return;
+if (typeof fallback === 'function') { fallback(); return; }
+fails++;
+if (!warned && fails > 1) {
+warned = true;
+console.warn('productfruits: renewing the identity keeps failing (' + e.message + ') at ' + url);
+}
+if (Date.now() < last + conf.ttl) {
+timer = setTimeout(renew, Math.min(500 * Math.pow(2, fails - 1), 30000));
+} else {
+console.warn('productfruits: gave up renewing the identity at ' + url + ' (' + e.message + '); the HMAC has expired');
+}
+});
+}
+// shownFromCache reports a document not fresh from the network: its
+// HMAC may have expired while it sat in the cache.
+function shownFromCache() {
+var n = w.performance && performance.getEntriesByType && performance.getEntriesByType('navigation')[0];
+return !!n && (n.type === 'back_forward' || n.transferSize === 0);
+}
+function push(data) {
+if (!data) { take(null); return; }
+conf = data;
+take(data.user, Date.now());
+}
+w.addEventListener('pageshow', function (e) { if (e.persisted && due()) plan(0); });
+d.addEventListener('visibilitychange', function () { if (!d.hidden && due()) plan(0); });
+var first = q.length ? q[q.length - 1] : null;
+w.__productfruitsGo = { installed: 1, push: push };
+if (first && first.ttl && first.identity && shownFromCache()) {
+// The page's own object may have expired: ask for a fresh one first.
+conf = first;
+renew(function () { push(first); });
+} else if (first) {
+push(first);
+}
+})(window, document);

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,6 +127,20 @@ var sinkString string
 
 // logBuffer is the shared concurrency-safe log sink.
 type logBuffer = testlog.Buffer
+
+// lookNode returns the node executable for the tests that check against
+// code in JavaScript: a skip where node is missing, a failure in CI.
+func lookNode(t testing.TB) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("node is required in CI: %v", err)
+		}
+		t.Skip("node not installed; this test runs in CI")
+	}
+	return node
+}
 
 // pageData is the object a snippet pushes to the lifecycle runtime.
 type pageData struct {

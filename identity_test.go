@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -169,13 +168,7 @@ process.stdin.on('end', () => {
 
 func runNode(t *testing.T, cases []nodeCase) []nodeResult {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("node is required in CI: %v", err)
-		}
-		t.Skip("node not installed; the differential test runs in CI")
-	}
+	node := lookNode(t)
 	in, err := json.Marshal(cases)
 	require.NoError(t, err)
 	cmd := exec.Command(node, "-e", nodeReference)

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,4 +181,17 @@ func TestLifecycleScriptIsInert(t *testing.T) {
 	assert.NotContains(t, lifecycleJS, "</")
 	assert.NotContains(t, lifecycleJS, "<!--")
 	assert.NotContains(t, lifecycleJS, "//", "a comment line survived compaction (or a URL crept in)")
+}
+
+// TestLifecycleRuntime runs the runtime exactly as pages get it in node,
+// in a fake browser with a fake product that follows the product's
+// documented queue, readiness, identifyUser and destroy behaviour
+// (testdata/lifecycle.test.js holds the cases: idempotent executions,
+// user switch, logout, renewal, clamped timers, cached pages, failures).
+func TestLifecycleRuntime(t *testing.T) {
+	cmd := exec.Command(lookNode(t), "testdata/lifecycle.test.js")
+	cmd.Stdin = strings.NewReader(lifecycleJS)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	t.Logf("%s", out)
 }

@@ -1,0 +1,445 @@
+// Runs the lifecycle runtime (read from stdin, exactly as pages get it)
+// in a fake browser with a fake product that behaves as the product's
+// documented browser API does (the $productFruits queue read on load,
+// push running commands at once afterwards, identifyUser,
+// services.destroy, productfruits_ready), and checks every decision the
+// runtime makes. Driven by TestLifecycleRuntime; exits non-zero on the
+// first failure.
+'use strict';
+const vm = require('vm');
+const assert = require('assert');
+const runtime = require('fs').readFileSync(0, 'utf8');
+
+const settle = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); };
+
+function user(name, exp, extra) {
+  const u = { username: name, hmac: { hash: 'h-' + name + '-' + (exp || '') } };
+  if (exp) u.hmac.expiration = exp;
+  return Object.assign(u, extra || {});
+}
+
+function data(u, more) {
+  return Object.assign({ workspace: 'ws', language: 'en', user: u }, more || {});
+}
+
+// browser returns a fresh document: window, document, clock, timers,
+// fetches, warnings and the runtime's announced events.
+function browser(opts) {
+  opts = opts || {};
+  const listeners = {};
+  const env = { now: 1e12, timers: new Map(), fetches: [], warnings: [], events: [], delays: [] };
+  let nextTimer = 1;
+  const on = (target) => (type, fn) => { (listeners[target + type] = listeners[target + type] || []).push(fn); };
+  env.fire = (target, type, ev) => { for (const fn of (listeners[target + type] || []).slice()) fn(ev || { type: type }); };
+  const head = { scripts: [], getElementsByTagName(tag) { assert.strictEqual(tag, 'script'); return this.scripts.slice(); } };
+  const window = { addEventListener: on('w:'), dispatchEvent(ev) { env.fire('w:', ev.type, ev); return true; } };
+  const document = { addEventListener: on('d:'), hidden: false, head: head };
+  const ctx = {
+    window: window,
+    document: document,
+    Date: { now: () => env.now },
+    setTimeout(fn, ms) {
+      assert.ok(ms >= 0 && ms <= 2147483647, 'setTimeout delay out of range: ' + ms);
+      env.delays.push(ms);
+      const id = nextTimer++;
+      env.timers.set(id, { fn: fn, at: env.now + ms });
+      return id;
+    },
+    clearTimeout(id) { env.timers.delete(id); },
+    fetch(url, init) { return new Promise((resolve, reject) => env.fetches.push({ url: url, init: init, resolve: resolve, reject: reject })); },
+    console: { warn: (...a) => env.warnings.push(a.join(' ')) },
+    CustomEvent: function (type, init) { this.type = type; this.detail = init.detail; },
+    performance: opts.navigation ? { getEntriesByType: (t) => (t === 'navigation' ? [opts.navigation] : []) } : undefined,
+  };
+  window.performance = ctx.performance;
+  vm.createContext(ctx);
+  window.addEventListener('productfruits:identity', (e) => env.events.push(e.detail.action + ':' + (e.detail.user && e.detail.user.username)));
+  env.window = window;
+  env.document = document;
+  env.head = head;
+  env.page = (d) => vm.runInContext('(window.__productfruitsGo=window.__productfruitsGo||[]).push(' + JSON.stringify(d) + ');\n' + runtime, ctx);
+  env.anonymous = () => vm.runInContext('(window.__productfruitsGo=window.__productfruitsGo||[]).push(0)', ctx);
+  env.queue = () => JSON.parse(JSON.stringify(window.$productFruits || []));
+  // advance moves the clock, running due timers in order.
+  env.advance = async (ms) => {
+    const end = env.now + ms;
+    for (;;) {
+      let next = null;
+      for (const [id, t] of env.timers) if (t.at <= end && (!next || t.at < next[1].at)) next = [id, t];
+      if (!next) break;
+      env.now = next[1].at;
+      env.timers.delete(next[0]);
+      next[1].fn();
+      await settle();
+    }
+    env.now = end;
+    await settle();
+  };
+  // respond answers the oldest open fetch.
+  env.respond = async (status, body) => {
+    const f = env.fetches.shift();
+    assert.ok(f, 'no fetch to answer');
+    f.resolve({ status: status, ok: status >= 200 && status < 300, json: () => Promise.resolve(body) });
+    await settle();
+    return f;
+  };
+  env.fail = async () => {
+    const f = env.fetches.shift();
+    assert.ok(f, 'no fetch to fail');
+    f.reject(new TypeError('Failed to fetch'));
+    await settle();
+    return f;
+  };
+  // load plays the product's loader script: it reads the queue, then
+  // runs every later push at once.
+  env.load = () => {
+    const p = env.product = { inits: [], identified: [], destroyed: 0, running: null, errors: [] };
+    const run = (cmd) => {
+      if (!cmd || cmd[0] !== 'init') return;
+      if (p.running) p.errors.push('init while running for ' + p.running);
+      p.running = cmd[3].username;
+      p.inits.push(cmd[3]);
+    };
+    const pf = window.productFruits = window.productFruits || {};
+    pf.identifyUser = (u) => {
+      if (u.username !== p.running) p.errors.push('identifyUser for ' + u.username + ' while running for ' + p.running);
+      p.identified.push(u);
+    };
+    pf.services = { destroy() { if (!p.running) p.errors.push('destroy with nothing running'); p.running = null; p.destroyed++; } };
+    const q = window.$productFruits || (window.$productFruits = vm.runInContext('[]', ctx));
+    const waiting = q.slice();
+    q.push = (...cmds) => { cmds.forEach(run); return q.length; };
+    waiting.forEach(run);
+  };
+  env.ready = () => env.fire('w:', 'productfruits_ready');
+  return env;
+}
+
+const cases = {
+  async 'first page inits once, loader reads it'() {
+    const b = browser();
+    b.page(data(user('ann')));
+    assert.deepStrictEqual(b.queue(), [['init', 'ws', 'en', user('ann')]]);
+    b.load();
+    b.ready();
+    assert.strictEqual(b.product.inits.length, 1);
+    assert.deepStrictEqual(b.events, ['init:ann']);
+    assert.strictEqual(b.timers.size, 0, 'no TTL, no timer');
+  },
+
+  async 'the same page again changes nothing'() {
+    const b = browser();
+    b.page(data(user('ann')));
+    b.load();
+    b.ready();
+    b.page(data(user('ann')));
+    b.page(data(user('ann')));
+    assert.strictEqual(b.product.inits.length, 1);
+    assert.strictEqual(b.product.identified.length, 0);
+    assert.deepStrictEqual(b.events, ['init:ann']);
+  },
+
+  async 'a fresher object for the same user goes to identifyUser, an older one nowhere'() {
+    const b = browser();
+    b.page(data(user('ann', '2030-01-01T00:00:10.000Z'), { identity: '/id', ttl: 60000 }));
+    b.load();
+    b.ready();
+    b.page(data(user('ann', '2030-01-01T00:00:20.000Z'), { identity: '/id', ttl: 60000 }));
+    b.page(data(user('ann', '2030-01-01T00:00:05.000Z'), { identity: '/id', ttl: 60000 }));
+    assert.strictEqual(b.product.inits.length, 1);
+    assert.deepStrictEqual(b.product.identified.map((u) => u.hmac.expiration), ['2030-01-01T00:00:20.000Z']);
+    assert.deepStrictEqual(b.events, ['init:ann', 'renew:ann']);
+    assert.deepStrictEqual(b.product.errors, []);
+    assert.strictEqual(b.timers.size, 1, 'one renewal timer, whatever the executions');
+  },
+
+  async 'identifyUser waits until the product is ready'() {
+    const b = browser();
+    b.page(data(user('ann', '2030-01-01T00:00:10.000Z')));
+    b.load();
+    b.page(data(user('ann', '2030-01-01T00:00:20.000Z')));
+    assert.strictEqual(b.product.identified.length, 0);
+    b.ready();
+    assert.strictEqual(b.product.identified.length, 1);
+  },
+
+  async 'before the loader ran, a fresher object replaces the queued init'() {
+    const b = browser();
+    b.page(data(user('ann', '2030-01-01T00:00:10.000Z')));
+    b.page(data(user('ann', '2030-01-01T00:00:20.000Z')));
+    b.load();
+    assert.deepStrictEqual(b.product.inits.map((u) => u.hmac.expiration), ['2030-01-01T00:00:20.000Z']);
+    assert.strictEqual(b.product.identified.length, 0);
+  },
+
+  async 'another user: destroy, then init'() {
+    const b = browser();
+    b.page(data(user('ann')));
+    b.load();
+    b.ready();
+    b.page(data(user('bob')));
+    assert.strictEqual(b.product.destroyed, 1);
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann', 'bob']);
+    assert.strictEqual(b.product.running, 'bob');
+    assert.deepStrictEqual(b.product.errors, []);
+    assert.deepStrictEqual(b.events, ['init:ann', 'switch:bob']);
+  },
+
+  async 'a switch during an init waits for it'() {
+    const b = browser();
+    b.page(data(user('ann')));
+    b.load();
+    b.page(data(user('bob')));
+    b.page(data(user('cid')));
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann']);
+    b.ready();
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann', 'cid'], 'straight to the latest user');
+    assert.strictEqual(b.product.destroyed, 1);
+    b.ready();
+    assert.deepStrictEqual(b.product.errors, []);
+  },
+
+  async 'a switch before the loader ran inits only the new user'() {
+    const b = browser();
+    b.page(data(user('ann')));
+    b.page(data(user('bob')));
+    b.load();
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['bob']);
+    assert.strictEqual(b.product.destroyed, 0);
+  },
+
+  async 'an anonymous page destroys the product; a later login inits again'() {
+    const b = browser();
+    b.head.scripts.push({ dataset: {}, parentNode: null });
+    b.page(data(user('ann')));
+    b.load();
+    b.ready();
+    b.anonymous();
+    assert.strictEqual(b.product.destroyed, 1);
+    assert.strictEqual(b.product.running, null);
+    // Turbo keeps the anonymous page's script in the head; the next user
+    // page takes it out, so that the next logout's script runs again.
+    const anon = { dataset: { productfruits: 'anonymous' } };
+    anon.parentNode = { removeChild: (el) => b.head.scripts.splice(b.head.scripts.indexOf(el), 1) };
+    b.head.scripts.push(anon);
+    b.page(data(user('bob')));
+    assert.ok(!b.head.scripts.includes(anon), 'the anonymous script was removed');
+    assert.strictEqual(b.head.scripts.length, 1, 'nothing else was removed');
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann', 'bob']);
+    b.ready();
+    b.anonymous();
+    assert.strictEqual(b.product.destroyed, 2);
+    assert.deepStrictEqual(b.product.errors, []);
+    assert.deepStrictEqual(b.events, ['init:ann', 'destroy:ann', 'init:bob', 'destroy:bob']);
+  },
+
+  async 'an anonymous page before the loader ran takes the init back'() {
+    const b = browser();
+    b.page(data(user('ann')));
+    b.anonymous();
+    b.load();
+    assert.strictEqual(b.product.inits.length, 0);
+    assert.strictEqual(b.product.destroyed, 0);
+  },
+
+  async 'an anonymous first page does nothing'() {
+    const b = browser();
+    b.anonymous();
+    assert.strictEqual(b.window.$productFruits, undefined);
+  },
+
+  async 'renewal: one timer, fresh object to identifyUser, next timer'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1'), { identity: '/app/productfruits/identity', ttl: 60000 }));
+    b.load();
+    b.ready();
+    assert.deepStrictEqual(b.delays, [48000], 'renews a fifth of the TTL before expiry');
+    for (let i = 0; i < 5; i++) b.page(data(user('ann', 'e1'), { identity: '/app/productfruits/identity', ttl: 60000 }));
+    assert.strictEqual(b.timers.size, 1);
+    await b.advance(47999);
+    assert.strictEqual(b.fetches.length, 0);
+    await b.advance(1);
+    assert.strictEqual(b.fetches.length, 1);
+    assert.strictEqual(b.fetches[0].url, '/app/productfruits/identity');
+    assert.strictEqual(b.fetches[0].init.credentials, 'same-origin');
+    assert.strictEqual(b.fetches[0].init.cache, 'no-store');
+    await b.respond(200, user('ann', 'e2'));
+    assert.deepStrictEqual(b.product.identified.map((u) => u.hmac.expiration), ['e2']);
+    assert.strictEqual(b.timers.size, 1);
+    await b.advance(48000);
+    assert.strictEqual(b.fetches.length, 1);
+  },
+
+  async 'renewal margin is at most five minutes'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 3600000 }));
+    assert.deepStrictEqual(b.delays, [3600000 - 300000]);
+  },
+
+  async 'a 30-day TTL never loops: delays stay within what setTimeout takes'() {
+    const b = browser();
+    const ttl = 30 * 24 * 3600 * 1000;
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: ttl }));
+    b.load();
+    b.ready();
+    await b.advance(10000);
+    assert.strictEqual(b.fetches.length, 0, 'no fetch in the first seconds');
+    assert.deepStrictEqual(b.delays, [2147483647]);
+    await b.advance(2147483647 - 10000);
+    assert.strictEqual(b.fetches.length, 1, 'the clamped timer fires once, early, and renews');
+    await b.respond(200, user('ann', 'e2'));
+    assert.strictEqual(b.timers.size, 1);
+    assert.strictEqual(b.delays[b.delays.length - 1], 2147483647);
+  },
+
+  async 'renewal answered 401 destroys the product and stops'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 10000 }));
+    b.load();
+    b.ready();
+    await b.advance(8000);
+    await b.respond(401, { error: 'not logged in' });
+    assert.strictEqual(b.product.destroyed, 1);
+    assert.strictEqual(b.timers.size, 0);
+    assert.deepStrictEqual(b.events, ['init:ann', 'destroy:ann']);
+  },
+
+  async 'renewal returning another user switches'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 10000 }));
+    b.load();
+    b.ready();
+    await b.advance(8000);
+    await b.respond(200, user('bob', 'e2'));
+    assert.strictEqual(b.product.destroyed, 1);
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann', 'bob']);
+    assert.strictEqual(b.product.identified.length, 0, 'identifyUser never switches users');
+    assert.deepStrictEqual(b.product.errors, []);
+  },
+
+  async 'persistent failures warn once, then give up once, at expiry'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 10000 }));
+    b.load();
+    b.ready();
+    await b.advance(8000);
+    await b.respond(503, {});
+    assert.deepStrictEqual(b.warnings, [], 'one failure may pass');
+    await b.advance(500);
+    await b.respond(404, {});
+    assert.strictEqual(b.warnings.length, 1);
+    assert.match(b.warnings[0], /status 404/);
+    assert.match(b.warnings[0], /\/id/);
+    while (b.timers.size > 0) {
+      await b.advance(30000);
+      if (b.fetches.length) await b.fail();
+    }
+    assert.strictEqual(b.warnings.length, 2, b.warnings.join('\n'));
+    assert.match(b.warnings[1], /gave up/);
+    assert.strictEqual(b.product.destroyed, 0);
+  },
+
+  async 'a retry that succeeds resets the backoff and the warning'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 10000 }));
+    b.load();
+    b.ready();
+    await b.advance(8000);
+    await b.fail();
+    await b.advance(500);
+    await b.respond(200, user('ann', 'e2'));
+    assert.deepStrictEqual(b.warnings, []);
+    assert.strictEqual(b.product.identified.length, 1);
+  },
+
+  async 'a page shown from the HTTP cache fetches a fresh object before init'() {
+    const b = browser({ navigation: { type: 'navigate', transferSize: 0 } });
+    b.page(data(user('ann', 'stale'), { identity: '/id', ttl: 10000 }));
+    assert.strictEqual(b.fetches.length, 1, 'renews at once');
+    assert.deepStrictEqual(b.queue(), [], 'no init with a possibly expired HMAC');
+    await b.respond(200, user('ann', 'fresh'));
+    b.load();
+    assert.deepStrictEqual(b.product.inits.map((u) => u.hmac.expiration), ['fresh']);
+  },
+
+  async 'Back to a page: fresh object first; logged out meanwhile: no init'() {
+    const b = browser({ navigation: { type: 'back_forward', transferSize: 5000 } });
+    b.page(data(user('ann', 'stale'), { identity: '/id', ttl: 10000 }));
+    await b.respond(401, {});
+    b.load();
+    assert.strictEqual(b.product.inits.length, 0);
+  },
+
+  async 'from the cache with the endpoint down: init with the page object'() {
+    const b = browser({ navigation: { type: 'back_forward', transferSize: 0 } });
+    b.page(data(user('ann', 'stale'), { identity: '/id', ttl: 10000 }));
+    await b.fail();
+    b.load();
+    assert.deepStrictEqual(b.product.inits.map((u) => u.hmac.expiration), ['stale']);
+  },
+
+  async 'a fresh navigation inits at once'() {
+    const b = browser({ navigation: { type: 'navigate', transferSize: 4000 } });
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 10000 }));
+    assert.strictEqual(b.fetches.length, 0);
+    assert.strictEqual(b.queue().length, 1);
+  },
+
+  async 'bfcache restore or a tab shown late renews at once when due'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 10000 }));
+    b.load();
+    b.ready();
+    // Frozen in the back/forward cache: timers did not run, the clock did.
+    b.timers.clear();
+    b.now += 9000;
+    b.fire('w:', 'pageshow', { type: 'pageshow', persisted: false });
+    await b.advance(0);
+    assert.strictEqual(b.fetches.length, 0, 'an ordinary pageshow does nothing');
+    b.fire('w:', 'pageshow', { type: 'pageshow', persisted: true });
+    await b.advance(0);
+    assert.strictEqual(b.fetches.length, 1);
+    await b.respond(200, user('ann', 'e2'));
+    b.timers.clear();
+    b.now += 9000;
+    b.fire('d:', 'visibilitychange', { type: 'visibilitychange' });
+    await b.advance(0);
+    assert.strictEqual(b.fetches.length, 1);
+  },
+
+  async 'without a TTL nothing is fetched, ever'() {
+    const b = browser({ navigation: { type: 'back_forward', transferSize: 0 } });
+    b.page(data(user('ann')));
+    b.load();
+    b.ready();
+    await b.advance(1e9);
+    assert.strictEqual(b.fetches.length, 0);
+    assert.strictEqual(b.product.inits.length, 1);
+  },
+
+  async 'a renewal answer for an old generation is dropped'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 10000 }));
+    b.load();
+    b.ready();
+    await b.advance(8000);
+    b.anonymous();
+    await b.respond(200, user('ann', 'e2'));
+    assert.strictEqual(b.product.inits.length, 1, 'a logout is not undone by a late answer');
+    assert.strictEqual(b.product.running, null);
+  },
+};
+
+(async () => {
+  let n = 0;
+  for (const [name, fn] of Object.entries(cases)) {
+    try {
+      await fn();
+      n++;
+    } catch (e) {
+      console.error('FAIL: ' + name + '\n' + (e && e.stack || e));
+      process.exit(1);
+    }
+  }
+  console.log(n + ' cases passed');
+})();

@@ -24,6 +24,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/pfverify/productfruits/internal/htmlscan"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -50,7 +51,7 @@ func TestInjectPlacement(t *testing.T) {
 		{"mixed case, tab and attribute", doc + "<head></HeAd\t x=\">\">", doc + "<head>@@</HeAd\t x=\">\">"},
 		{"self-closing slash", doc + "<head></head/>", doc + "<head>@@</head/>"},
 		{"only first </head>", doc + "<head></head></head>", doc + "<head>@@</head></head>"},
-		{"not </header>", doc + "<head><header></header></head>", doc + "<head><header></header>@@</head>"},
+		{"a longer name leaves the head", doc + "<head><header></header></head>", doc + "<head>@@<header></header></head>"},
 		{"not </headx>", doc + "<head></headx></head>", doc + "<head></headx>@@</head>"},
 		{"head as root", "<head><meta charset=utf-8></head><p>", "<head><meta charset=utf-8>@@</head><p>"},
 		{"html as root", "<html><head></head>", "<html><head>@@</head>"},
@@ -63,7 +64,7 @@ func TestInjectPlacement(t *testing.T) {
 		{"abrupt comment <!-->", doc + "<head><!--></head>", doc + "<head><!-->@@</head>"},
 		{"abrupt comment <!--->", doc + "<head><!---></head>", doc + "<head><!--->@@</head>"},
 		{"comment not closed by -- >", doc + "<head><!-- -- ></head> --></head>", doc + "<head><!-- -- ></head> -->@@</head>"},
-		{"bogus comment <?", doc + "<head><? </head> ?></head>", doc + "<head><? </head> ?>@@</head>"},
+		{"bogus comment <?", doc + "<head><? </head> ?></head>", doc + "<head><? </head> @@?></head>"},
 		{"bogus comment <!x", doc + "<head><!x </head> </head>", doc + "<head><!x </head> @@</head>"},
 		{"script", doc + "<head><script>var s = \"</head>\" + '<body>';</script></head>",
 			doc + "<head><script>var s = \"</head>\" + '<body>';</script>@@</head>"},
@@ -81,7 +82,7 @@ func TestInjectPlacement(t *testing.T) {
 			doc + "<head><script/></head></script>@@</head>"},
 		{"style", doc + "<head><style>/* </head> */</style></head>", doc + "<head><style>/* </head> */</style>@@</head>"},
 		{"title", doc + "<head><title></head><!--</title></head>", doc + "<head><title></head><!--</title>@@</head>"},
-		{"textarea", doc + "<head><textarea></head></textarea></head>", doc + "<head><textarea></head></textarea>@@</head>"},
+		{"textarea leaves the head", doc + "<head><textarea></head></textarea></head>", doc + "<head>@@<textarea></head></textarea></head>"},
 		{"noscript", doc + "<head><noscript></head></noscript></head>", doc + "<head><noscript></head></noscript>@@</head>"},
 		{"noscript upper case end", doc + "<head><noscript></head></NOSCRIPT\n></head>", doc + "<head><noscript></head></NOSCRIPT\n>@@</head>"},
 		{"template", doc + "<head><template></head><body></template></head>", doc + "<head><template></head><body></template>@@</head>"},
@@ -91,13 +92,13 @@ func TestInjectPlacement(t *testing.T) {
 		{"single-quoted attribute", doc + "<head><meta content='</head>'></head>", doc + "<head><meta content='</head>'>@@</head>"},
 		{"unquoted attribute", doc + "<head><meta content=a</head></head>", doc + "<head><meta content=a</head>@@</head>"},
 		{"attribute without value", doc + "<head><meta x y = z></head>", doc + "<head><meta x y = z>@@</head>"},
-		{"less-than as text", doc + "<head><title>a < b</title>< /head></head>", doc + "<head><title>a < b</title>< /head>@@</head>"},
+		{"less-than as text", doc + "<head><title>a < b</title>< /head></head>", doc + "<head><title>a < b</title>@@< /head></head>"},
 		{"empty end tag", doc + "<head></></head>", doc + "<head></>@@</head>"},
 		{"body when no </head>", doc + "<html><head><title>x</title><body class=a>", doc + "<html><head><title>x</title>@@<body class=a>"},
 		{"bare <body>", doc + "<body>", doc + "@@<body>"},
 		{"<BODY/>", doc + "<BODY/>", doc + "@@<BODY/>"},
 		{"<body> in a comment", doc + "<head><!--<body>--><body>", doc + "<head><!--<body>-->@@<body>"},
-		{"not <bodyx>", doc + "<head><bodyx></head>", doc + "<head><bodyx>@@</head>"},
+		{"<bodyx> leaves the head", doc + "<head><bodyx></head>", doc + "<head>@@<bodyx></head>"},
 		{"body first wins over later </head>", doc + "<head><body></head>", doc + "<head>@@<body></head>"},
 		{"marker outside script", doc + "<head><meta data-productfruits></head>", doc + "<head><meta data-productfruits>@@</head>"},
 		{"loader global outside script", doc + "<head><title>$productFruits</title><!-- $productFruits --></head>",
@@ -110,9 +111,10 @@ func TestInjectPlacement(t *testing.T) {
 			doc + "<head>@@</head><body><script data-productfruits></script>"},
 		{"$ then loader global", doc + "<head><script>$$productFruit</script></head>", doc + "<head><script>$$productFruit</script>@@</head>"},
 		{"names sharing a prefix", doc + "<head><titles><scripts><stylesheet><templatex><bodyy><noscripts></head>",
-			doc + "<head><titles><scripts><stylesheet><templatex><bodyy><noscripts>@@</head>"},
+			doc + "<head>@@<titles><scripts><stylesheet><templatex><bodyy><noscripts></head>"},
 		{"long names", doc + "<head><noframesxyz></noframesxyz><plaintextual></head>",
-			doc + "<head><noframesxyz></noframesxyz><plaintextual>@@</head>"},
+			doc + "<head>@@<noframesxyz></noframesxyz><plaintextual></head>"},
+		{"plaintext leaves the head", doc + "<head><plaintext></head><body>", doc + "<head>@@<plaintext></head><body>"},
 		{"xhtml", "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head></head>", "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head>@@</head>"},
 	}
 	m := newTestMiddleware(t, injectConfig)
@@ -138,13 +140,13 @@ func TestInjectUntouchedBodies(t *testing.T) {
 		{"BOM not first", " \xef\xbb\xbf<html><head></head>"},
 		{"broken BOM", "\xef\xbb<html><head></head>"},
 		{"<!doc only", "<!doc><html><head></head>"},
-		{"no insertion point", doc + "<html><head><title>x</title><p>text"},
+		{"no insertion point", doc + "<html><head><title>x</title>\n"},
 		{"unfinished </head", doc + "<head></head"},
 		{"unfinished <body", doc + "<head><body"},
 		{"only in comment", doc + "<head><!-- </head> <body>"},
 		{"only in script", doc + "<head><script></head><body>"},
 		{"only in attribute", doc + "<head><meta content=\"</head><body>"},
-		{"plaintext", doc + "<head><plaintext></head><body>"},
+		{"plaintext in a template", doc + "<head><template><plaintext></head><body>"},
 		{"already has snippet marker", doc + "<head><script data-productfruits>x</script></head>"},
 		{"marker upper case", doc + "<head><SCRIPT Data-ProductFruits=\"\"></SCRIPT></head>"},
 		{"already has loader src", doc + "<head><script async src=\"https://app.productfruits.com/static/script.js\"></script></head>"},
@@ -489,11 +491,11 @@ func TestInjectFlush(t *testing.T) {
 				_, _ = io.WriteString(w, "<html><head><title")
 				flush(w)
 				assert.Equal(t, "<html><head>", rw.body.String())
-				_, _ = io.WriteString(w, ">x</title><p>text")
+				_, _ = io.WriteString(w, ">x</title>\n")
 			})
 			rw = newRecWriter()
 			m.Handler(handler).ServeHTTP(rw, httptest.NewRequest("GET", "/", nil))
-			assert.Equal(t, "<html><head><title>x</title><p>text", rw.body.String())
+			assert.Equal(t, "<html><head><title>x</title>\n", rw.body.String())
 		})
 		t.Run(via+" in a script, then the insertion point", func(t *testing.T) {
 			var rw *recWriter
@@ -865,32 +867,18 @@ func FuzzInject(f *testing.F) {
 }
 
 // insertedOnce reports whether out is in, or in with snip inserted once
-// right before a "</head" or "<body".
+// exactly where the scanner, reading in whole, puts the insertion point.
 func insertedOnce(out, in, snip []byte) bool {
 	if bytes.Equal(out, in) {
 		return true
 	}
-	if len(out) != len(in)+len(snip) {
+	var sc htmlscan.Scanner
+	sc.Reset(DefaultScriptURL, DefaultScriptURL)
+	if sc.Scan(in) != htmlscan.Insert {
 		return false
 	}
-	prefix := 0
-	for prefix < len(in) && out[prefix] == in[prefix] {
-		prefix++
-	}
-	suffix := 0
-	for suffix < len(in) && out[len(out)-1-suffix] == in[len(in)-1-suffix] {
-		suffix++
-	}
-	for k := max(0, len(in)-suffix); k <= prefix; k++ {
-		if !bytes.Equal(out[k:k+len(snip)], snip) {
-			continue
-		}
-		rest := bytes.ToLower(in[k:min(len(in), k+6)])
-		if bytes.HasPrefix(rest, []byte("</head")) || bytes.HasPrefix(rest, []byte("<body")) {
-			return true
-		}
-	}
-	return false
+	k := sc.InsertAt()
+	return bytes.Equal(out, slices.Concat(in[:k], snip, in[k:]))
 }
 
 // benchPage is a typical page: a head of about 700 bytes, then n bytes of

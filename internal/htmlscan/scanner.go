@@ -1,7 +1,9 @@
 // Package htmlscan finds where the Product Fruits snippet goes in an HTML
-// page that arrives in pieces: right before the first real </head> or, in
-// a page without one before it, the <body> start tag. (A </head> after
-// <body> is ignored by browsers, so the first of the two is the spot.)
+// page that arrives in pieces: where a WHATWG tree builder would still be
+// in the page's head, right before the first token that makes it leave:
+// </head>, or any token the head does not take (a start tag such as
+// <body>, <div>, <input> or <svg>, non-whitespace text, </body>), so that
+// pages whose head is only closed implicitly get the snippet in it too.
 //
 // The Scanner is a streaming subset of the WHATWG HTML tokenizer (HTML
 // Living Standard, §13.2.5 "Tokenization"), just enough to tell real tags
@@ -183,9 +185,19 @@ func (s *Scanner) Scan(p []byte) Result {
 			}
 			j := bytes.IndexByte(p[i:], '<')
 			if j < 0 {
+				j = len(p) - i
+			}
+			if s.depth == 0 {
+				// In the head only whitespace is text; any other
+				// character makes the parser leave it (§13.2.6.4.4).
+				if k := firstNonSpace(p[i : i+j]); k >= 0 {
+					s.insertAt = base + i + k
+					return Insert
+				}
+			}
+			if i += j; i == len(p) {
 				return More
 			}
-			i += j
 			s.tagStart = base + i
 			i++
 			if i < len(p) && isAlpha(p[i]) {
@@ -215,7 +227,11 @@ func (s *Scanner) Scan(p []byte) Result {
 				s.state = bogusCommentState
 				s.tagStart = -1
 			default:
-				// Not a tag: '<' was text; c is read again as text.
+				// Not a tag: '<' was text, which ends the head.
+				if s.depth == 0 {
+					s.insertAt = s.tagStart
+					return Insert
+				}
 				s.state = dataState
 				s.tagStart = -1
 				continue
@@ -442,52 +458,95 @@ func (s *Scanner) endName() bool {
 	return true
 }
 
-// emitTag acts on the tag just completed by its '>', as the tree builder
-// would: the insertion point, template nesting, and the elements whose
-// content the tokenizer reads in another state.
+// emitTag acts on the tag just completed by its '>' as the tree builder
+// would in the "in head" insertion mode (§13.2.6.4.4; before it, the
+// "before html" and "before head" modes lead there for the same tokens):
+// the first token that makes it leave the head is the insertion point;
+// template contents are skipped as a whole; and the elements whose
+// content the tokenizer reads in another state switch it there.
 func (s *Scanner) emitTag() Result {
 	start := s.tagStart
 	s.tagStart = -1
 	s.state = dataState
-	if s.nameLen > len(s.name) {
-		return More // no name that matters here is that long
-	}
-	name := s.name[:s.nameLen]
+	long := s.nameLen > len(s.name) // no name that matters here is that long
+	name := s.name[:min(s.nameLen, len(s.name))]
 	if s.endTag {
-		switch string(name) {
-		case "head":
-			if s.depth == 0 {
-				s.insertAt = start
-				return Insert
-			}
-		case "template":
-			if s.depth > 0 {
-				s.depth--
-			}
+		switch {
+		case long:
+		case s.depth == 0 && headEnd(name):
+			s.insertAt = start
+			return Insert
+		case string(name) == "template" && s.depth > 0:
+			s.depth--
 		}
-		return More
+		return More // the head ignores every other end tag
+	}
+	if s.depth > 0 {
+		return s.emitTemplateTag(name, long)
+	}
+	if long || !inHead(name) {
+		s.insertAt = start
+		return Insert
 	}
 	if s.script && s.marked {
 		return GiveUp // the page already carries the snippet
 	}
 	switch string(name) {
-	case "body":
-		if s.depth == 0 {
-			s.insertAt = start
-			return Insert
-		}
 	case "template":
 		s.depth++
 	case "script":
-		s.state, s.live, s.loader = scriptDataState, s.depth == 0, 0
-	case "plaintext":
-		return GiveUp // nothing after it is markup any more
+		s.state, s.live, s.loader = scriptDataState, true, 0
+	case "style", "noscript", "noframes": // RAWTEXT, scripting enabled
+		s.state, s.rawEnd = rawTextState, rawTextEnd(name)
+	case "title": // RCDATA
+		s.state, s.rawEnd = rawTextState, "title"
+	}
+	return More
+}
+
+// emitTemplateTag acts on a start tag inside <template>, whose contents
+// the parser keeps apart: only where the template ends matters, so the
+// raw text and script elements must be read as the tokenizer reads them.
+// Foreign content (svg, math) would need CDATA sections and tag rules of
+// its own: the page is left alone rather than guessed at.
+func (s *Scanner) emitTemplateTag(name []byte, long bool) Result {
+	if long {
+		return More
+	}
+	switch string(name) {
+	case "template":
+		s.depth++
+	case "script":
+		s.state, s.live, s.loader = scriptDataState, false, 0
+	case "plaintext", "svg", "math":
+		return GiveUp
 	default:
 		if end := rawTextEnd(name); end != "" {
 			s.state, s.rawEnd = rawTextState, end
 		}
 	}
 	return More
+}
+
+// inHead reports the start tags the parser keeps in the head; any other
+// makes it leave the head.
+func inHead(name []byte) bool {
+	switch string(name) {
+	case "html", "head", "base", "basefont", "bgsound", "link", "meta", "title",
+		"noscript", "noframes", "style", "script", "template":
+		return true
+	}
+	return false
+}
+
+// headEnd reports the end tags that end the head: </head>, and </body>,
+// </html> and </br>, which the head treats like any other content.
+func headEnd(name []byte) bool {
+	switch string(name) {
+	case "head", "body", "html", "br":
+		return true
+	}
+	return false
 }
 
 // rawTextEnd returns, for an element the tree builder reads as RAWTEXT or
@@ -594,6 +653,17 @@ func (s *Scanner) endValue() {
 		}
 	}
 	s.srcValue = false
+}
+
+// firstNonSpace returns the index of the first byte of b that is not
+// ASCII whitespace, or -1.
+func firstNonSpace(b []byte) int {
+	for k, c := range b {
+		if !isSpace(c) {
+			return k
+		}
+	}
+	return -1
 }
 
 func isSpace(c byte) bool {

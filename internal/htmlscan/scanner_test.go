@@ -31,35 +31,42 @@ var scanTests = []struct {
 	{"self-closing body", "<html>^<body/>", Insert},
 	{"first of </head> and <body>", "<html><head>^</head><body></head>", Insert},
 	{"doctype first", "<!DOCTYPE html>\n<html><head>^</head>", Insert},
-	{"doctype with a quoted '>'", "<!doctype html PUBLIC \"a>b\"><head>^</head>", Insert},
+	{"doctype ends at its first '>'", "<!doctype html PUBLIC \"a>^b\"><head></head>", Insert},
 	{"comments in the prolog", "<!-- a --><!----><!---><head>^</head>", Insert},
 	{"leading whitespace and BOM", "\xef\xbb\xbf \n\t<html><head>^</head>", Insert},
 	{"head first", "<head>^</head>", Insert},
 
 	// Look-alikes that are not the insertion point.
-	{"longer names", "<html><header></header><headx><bodyx><bodybuilder>^</head>", Insert},
+	{"end tags the head ignores", "<html><head></headx></bodyx></hea></header></div></p></template>^</head>", Insert},
+	{"start tags the head keeps", "<html><head><head><html lang=x><base href=/><basefont><bgsound><link rel=a><meta charset=utf-8>^</head>", Insert},
+	{"a longer name leaves the head", "<html><head>^<header></header></head>", Insert},
 	{"</head> in a comment", "<html><head><!-- </head> <body> -->^</head>", Insert},
 	{"comment ended by --!>", "<html><head><!-- </head> --!>^</head>", Insert},
 	{"comment with dashes", "<html><head><!-- a -- b --- </head> ---->^</head>", Insert},
 	{"comment with bang not at end", "<html><head><!-- --!x </head> -->^</head>", Insert},
 	{"comment with nested <!--", "<html><head><!-- <!-- </head> -->^</head>", Insert},
 	{"abrupt empty comments", "<html><head><!--><!--->^</head>", Insert},
-	{"bogus comment <!x>", "<html><head><!x </head>>^</head>", Insert},
-	{"bogus comment <?", "<html><head><?php echo '</head>' ?>^</head>", Insert},
-	{"bogus comment </ space", "<html><head></ </head>>^</head>", Insert},
+	{"bogus comment <!x>", "<html><head><!x </head>^</head>", Insert},
+	{"bogus comment <?", "<html><head><?php echo '</head' ?>^</head>", Insert},
+	{"bogus comment </ space", "<html><head></ x>^</head>", Insert},
 	{"empty end tag", "<html><head></>^</head>", Insert},
-	{"<!- is bogus", "<html><head><!-</head>>^</head>", Insert},
-	{"CDATA outside foreign content is bogus", "<html><head><![CDATA[</head>]]>^</head>", Insert},
-	{"'<' as text", "<html><head>a < b <3 <=^</head>", Insert},
+	{"<!- is bogus", "<html><head><!-x>^</head>", Insert},
+	{"CDATA outside foreign content is bogus", "<html><head><![CDATA[</head>^]]></head>", Insert},
+	{"text leaves the head", "<html><head>\n  ^a < b</head>", Insert},
+	{"'<' as text leaves the head", "<html><head> ^< b</head>", Insert},
+	{"a character reference is text", "<html><head>^&nbsp;</head>", Insert},
+	{"NUL is text", "<html><head>^\x00</head>", Insert},
 	{"double-quoted attribute", "<html><head><meta content=\"</head><body>\">^</head>", Insert},
 	{"single-quoted attribute", "<html><head><meta content='</head><body>'>^</head>", Insert},
-	{"unquoted attribute", "<html><head><a href=</head>>^</head>", Insert},
-	{"attribute without value", "<html><head><a b c = d e=>^</head>", Insert},
-	{"attribute names with quotes", "<html><head><a \"=x '=y \"z>^</head>", Insert},
+	{"unquoted attribute", "<html><head><meta content=a</head>^</head>", Insert},
+	{"attribute without value", "<html><head><meta b c = d e=>^</head>", Insert},
+	{"attribute names with quotes", "<html><head><meta \"=x '=y \"z>^</head>", Insert},
 	{"title is RCDATA", "<html><head><title></head><body></title>^</head>", Insert},
-	{"textarea is RCDATA", "<html><head><textarea></head></textarea>^</head>", Insert},
+	{"in a template, textarea is RCDATA", "<html><head><template><textarea></template></textarea></template>^</head>", Insert},
 	{"style is RAWTEXT", "<html><head><style>a{} </head> <!-- </style>^</head>", Insert},
-	{"xmp, iframe, noembed, noframes, noscript", "<html><head><xmp></head></xmp><iframe></head></iframe><noembed></head></noembed><noframes></head></noframes><noscript></head></noscript>^</head>", Insert},
+	{"noframes and noscript are RAWTEXT", "<html><head><noframes></head></noframes><noscript></head><body></noscript>^</head>", Insert},
+	{"in a template, xmp, iframe, noembed are RAWTEXT", "<html><head><template><xmp></template></xmp><iframe></template></iframe><noembed></template></noembed></template>^</head>", Insert},
+	{"template contents take anything", "<html><head><template></head><body><div>text</div><p></template>^</head>", Insert},
 	{"raw text end tag look-alikes", "<html><head><style></styles></styl </style/>^</head>", Insert},
 	{"raw text end tag in upper case", "<html><head><STYLE></head></StYlE>^</head>", Insert},
 	{"script text", "<html><head><script>if (a </head> b) {}</script>^</head>", Insert},
@@ -75,10 +82,27 @@ var scanTests = []struct {
 	{"stray </template>", "<html><head></template>^</head>", Insert},
 	{"script in a template is inert", "<html><head><template><script>$productFruits</script></template>^</head>", Insert},
 	{"another src", "<html><head><script src=\"https://cdn.example.com/pf.js\"></script>^</head>", Insert},
-	{"src of another element", "<html><head><img src=\"" + testLoader + "\">^</head>", Insert},
-	{"marker on another element", "<html><head><div data-productfruits>^</head>", Insert},
+	{"src of another element", "<html><head><link src=\"" + testLoader + "\">^</head>", Insert},
+	{"marker on another element", "<html><head><meta data-productfruits>^</head>", Insert},
 	{"marker-like attribute", "<html><head><script data-productfruitsx></script>^</head>", Insert},
 	{"$ in a script", "<html><head><script>$ $$ $productFruit $product_Fruits</script>^</head>", Insert},
+
+	// Heads closed implicitly, as minifiers leave them.
+	{"minified page", "<!doctype html><title>t</title>^<p>x", Insert},
+	{"hidden input", "<html><head><meta charset=utf-8>^<input type=hidden name=a>", Insert},
+	{"div", "<html><head>^<div>", Insert},
+	{"tracking img", "<html><head><title>t</title>^<img src=/t.gif></head>", Insert},
+	{"iframe", "<html><head>^<iframe src=/x></iframe></head>", Insert},
+	{"custom element", "<html><head>^<my-widget></my-widget></head>", Insert},
+	{"svg", "<html><head>^<svg></head>", Insert},
+	{"math", "<html><head>^<math></head>", Insert},
+	{"frameset", "<html><head>^<frameset></head>", Insert},
+	{"textarea", "<html><head>^<textarea></head></textarea>", Insert},
+	{"plaintext", "<html><head>^<plaintext></head>", Insert},
+	{"</body>", "<html><head>^</body>", Insert},
+	{"</html>", "<html><head>^</html>", Insert},
+	{"</br>", "<html><head>^</br>", Insert},
+	{"no head tag", "<html>^<body>", Insert},
 
 	// Pages left alone.
 	{"fragment", "<div>hello</div></head>", GiveUp},
@@ -94,7 +118,9 @@ var scanTests = []struct {
 	{"loader src unquoted", "<html><head><script src=" + testLoaderAttr + "></script></head>", GiveUp},
 	{"loader global in a script", "<html><head><script>window.$productFruits=[]</script></head>", GiveUp},
 	{"loader global in an escaped script", "<html><head><script><!-- $productFruits --></script></head>", GiveUp},
-	{"plaintext", "<html><head><plaintext></head>", GiveUp},
+	{"plaintext in a template", "<html><head><template><plaintext></head>", GiveUp},
+	{"svg in a template", "<html><head><template><svg><![CDATA[ > </template> ]]></svg></template></head>", GiveUp},
+	{"math in a template", "<html><head><template><math></template></head>", GiveUp},
 
 	// Undecided at the end of the input.
 	{"no </head> nor <body>", "<html><head><title>x</title>", More},
@@ -153,10 +179,10 @@ func TestScanOffsets(t *testing.T) {
 	assert.Equal(t, More, s.Scan([]byte("<html><head><title>x</title><meta a")))
 	assert.Equal(t, 35, s.Offset())
 	assert.Equal(t, 28, s.Flushable(), "the unfinished <meta> tag is held back")
-	assert.Equal(t, More, s.Scan([]byte("='b'>text")))
+	assert.Equal(t, More, s.Scan([]byte("='b'>\n  ")))
 	assert.Equal(t, s.Offset(), s.Flushable(), "no tag open: everything may go")
 	assert.Equal(t, Insert, s.Scan([]byte("</head>")))
-	assert.Equal(t, 44, s.InsertAt())
+	assert.Equal(t, 43, s.InsertAt())
 
 	s.Reset(testLoader, testLoaderAttr)
 	assert.Equal(t, 0, s.Offset(), "Reset starts a new page")

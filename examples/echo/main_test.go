@@ -5,7 +5,10 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/demoapp"
 	"github.com/pfverify/productfruits/examples/internal/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,15 +18,22 @@ func TestEcho(t *testing.T) {
 	app := pftest.Start(t, newApp)
 
 	t.Run("anonymous", func(t *testing.T) {
-		for path, want := range map[string]int{
-			"/":                               http.StatusOK,
-			"/me":                             http.StatusUnauthorized,
-			productfruits.DefaultIdentityPath: http.StatusUnauthorized,
-		} {
+		res, body := app.Get(t, "/")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		pftest.RequireAnonymous(t, string(body))
+		for _, path := range []string{"/me", productfruits.DefaultIdentityPath} {
 			res, body := app.Get(t, path)
-			assert.Equal(t, want, res.StatusCode, path)
+			assert.Equal(t, http.StatusUnauthorized, res.StatusCode, path)
 			assert.NotContains(t, string(body), "hmac", path)
 		}
+	})
+
+	t.Run("handler error", func(t *testing.T) {
+		// /me returns echo.ErrUnauthorized: Echo's error handler writes its
+		// JSON through the middleware, while the middleware still runs.
+		res, body := app.Get(t, "/me")
+		require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+		assert.JSONEq(t, `{"message":"Unauthorized"}`, string(body))
 	})
 
 	app.Login(t, "Žluťoučký kůň")
@@ -50,4 +60,50 @@ func TestEcho(t *testing.T) {
 			pftest.VerifyUser(t, app.Signer, tc.user(t, body), "Žluťoučký kůň")
 		})
 	}
+}
+
+// TestEchoGzip proves that the page Gzip compresses carries the snippet
+// the middleware injected inside it.
+func TestEchoGzip(t *testing.T) {
+	app := pftest.Start(t, newApp)
+
+	res, page := app.GetGzip(t, "/")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	pftest.RequireAnonymous(t, string(page))
+
+	app.Login(t, "jane")
+	res, page = app.GetGzip(t, "/")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, res.Header.Get("Cache-Control"), "private")
+	pftest.VerifyUser(t, app.Signer, pftest.HeadUser(t, string(page), pftest.Workspace), "jane")
+}
+
+// TestEchoGzipWrongOrder shows why the order matters: with Gzip added after
+// the middleware, Gzip runs inside it, the middleware sees a compressed
+// page and, as it must, leaves it alone: no snippet.
+func TestEchoGzipWrongOrder(t *testing.T) {
+	app := pftest.Start(t, func(workspaceCode, secret string) (*echo.Echo, error) {
+		sessions := demoapp.NewSessions()
+		pf, err := productfruits.New(productfruits.Config{
+			WorkspaceCode: workspaceCode,
+			Secret:        secret,
+			Username:      sessions.Username(),
+			Inject:        true,
+		})
+		if err != nil {
+			return nil, err
+		}
+		e := echo.New()
+		e.Use(wrapMiddleware(pf.Handler))
+		e.Use(middleware.Gzip()) // wrong: inside ours
+		e.GET("/", echo.WrapHandler(demoapp.Page{Title: "wrong order"}.Injected()))
+		e.POST("/login", echo.WrapHandler(http.HandlerFunc(sessions.Login)))
+		return e, nil
+	})
+
+	app.Login(t, "jane")
+	res, page := app.GetGzip(t, "/")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, string(page), "Signed in as jane", "the page is jane's")
+	assert.NotContains(t, string(page), "data-productfruits", "and carries no snippet")
 }

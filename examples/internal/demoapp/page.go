@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 
@@ -31,6 +32,17 @@ type Page struct {
 	// Note is an optional line of text under the body, such as which
 	// instance served the page.
 	Note string
+	// Username is the signed-in user the default body shows. Render fills
+	// it from productfruits.FromContext when it is empty; set it yourself
+	// for Execute.
+	Username string
+}
+
+// Execute writes p's HTML to w, for frameworks that write responses their
+// own way (gin's c.Data, Fiber's c.Send): the caller sets the headers
+// Render would set (Content-Type, Cache-Control).
+func (p Page) Execute(w io.Writer) error {
+	return pageTemplate.Execute(w, p)
 }
 
 // Render writes p as r's page, for the user the middleware signed for r
@@ -38,13 +50,12 @@ type Page struct {
 // hash, so it is marked Cache-Control: private, no-store. When the page
 // cannot be rendered, Render logs why and answers 500 instead.
 func Render(w http.ResponseWriter, r *http.Request, p Page) {
-	user, _ := productfruits.FromContext(r.Context())
-	data := struct {
-		Page
-		Username string
-	}{p, user.Username}
+	if p.Username == "" {
+		user, _ := productfruits.FromContext(r.Context())
+		p.Username = user.Username
+	}
 	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, data); err != nil {
+	if err := p.Execute(&buf); err != nil {
 		slog.ErrorContext(r.Context(), "rendering the page", "error", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
@@ -61,4 +72,13 @@ func Render(w http.ResponseWriter, r *http.Request, p Page) {
 func (p Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.ProductFruits = productfruits.TemplateScript(r)
 	Render(w, r, p)
+}
+
+// Injected returns a handler that serves p as r's page without placing
+// the snippet itself, for apps whose middleware injects it
+// (productfruits.Config.Inject).
+func (p Page) Injected() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Render(w, r, p)
+	})
 }

@@ -13,6 +13,8 @@
 package pftest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -86,6 +88,22 @@ func (a *App) Do(t testing.TB, req *http.Request) (*http.Response, []byte) {
 func (a *App) Get(t testing.TB, path string) (*http.Response, []byte) {
 	t.Helper()
 	return Get(t, a.Client, a.URL+path)
+}
+
+// GetGzip is a GET of the app's path that asks for gzip itself, so that
+// the client does not decompress behind the test's back: it requires a
+// gzip-encoded response and returns it with its body decompressed.
+func (a *App) GetGzip(t testing.TB, path string) (*http.Response, []byte) {
+	t.Helper()
+	req := a.NewRequest(t, http.MethodGet, path)
+	req.Header.Set("Accept-Encoding", "gzip")
+	res, body := a.Do(t, req)
+	require.Equal(t, "gzip", res.Header.Get("Content-Encoding"), "the response is gzipped")
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	require.NoError(t, err)
+	plain, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	return res, plain
 }
 
 // Login is Login of username with a.Client, and returns the page it ends

@@ -14,6 +14,7 @@ require (
 	github.com/gorilla/securecookie v1.1.2
 	github.com/gorilla/sessions v1.4.0
 	github.com/labstack/echo/v4 v4.16.0
+	github.com/labstack/echo/v5 v5.4.4
 	github.com/pfverify/productfruits v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 )

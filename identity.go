@@ -32,8 +32,8 @@ var (
 	ErrHashMismatch = errors.New("productfruits: hash mismatch")
 	// ErrExpired means an HMAC's expiration has passed.
 	ErrExpired = errors.New("productfruits: hmac expired")
-	// ErrMalformedExpiration means an HMAC's expiration is not a
-	// Date.prototype.toJSON string.
+	// ErrMalformedExpiration means an HMAC's expiration is not an ISO
+	// 8601 date-time in a form ParseExpiration reads.
 	ErrMalformedExpiration = errors.New("productfruits: malformed expiration")
 )
 
@@ -50,8 +50,10 @@ var hashLen = base64.StdEncoding.EncodedLen(sha256.Size)
 type HMAC struct {
 	// Hash is the standard, padded base64 HMAC-SHA256 of username+Expiration.
 	Hash string `json:"hash"`
-	// Expiration is the signed expiration in Date.prototype.toJSON form, or
-	// empty when the HMAC does not expire.
+	// Expiration is the signed expiration string, or empty when the HMAC
+	// does not expire. Sign writes it in Date.prototype.toJSON form; Verify
+	// also takes the other ISO 8601 forms ParseExpiration reads, as the
+	// product does.
 	Expiration string `json:"expiration,omitempty"`
 }
 
@@ -122,6 +124,100 @@ func appendExpiration(dst []byte, t time.Time) ([]byte, bool) {
 		byte('0'+sec/10), byte('0'+sec%10), '.',
 		byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
 	return dst, true
+}
+
+// ParseExpiration reads an HMAC expiration as the product does, as an ISO
+// 8601 date-time: YYYY-MM-DDTHH:MM:SS, then optionally '.' and a fraction
+// of any number of digits (those beyond nanoseconds are dropped), then a
+// zone: Z, or an offset such as +01:00 or +0100. That takes JavaScript's
+// toJSON form (2026-11-24T14:00:00.000Z, what Sign produces), .NET's
+// round-trip "o" form (2026-11-24T14:00:00.0000000Z, the product's .NET
+// example) and RFC 3339 times with an offset. A date-time without a zone
+// (2026-11-24T14:00:00, the form the product's knowledge-base page shows)
+// is read as UTC. The result is in UTC. Anything else, a date alone or a
+// space for the T among them, is ErrMalformedExpiration.
+func ParseExpiration(s string) (time.Time, error) {
+	t, ok := parseExpiration(s)
+	if !ok {
+		return time.Time{}, fmt.Errorf("%w: %q is not an ISO 8601 date-time such as 2026-11-24T14:00:00.000Z", ErrMalformedExpiration, s)
+	}
+	return t, nil
+}
+
+// parseExpiration is ParseExpiration without an error to allocate.
+func parseExpiration(s string) (time.Time, bool) {
+	if len(s) < len("2006-01-02T15:04:05") || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	year, ok1 := atoiDigits(s[0:4])
+	month, ok2 := atoiDigits(s[5:7])
+	day, ok3 := atoiDigits(s[8:10])
+	hour, ok4 := atoiDigits(s[11:13])
+	minute, ok5 := atoiDigits(s[14:16])
+	sec, ok6 := atoiDigits(s[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(time.Month(month), year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	rest := s[19:]
+	nsec := 0
+	if rest != "" && rest[0] == '.' {
+		n := 1
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			if n <= 9 {
+				nsec = nsec*10 + int(rest[n]-'0')
+			}
+			n++
+		}
+		if n == 1 {
+			return time.Time{}, false
+		}
+		for k := n - 1; k < 9; k++ {
+			nsec *= 10
+		}
+		rest = rest[n:]
+	}
+	offset := 0
+	switch {
+	case rest == "", rest == "Z":
+	case rest[0] == '+' || rest[0] == '-':
+		z := rest[1:]
+		if len(z) == len("01:00") && z[2] == ':' {
+			z = z[:2] + z[3:]
+		}
+		hh, ok1 := atoiDigits(z[:min(2, len(z))])
+		mm, ok2 := atoiDigits(z[min(2, len(z)):])
+		if len(z) != 4 || !ok1 || !ok2 || hh > 23 || mm > 59 {
+			return time.Time{}, false
+		}
+		offset = (hh*60 + mm) * 60
+		if rest[0] == '-' {
+			offset = -offset
+		}
+	default:
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	return t.Add(-time.Duration(offset) * time.Second), true
+}
+
+// atoiDigits reads s, ASCII digits only (no sign), as a number.
+func atoiDigits(s string) (int, bool) {
+	if s == "" {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
+}
+
+func daysIn(m time.Month, year int) int {
+	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 // Signer computes and checks Product Fruits identity verification HMACs
@@ -211,17 +307,19 @@ func (s *Signer) Sign(username string, expires time.Time) (HMAC, error) {
 
 // Verify checks that h is the HMAC of username (and h.Expiration) under
 // this Signer's secret, comparing in constant time, and that the
-// expiration, if any, is after now. It returns nil, ErrHashMismatch,
-// ErrExpired, ErrMalformedExpiration or a username error.
+// expiration, if any, is after now. As the product does, it takes the
+// expiration in any ISO 8601 form ParseExpiration reads, not only the
+// toJSON form Sign writes: the hash is checked over the string exactly as
+// given, the expiry by the instant it names. It returns nil,
+// ErrHashMismatch, ErrExpired, ErrMalformedExpiration or a username error.
 func (s *Signer) Verify(username string, h HMAC, now time.Time) error {
 	if err := checkUsername(username); err != nil {
 		return err
 	}
 	var exp time.Time
 	if h.Expiration != "" {
-		var err error
-		exp, err = time.Parse(expirationLayout, h.Expiration)
-		if err != nil || FormatExpiration(exp) != h.Expiration {
+		var ok bool
+		if exp, ok = parseExpiration(h.Expiration); !ok {
 			return ErrMalformedExpiration
 		}
 	}

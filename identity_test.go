@@ -116,7 +116,8 @@ func TestVerify(t *testing.T) {
 		{"no expiration", "testUser", HMAC{Hash: "LZGb1SPNlIIk0XBPWhCXc7boAxE/pmul4Mrzt23ZfEg="}, now, nil},
 		{"expired at the instant", "testUser", good, mustTime(t, "2026-11-24T14:00:00Z"), ErrExpired},
 		{"other user", "testUser2", good, now, ErrHashMismatch},
-		{"expiration re-formatted after signing", "testUser", HMAC{Hash: good.Hash, Expiration: "2026-11-24T14:00:00Z"}, now, ErrMalformedExpiration},
+		{"expiration re-formatted after signing", "testUser", HMAC{Hash: good.Hash, Expiration: "2026-11-24T14:00:00Z"}, now, ErrHashMismatch},
+		{"expiration not ISO 8601", "testUser", HMAC{Hash: good.Hash, Expiration: "Tue, 24 Nov 2026 14:00:00 GMT"}, now, ErrMalformedExpiration},
 		{"hex instead of base64", "testUser", HMAC{Hash: "2d919bd523cd94822 4d1704f5a109773b6e803113fa66ba5e0cacf2b76d97c48"}, now, ErrHashMismatch},
 		{"url-safe base64", "testUser", HMAC{Hash: "LZGb1SPNlIIk0XBPWhCXc7boAxE_pmul4Mrzt23ZfEg="}, now, ErrHashMismatch},
 		{"unpadded", "testUser", HMAC{Hash: "LZGb1SPNlIIk0XBPWhCXc7boAxE/pmul4Mrzt23ZfEg"}, now, ErrHashMismatch},
@@ -134,6 +135,153 @@ func TestVerify(t *testing.T) {
 			assert.ErrorIs(t, err, tt.want)
 		})
 	}
+}
+
+// TestVerifyISOForms holds Verify to the product's reading of an
+// expiration: any ISO 8601 form its documented examples sign, the hash
+// over the string exactly as given, the expiry by the instant it names.
+func TestVerifyISOForms(t *testing.T) {
+	s, err := NewSigner(vectorSecret)
+	require.NoError(t, err)
+	at := func(v string) time.Time { return mustTime(t, v) }
+	tests := []struct {
+		name       string
+		expiration string
+		// valid is the last instant at which the hmac is still good,
+		// expired the first at which it is not.
+		valid, expired time.Time
+	}{
+		{"toJSON", "2026-11-24T14:00:00.000Z", at("2026-11-24T13:59:59.999Z"), at("2026-11-24T14:00:00Z")},
+		{".NET round-trip o, UTC", "2026-11-24T14:00:00.0000000Z", at("2026-11-24T13:59:59.999999999Z"), at("2026-11-24T14:00:00Z")},
+		{".NET round-trip o, local", "2026-11-24T15:00:00.1234567+01:00", at("2026-11-24T14:00:00.1234566Z"), at("2026-11-24T14:00:00.1234567Z")},
+		{"no fraction", "2026-11-24T14:00:00Z", at("2026-11-24T13:59:59Z"), at("2026-11-24T14:00:00Z")},
+		{"one fractional digit", "2026-11-24T14:00:00.5Z", at("2026-11-24T14:00:00.4Z"), at("2026-11-24T14:00:00.5Z")},
+		{"microseconds, Python isoformat", "2026-11-24T14:00:00.000001+00:00", at("2026-11-24T14:00:00Z"), at("2026-11-24T14:00:00.000001Z")},
+		{"twelve fractional digits", "2026-11-24T14:00:00.123456789999Z", at("2026-11-24T14:00:00.123456788Z"), at("2026-11-24T14:00:00.123456789Z")},
+		{"negative offset", "2026-11-24T09:00:00-05:00", at("2026-11-24T13:59:59Z"), at("2026-11-24T14:00:00Z")},
+		{"offset without colon", "2026-11-24T19:45:00+0545", at("2026-11-24T13:59:59Z"), at("2026-11-24T14:00:00Z")},
+		{"-00:00", "2026-11-24T14:00:00-00:00", at("2026-11-24T13:59:59Z"), at("2026-11-24T14:00:00Z")},
+		{"no zone: UTC", "2026-11-24T14:00:00", at("2026-11-24T13:59:59Z"), at("2026-11-24T14:00:00Z")},
+		{"no zone, fraction: UTC", "2026-11-24T14:00:00.250", at("2026-11-24T14:00:00.249Z"), at("2026-11-24T14:00:00.25Z")},
+		{"across a year", "2027-01-01T00:30:00+01:00", at("2026-12-31T23:29:59Z"), at("2026-12-31T23:30:00Z")},
+		{"leap day", "2028-02-29T00:00:00Z", at("2028-02-28T23:59:59Z"), at("2028-02-29T00:00:00Z")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := HMAC{Hash: naiveSign(vectorSecret, "testUser", tt.expiration), Expiration: tt.expiration}
+			assert.NoError(t, s.Verify("testUser", h, tt.valid))
+			assert.ErrorIs(t, s.Verify("testUser", h, tt.expired), ErrExpired)
+			got, err := ParseExpiration(tt.expiration)
+			require.NoError(t, err)
+			assert.Equal(t, tt.expired, got, "the instant")
+			assert.Equal(t, time.UTC, got.Location())
+
+			// Signed over one string, sent as another of the same instant:
+			// the hash is over the string, so it fails.
+			other := FormatExpiration(got)
+			if other == tt.expiration {
+				other = got.Format(time.RFC3339Nano)
+			}
+			assert.ErrorIs(t, s.Verify("testUser", HMAC{Hash: h.Hash, Expiration: other}, tt.valid), ErrHashMismatch)
+		})
+	}
+}
+
+func TestParseExpirationRejects(t *testing.T) {
+	for _, v := range []string{
+		"", "2026-11-24", "2026-11-24T14:00", "2026-11-24 14:00:00Z", "2026-11-24t14:00:00z",
+		"2026-11-24T14:00:00z", "2026-11-24T14:00:00.Z", "2026-11-24T14:00:00,5Z",
+		"2026-11-24T14:00:00+01", "2026-11-24T14:00:00+1:00", "2026-11-24T14:00:00+01:0", "2026-11-24T14:00:00+24:00",
+		"2026-11-24T14:00:00+01:60", "2026-11-24T14:00:00 Z", "2026-11-24T14:00:00Z ", " 2026-11-24T14:00:00Z",
+		"2026-13-01T00:00:00Z", "2026-00-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z",
+		"2026-11-00T00:00:00Z", "2026-11-24T24:00:00Z", "2026-11-24T14:60:00Z", "2026-11-24T14:00:60Z",
+		"+2026-11-24T14:00:00Z", "20261124T140000Z", "2026-11-24T14:00:00.000ZZ", "2026-1-24T14:00:00Z",
+		"2026-11-24T14:00:00.0000000Z\n", "1764000000", "1764000000000", "Tue, 24 Nov 2026 14:00:00 GMT",
+		"2026-11-24T14:00:00.000+01:00:00", "2026-11-24T14:00:00-", "٢٠٢٦-11-24T14:00:00Z",
+	} {
+		_, err := ParseExpiration(v)
+		assert.ErrorIs(t, err, ErrMalformedExpiration, "%q", v)
+		if v == "" {
+			continue // Verify: no expiration
+		}
+		assert.ErrorIs(t, vectorSigner(t).Verify("testUser", HMAC{Hash: naiveSign(vectorSecret, "testUser", v), Expiration: v}, fixedNow),
+			ErrMalformedExpiration, "%q", v)
+	}
+}
+
+// TestParseExpirationMatchesJavaScript reads random expirations in every
+// form ParseExpiration takes (fractions of 0 to 9 digits, Z, offsets with
+// and without colon, no zone) both here and with JavaScript's Date.parse,
+// run with TZ=UTC so that a form without zone means UTC there too, and
+// compares the instants to the millisecond, all Date holds. (V8 misreads
+// fractions of ten digits or more that start with a zero, so the
+// comparison stops at nine, the most any backend writes; TestVerifyISOForms
+// covers longer ones.)
+func TestParseExpirationMatchesJavaScript(t *testing.T) {
+	node := lookNode(t)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(11, seed))
+	minS := time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC).Unix()
+	maxS := time.Date(9999, 12, 30, 0, 0, 0, 0, time.UTC).Unix()
+	const n = 600
+	in := make([]string, 0, n)
+	for range n {
+		tm := time.Unix(minS+r.Int64N(maxS-minS), 0).UTC()
+		off := 0
+		zone := "Z"
+		switch r.IntN(4) {
+		case 1:
+			off = (r.IntN(47)-23)*3600 + r.IntN(4)*15*60
+			sign, a := '+', off
+			if off < 0 {
+				sign, a = '-', -off
+			}
+			zone = fmt.Sprintf("%c%02d:%02d", sign, a/3600, a/60%60)
+			if r.IntN(2) == 0 {
+				zone = strings.Replace(zone, ":", "", 1)
+			}
+		case 2:
+			zone = ""
+		}
+		s := tm.Add(time.Duration(off) * time.Second).Format("2006-01-02T15:04:05")
+		if d := r.IntN(10); d > 0 {
+			s += "."
+			for range d {
+				s += string(rune('0' + r.IntN(10)))
+			}
+		}
+		in = append(in, s+zone)
+	}
+	b, err := json.Marshal(in)
+	require.NoError(t, err)
+	cmd := exec.Command(node, "-e", `
+const chunks = [];
+process.stdin.on('data', d => chunks.push(d));
+process.stdin.on('end', () => {
+  process.stdout.write(JSON.stringify(JSON.parse(Buffer.concat(chunks)).map(s => Date.parse(s))));
+});`)
+	cmd.Env = append(cmd.Environ(), "TZ=UTC")
+	cmd.Stdin = bytes.NewReader(b)
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	var want []*int64
+	require.NoError(t, json.Unmarshal(out, &want))
+	require.Len(t, want, n)
+	for i, s := range in {
+		got, err := ParseExpiration(s)
+		require.NoError(t, err, s)
+		require.NotNil(t, want[i], "JavaScript cannot read %q", s)
+		assert.Equal(t, *want[i], got.UnixMilli(), s)
+	}
+}
+
+// vectorSigner is the Signer of the published vectors' secret.
+func vectorSigner(t *testing.T) *Signer {
+	t.Helper()
+	s, err := NewSigner(vectorSecret)
+	require.NoError(t, err)
+	return s
 }
 
 // nodeCase is one differential case for the reference computation.
@@ -396,7 +544,7 @@ func checkVerify(t *testing.T, s *Signer, secret, username string, h HMAC, now t
 		t.Fatalf("Verify accepted %+v for %q, which is not its HMAC", h, username)
 	}
 	if h.Expiration != "" {
-		exp, perr := time.Parse("2006-01-02T15:04:05.000Z", h.Expiration)
+		exp, perr := ParseExpiration(h.Expiration)
 		if perr != nil || !now.Before(exp) {
 			t.Fatalf("Verify accepted the expiration %q at %v", h.Expiration, now)
 		}

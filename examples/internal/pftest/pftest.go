@@ -226,6 +226,18 @@ func InitArgs(t testing.TB, page string) []json.RawMessage {
 	return []json.RawMessage{data.Workspace, data.Language, data.User}
 }
 
+// IdentityURL returns where page's one snippet renews its user object
+// (the page data's identity endpoint, set with a TTL), or "" when it does
+// not renew.
+func IdentityURL(t testing.TB, page string) string {
+	t.Helper()
+	require.Equal(t, 1, strings.Count(page, PageDataCall), "snippets with page data")
+	_, rest, _ := strings.Cut(page, PageDataCall)
+	var data struct{ Identity string }
+	require.NoError(t, json.NewDecoder(strings.NewReader(`{"workspace":`+rest)).Decode(&data))
+	return data.Identity
+}
+
 // Head returns page up to its </head>, requiring that there is one.
 func Head(t testing.TB, page string) string {
 	t.Helper()

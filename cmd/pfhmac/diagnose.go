@@ -25,7 +25,7 @@ type checker struct {
 	// removed; nil when the secret has none.
 	trimmedSigner *productfruits.Signer
 	user, hash    string
-	exp           string // as given, possibly not in toJSON form
+	exp           string // as given, in any form, readable or not
 	now           time.Time
 }
 
@@ -37,14 +37,17 @@ type candidate struct {
 }
 
 // explain writes to w why c.hash does not verify; verr is what Verify
-// returned: ErrHashMismatch or ErrMalformedExpiration.
+// returned: ErrHashMismatch or ErrMalformedExpiration (an expiration the
+// product cannot read as an ISO 8601 date-time).
 func (c *checker) explain(w io.Writer, verr error) {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, "- "+format+"\n", args...) }
 
 	malformed := errors.Is(verr, productfruits.ErrMalformedExpiration)
 	expTime, parsed := parseExpiration(c.exp)
-	exact := c.exp // the toJSON form of the expiration; "" if none can be had
+	// exact is the expiration to sign and send: as given when the product
+	// reads it, else the toJSON form of its instant; "" if none can be had.
+	exact := c.exp
 	if malformed {
 		exact = ""
 		if parsed {
@@ -54,9 +57,9 @@ func (c *checker) explain(w io.Writer, verr error) {
 
 	switch {
 	case malformed && exact != "":
-		fmt.Fprintf(&b, "malformed expiration: %q is not in Date.prototype.toJSON form (UTC, three fractional digits, Z); the exact form of that instant is %q.\n", c.exp, exact)
+		fmt.Fprintf(&b, "malformed expiration: %q is not an ISO 8601 date-time the product reads (YYYY-MM-DDTHH:MM:SS, a fraction, Z or an offset); the exact form of that instant, as Date.prototype.toJSON writes it, is %q.\n", c.exp, exact)
 	case malformed:
-		fmt.Fprintf(&b, "malformed expiration: %q is not a date in Date.prototype.toJSON form, such as 2026-11-24T14:00:00.000Z.\n", c.exp)
+		fmt.Fprintf(&b, "malformed expiration: %q is not an ISO 8601 date-time the product reads, such as 2026-11-24T14:00:00.000Z (Date.prototype.toJSON) or 2026-11-24T14:00:00.0000000Z (.NET's \"o\").\n", c.exp)
 	default:
 		fmt.Fprintf(&b, "hash mismatch: under this secret, %q is not the hash of username %q %s.\n", c.hash, c.user, describeExp(c.exp))
 	}
@@ -83,7 +86,13 @@ func (c *checker) explain(w io.Writer, verr error) {
 	if parsed && !expTime.After(c.now) {
 		line("besides, the expiration %s passed %v ago: the product rejects even a correct hash once it has expired.", productfruits.FormatExpiration(expTime), roundDuration(c.now.Sub(expTime)))
 	}
-	if !malformed || exact != "" {
+	switch {
+	case !malformed && c.exp != "" && c.exp != productfruits.FormatExpiration(expTime):
+		// Another ISO form: the product signs it as given.
+		if d := macOf(c.signer, c.user+c.exp); d != nil {
+			line("with this secret, username %q %s signs to hash %q.", c.user, describeExp(c.exp), base64.StdEncoding.EncodeToString(d))
+		}
+	case !malformed || exact != "":
 		var t time.Time
 		if exact != "" {
 			t = expTime
@@ -112,9 +121,9 @@ func (c *checker) candidates(malformed bool, exact string, expTime time.Time, pa
 	given := candidate{user: c.user, exp: c.exp}
 	switch {
 	case malformed:
-		given.why = fmt.Sprintf("the hash signs the expiration exactly as given, but the product accepts only the toJSON form: sign %q and send that.", exact)
+		given.why = fmt.Sprintf("the hash signs the expiration exactly as given, but the product cannot read that string as an ISO 8601 date-time: sign %q and send that.", exact)
 		if exact == "" {
-			given.why = "the hash signs the expiration exactly as given, but the product accepts only the Date.prototype.toJSON form: sign and send an expiration such as 2026-11-24T14:00:00.000Z."
+			given.why = "the hash signs the expiration exactly as given, but the product cannot read that string as an ISO 8601 date-time: sign and send an expiration such as 2026-11-24T14:00:00.000Z."
 		}
 	case encodingProblem:
 		given.why = "that digest is otherwise right: it signs this username and expiration as given. Only its encoding is wrong."
@@ -248,12 +257,16 @@ func decodeHash(h string) (digest []byte, problem string) {
 }
 
 // parseExpiration parses an expiration in any form a backend might have
-// produced: RFC 3339 with any offset and precision, or Unix seconds or
-// milliseconds.
+// produced: the ISO 8601 forms the product reads, and, to name the instant
+// of one it cannot read, RFC 3339 with a space for the T, or Unix seconds
+// or milliseconds.
 func parseExpiration(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, false
+	}
+	if t, err := productfruits.ParseExpiration(s); err == nil {
+		return t, true
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00"} {
 		if t, err := time.Parse(layout, s); err == nil {
@@ -279,11 +292,13 @@ func renderings(t time.Time) []rendering {
 	u := t.UTC()
 	return []rendering{
 		{productfruits.FormatExpiration(t), "Date.prototype.toJSON"},
+		{u.Format("2006-01-02T15:04:05.0000000Z"), ".NET's round-trip \"o\" form"},
 		{u.Format(time.RFC3339), "RFC 3339 without fraction, such as Go's time.RFC3339"},
 		{u.Format(time.RFC3339Nano), "Go's time.RFC3339Nano, which trims trailing zeros"},
 		{u.Format("2006-01-02T15:04:05.000000Z"), "microsecond precision"},
 		{u.Format("2006-01-02T15:04:05+00:00"), "a +00:00 offset, such as Python's isoformat"},
 		{u.Format("2006-01-02T15:04:05.000000+00:00"), "Python's isoformat with microseconds"},
+		{u.Format("2006-01-02T15:04:05"), "ISO 8601 without a zone"},
 		{u.Format("Mon Jan 02 2006 15:04:05 GMT+0000 (Coordinated Universal Time)"), "JavaScript's Date.toString, which username + date gives for a Date object"},
 		{u.Format("Mon, 02 Jan 2006 15:04:05 GMT"), "JavaScript's Date.toUTCString"},
 		{strconv.FormatInt(t.UnixMilli(), 10), "Unix milliseconds"},
@@ -340,6 +355,41 @@ func utf8FromLatin1(s string) (string, bool) {
 		return "", false
 	}
 	return string(b), true
+}
+
+// formNote explains an expiration s that verifies, at instant t, in an
+// ISO 8601 form other than toJSON's; "" for the toJSON form.
+func formNote(s string, t time.Time) string {
+	exact := productfruits.FormatExpiration(t)
+	if s == exact {
+		return ""
+	}
+	rest := s[len("2006-01-02T15:04:05"):]
+	digits := 0
+	if strings.HasPrefix(rest, ".") {
+		digits = len(rest) - 1 - len(strings.TrimLeft(rest[1:], "0123456789"))
+		rest = rest[1+digits:]
+	}
+	fraction := "without fractional seconds"
+	if digits == 1 {
+		fraction = "with 1 fractional digit"
+	} else if digits > 1 {
+		fraction = fmt.Sprintf("with %d fractional digits", digits)
+	}
+	var form, caveat string
+	switch {
+	case rest == "Z" && digits == 7:
+		form = `.NET's round-trip "o" form (seven fractional digits, Z)`
+	case rest == "Z":
+		form = "ISO 8601 in UTC " + fraction
+	case rest == "":
+		form = "ISO 8601 without a zone, " + fraction
+		caveat = " Without a zone it is read as UTC: make sure the backend meant UTC."
+	default:
+		form = fmt.Sprintf("ISO 8601 with the offset %s, %s", rest, fraction)
+	}
+	return fmt.Sprintf("note: the expiration is in %s, not in the toJSON form that this library and the product's NodeJS example sign (%q for this instant). "+
+		"The product reads it too, and the hash is right because it signs the very string the page sends.%s", form, exact, caveat)
 }
 
 func describeExp(exp string) string {

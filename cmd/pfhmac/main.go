@@ -72,18 +72,24 @@ Prints the hmac object the browser needs, as one line of JSON:
 
   -user NAME          the username the page sends as user.username (required)
   -ttl DURATION       expire this long from now, such as 1h or 30m
-  -expires TIME       expire at this RFC 3339 time, such as 2026-11-24T14:00:00Z
+  -expires TIME       expire at this ISO 8601 time, such as 2026-11-24T14:00:00Z
+                      or 2026-11-24T15:00:00+01:00 (without a zone: UTC)
   -secret-file PATH   read the secret from PATH instead of $PRODUCTFRUITS_SECRET
 
 Without -ttl or -expires the hmac does not expire. -ttl and -expires
-exclude each other.
+exclude each other. The expiration is always signed and printed in
+JavaScript's Date.prototype.toJSON form, as the product's NodeJS example
+signs it.
 `
 
 const verifyUsage = `Usage: pfhmac verify -user NAME -hash HASH [-expiration EXPIRATION] [-secret-file PATH]
 
 Checks an hmac as the page sends it. Prints "ok" and exits 0 when it is
 right and unexpired; otherwise explains on standard error what is wrong
-and exits 1.
+and exits 1. The expiration may be in any ISO 8601 form the product
+reads, as its backend examples sign it: toJSON's 2026-11-24T14:00:00.000Z,
+.NET's 2026-11-24T14:00:00.0000000Z, an offset such as +01:00, or no zone
+(read as UTC). The hash must be over exactly the string given.
 
   -user NAME              the username the page sends as user.username (required)
   -hash HASH              the hmac's hash (required)
@@ -261,9 +267,9 @@ func sign(args []string, env func(string) string, stdout, stderr io.Writer, now 
 		}
 		exp = now().Add(*ttl)
 	case expiresSet:
-		t, err := time.Parse(time.RFC3339Nano, *expires)
+		t, err := productfruits.ParseExpiration(*expires)
 		if err != nil {
-			return usageErrorf("sign: -expires %q is not an RFC 3339 time such as 2026-11-24T14:00:00Z", *expires)
+			return usageErrorf("sign: -expires %q is not an ISO 8601 time such as 2026-11-24T14:00:00Z", *expires)
 		}
 		exp = t
 	}
@@ -325,12 +331,15 @@ func verify(args []string, env func(string) string, stdout, stderr io.Writer, no
 	case err == nil:
 		fmt.Fprintln(stdout, "ok")
 		if c.exp != "" {
-			exp, _ := time.Parse(time.RFC3339Nano, c.exp)
+			exp, _ := productfruits.ParseExpiration(c.exp)
 			fmt.Fprintf(stdout, "expires in %v, at %s\n", roundDuration(exp.Sub(c.now)), c.exp)
+			if note := formNote(c.exp, exp); note != "" {
+				fmt.Fprintln(stdout, note)
+			}
 		}
 		return nil
 	case errors.Is(err, productfruits.ErrExpired):
-		exp, _ := time.Parse(time.RFC3339Nano, c.exp)
+		exp, _ := productfruits.ParseExpiration(c.exp)
 		fmt.Fprintf(stderr, "expired: the hash is right, but its expiration %s passed %v ago.\n", c.exp, roundDuration(c.now.Sub(exp)))
 		fmt.Fprintln(stderr, "The product rejects an expired hmac: before it runs out, the page must hand a user object with a fresh hmac to window.productFruits.identifyUser.")
 		return errReported

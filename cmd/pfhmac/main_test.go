@@ -156,7 +156,7 @@ func TestRun(t *testing.T) {
 			args:      []string{"sign", "-user", "testUser", "-expires", "tomorrow"},
 			env:       withSecret,
 			wantCode:  exitUsage,
-			stderrHas: []string{`-expires "tomorrow" is not an RFC 3339 time`},
+			stderrHas: []string{`-expires "tomorrow" is not an ISO 8601 time`},
 		},
 		{
 			name:      "sign expiration out of range",
@@ -256,6 +256,39 @@ func TestRun(t *testing.T) {
 			wantStdout: "ok\nexpires in 1h0m0s, at " + expiration + "\n",
 		},
 		{
+			name: "verify .NET round-trip o form",
+			args: []string{"verify", "-user", "testUser", "-hash", refHash(secret, "testUser2026-11-24T14:00:00.0000000Z"), "-expiration", "2026-11-24T14:00:00.0000000Z"},
+			env:  withSecret,
+			wantStdout: "ok\nexpires in 1h0m0s, at 2026-11-24T14:00:00.0000000Z\n" +
+				`note: the expiration is in .NET's round-trip "o" form (seven fractional digits, Z), not in the toJSON form that this library and the product's NodeJS example sign ("` + expiration + `" for this instant). ` +
+				"The product reads it too, and the hash is right because it signs the very string the page sends.\n",
+		},
+		{
+			name:      "verify RFC 3339 without fraction",
+			args:      []string{"verify", "-user", "testUser", "-hash", refHash(secret, "testUser2026-11-24T14:00:00Z"), "-expiration", "2026-11-24T14:00:00Z"},
+			env:       withSecret,
+			stdoutHas: []string{"ok\n", "ISO 8601 in UTC without fractional seconds", "The product reads it too"},
+		},
+		{
+			name:      "verify offset form",
+			args:      []string{"verify", "-user", "testUser", "-hash", refHash(secret, "testUser2026-11-24T15:30:00.0+01:00"), "-expiration", "2026-11-24T15:30:00.0+01:00"},
+			env:       withSecret,
+			stdoutHas: []string{"ok\n", "expires in 1h30m0s", "offset +01:00, with 1 fractional digit,", `"2026-11-24T14:30:00.000Z" for this instant`},
+		},
+		{
+			name:      "verify without zone, read as UTC",
+			args:      []string{"verify", "-user", "testUser", "-hash", refHash(secret, "testUser2026-11-24T14:00:00"), "-expiration", "2026-11-24T14:00:00"},
+			env:       withSecret,
+			stdoutHas: []string{"ok\n", "expires in 1h0m0s", "without a zone", "read as UTC: make sure the backend meant UTC"},
+		},
+		{
+			name:      "verify expired offset form",
+			args:      []string{"verify", "-user", "testUser", "-hash", refHash(secret, "testUser2026-11-24T14:00:00+01:00"), "-expiration", "2026-11-24T14:00:00+01:00"},
+			env:       withSecret,
+			wantCode:  exitFail,
+			stderrHas: []string{"expired", "passed 0s ago"},
+		},
+		{
 			name:       "verify with secret file",
 			args:       []string{"verify", "-user", czechUser, "-hash", czechHash, "-secret-file", secretLF},
 			wantStdout: "ok\n",
@@ -339,41 +372,46 @@ func TestRun(t *testing.T) {
 			stderrNot: []string{"no common slip"},
 		},
 		{
-			name:     "verify expiration without milliseconds",
+			name:     "verify toJSON hash sent without milliseconds",
 			args:     []string{"verify", "-user", "testUser", "-hash", hashWithExp, "-expiration", "2026-11-24T14:00:00Z"},
 			env:      withSecret,
 			wantCode: exitFail,
 			stderrHas: []string{
-				"not in Date.prototype.toJSON form", `exact form of that instant is "` + expiration + `"`,
-				`with the exact form "` + expiration + `" the hash verifies`,
+				"hash mismatch", `rendered as "` + expiration + `" (Date.prototype.toJSON), but "2026-11-24T14:00:00Z" was given`,
+				`username "testUser" with expiration "2026-11-24T14:00:00Z" signs to hash "` + refHash(secret, "testUser2026-11-24T14:00:00Z") + `"`,
 			},
-			stderrNot: []string{"either", "passed"},
+			stderrNot: []string{"malformed", "no common slip", "passed"},
 		},
 		{
-			name:     "verify expiration with +00:00 offset",
+			name:     "verify toJSON hash sent with +00:00 offset",
 			args:     []string{"verify", "-user", "testUser", "-hash", hashWithExp, "-expiration", "2026-11-24T14:00:00.000+00:00"},
 			env:      withSecret,
 			wantCode: exitFail,
 			stderrHas: []string{
-				"not in Date.prototype.toJSON form", `"` + expiration + `"`, "the hash verifies",
+				`rendered as "` + expiration + `" (Date.prototype.toJSON)`, `the one string "2026-11-24T14:00:00.000+00:00"`,
 			},
+			stderrNot: []string{"malformed"},
 		},
 		{
-			name:     "verify hash signed over non-toJSON expiration",
-			args:     []string{"verify", "-user", "testUser", "-hash", refHash(secret, "testUser2026-11-24T14:00:00Z"), "-expiration", "2026-11-24T14:00:00Z"},
-			env:      withSecret,
-			wantCode: exitFail,
-			stderrHas: []string{
-				"signs the expiration exactly as given", `"` + expiration + `"`,
-				`does not verify with "` + expiration + `" either`,
-			},
+			name:      "verify .NET o hash sent in toJSON form",
+			args:      []string{"verify", "-user", "testUser", "-hash", refHash(secret, "testUser2026-11-24T14:00:00.0000000Z"), "-expiration", expiration},
+			env:       withSecret,
+			wantCode:  exitFail,
+			stderrHas: []string{`rendered as "2026-11-24T14:00:00.0000000Z" (.NET's round-trip "o" form)`},
+		},
+		{
+			name:      "verify expiration with a space for the T",
+			args:      []string{"verify", "-user", "testUser", "-hash", refHash(secret, "testUser2026-11-24 14:00:00Z"), "-expiration", "2026-11-24 14:00:00Z"},
+			env:       withSecret,
+			wantCode:  exitFail,
+			stderrHas: []string{"malformed expiration", "not an ISO 8601 date-time the product reads", "signs the expiration exactly as given", `sign "` + expiration + `" and send that`},
 		},
 		{
 			name:      "verify unparseable expiration",
 			args:      []string{"verify", "-user", "testUser", "-hash", hashWithExp, "-expiration", "tomorrow"},
 			env:       withSecret,
 			wantCode:  exitFail,
-			stderrHas: []string{`"tomorrow" is not a date`},
+			stderrHas: []string{`"tomorrow" is not an ISO 8601 date-time`},
 		},
 		{
 			name:      "verify hash without expiration while one is given",
@@ -548,6 +586,8 @@ func TestSignMatchesReference(t *testing.T) {
 		{"trailing zero millis", "a", "2026-01-02T03:04:05.120Z", "2026-01-02T03:04:05.120Z"},
 		{"sub-millisecond truncated", "a", "2026-01-02T03:04:05.999999Z", "2026-01-02T03:04:05.999Z"},
 		{"negative offset", "ü", "2026-01-01T23:30:00-01:00", "2026-01-02T00:30:00.000Z"},
+		{"no zone: UTC", "a", "2026-01-02T03:04:05", "2026-01-02T03:04:05.000Z"},
+		{".NET round-trip o", "a", "2026-01-02T03:04:05.1234567+02:00", "2026-01-02T01:04:05.123Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -30,6 +30,16 @@ function loaderRan() {
 var a = w.$productFruits;
 return !!a && a.push !== Array.prototype.push;
 }
+// htmx's head-support extension takes out of the head what the next
+// page's head lacks and puts it back when a page holds it again. The
+// loader stays, or it would run a second time in this document after a
+// logout and a login; an anonymous page's script that take() has taken
+// out already is not taken out again (removeChild would throw).
+d.addEventListener('htmx:removingHeadElement', function (e) {
+var el = e.detail && e.detail.headElement;
+if (!el || !el.hasAttribute || !el.hasAttribute('data-productfruits')) return;
+if (el.src || el.parentNode !== d.head) e.preventDefault();
+});
 // An init is busy until the product says it is ready; what comes next
 // waits for that, in order.
 function flush() { while (!busy && waiting.length) waiting.shift()(); }

@@ -55,3 +55,20 @@ func Main[H http.Handler](defaultAddr string, newApp func(workspaceCode, secret 
 	}
 	ListenAndServe(Getenv("ADDR", defaultAddr), app)
 }
+
+// Run is Main for an app that is not an http.Handler and serves itself,
+// such as a Fiber app on fasthttp: it builds the app with newApp from
+// Credentials and calls serve with it and $ADDR, or defaultAddr when ADDR
+// is unset. When either fails it logs why and exits the process with
+// status 1.
+func Run[A any](defaultAddr string, newApp func(workspaceCode, secret string) (A, error), serve func(app A, addr string) error) {
+	app, err := newApp(Credentials())
+	if err != nil {
+		slog.Error("configuring the app", "error", err)
+		os.Exit(1)
+	}
+	addr := Getenv("ADDR", defaultAddr)
+	slog.Info("listening", "url", "http://"+addr)
+	slog.Error("server stopped", "error", serve(app, addr))
+	os.Exit(1)
+}

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pfverify/productfruits"
+	"github.com/pfverify/productfruits/examples/internal/demoapp"
+	"github.com/pfverify/productfruits/examples/internal/pftest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The lifecycle tests' app: the demo's login, stand-in and HMAC check
+// behind the middleware, with pages that load a real navigation library
+// from npm (Turbo Drive, or htmx with hx-boost and head-support) or none.
+
+// npmModules is where `npm ci --prefix examples/npm` installs the
+// libraries, seen from this package's directory.
+const npmModules = "../npm/node_modules"
+
+// npmFiles maps the paths the test pages load each library from to its
+// file in npmModules: the builds a page loads with a plain <script src>.
+var npmFiles = map[string]string{
+	"/npm/turbo.js":        "@hotwired/turbo/dist/turbo.es2017-umd.js",
+	"/npm/htmx.js":         "htmx.org/dist/htmx.min.js",
+	"/npm/head-support.js": "htmx-ext-head-support/dist/head-support.js",
+}
+
+// npmMissing ends a test whose libraries are not installed: a skip, except
+// under CI (CI=true), where a test that skips proves nothing and so fails.
+func npmMissing(t testing.TB, ci string, err error) {
+	t.Helper()
+	const how = "run `npm ci --prefix examples/npm` from the repository root"
+	if ci == "true" {
+		t.Fatalf("the browser libraries are not installed (%v) and CI=true: %s", err, how)
+		return
+	}
+	t.Skipf("the browser libraries are not installed (%v): skipping outside CI; %s to run this test", err, how)
+}
+
+// endingTB records how a test would have ended instead of ending it.
+type endingTB struct {
+	testing.TB
+	fatal, skip bool
+}
+
+func (f *endingTB) Helper()               {}
+func (f *endingTB) Fatalf(string, ...any) { f.fatal = true }
+func (f *endingTB) Skipf(string, ...any)  { f.skip = true }
+
+func TestNPMMissing(t *testing.T) {
+	for _, ci := range []string{"true", "", "false", "1"} {
+		f := &endingTB{TB: t}
+		npmMissing(f, ci, fs.ErrNotExist)
+		assert.Equal(t, ci == "true", f.fatal, "CI=%q fails", ci)
+		assert.Equal(t, ci != "true", f.skip, "CI=%q skips", ci)
+	}
+}
+
+// npmHandler serves npmFiles from npmModules, read once; a missing file
+// ends the test through npmMissing.
+func npmHandler(t testing.TB) http.Handler {
+	t.Helper()
+	files := make(map[string][]byte, len(npmFiles))
+	for path, file := range npmFiles {
+		b, err := os.ReadFile(filepath.Join(npmModules, filepath.FromSlash(file)))
+		if errors.Is(err, fs.ErrNotExist) {
+			npmMissing(t, os.Getenv("CI"), err)
+			return nil
+		}
+		require.NoError(t, err)
+		files[path] = b
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(b)
+	})
+}
+
+// The navigation libraries a lifecycle app's pages can load.
+const (
+	noLibrary = ""
+	turbo     = "turbo"
+	htmx      = "htmx"
+)
+
+type lifecycleOptions struct {
+	ttl     time.Duration
+	library string // noLibrary, turbo or htmx
+	// prefix, when set, mounts the app under it with http.StripPrefix.
+	prefix string
+}
+
+// request is one request the app served.
+type request struct {
+	path   string // as the browser sent it
+	status int
+	at     time.Time // when it arrived
+}
+
+type lifecycleApp struct {
+	*httptest.Server
+	opts    lifecycleOptions
+	scripts []string // the library's <script src>s
+	users   *demoapp.Sessions
+
+	mu       sync.Mutex
+	requests []request
+}
+
+var lifecyclePage = template.Must(template.New("lifecycle").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{{.Page}}</title>
+<link rel="icon" href="data:,">
+{{- range .Scripts}}
+<script src="{{.}}"></script>
+{{- end}}
+</head>
+<body{{if .HTMX}} hx-boost="true" hx-ext="head-support"{{end}}>
+<main id="page" data-page="{{.Page}}" data-user="{{.Username}}">
+<h1>{{.Page}}{{if .Username}} for {{.Username}}{{end}}</h1>
+<nav><a id="to-home" href="{{.Prefix}}/">home</a> <a id="to-1" href="{{.Prefix}}/page/1">one</a> <a id="to-2" href="{{.Prefix}}/page/2">two</a></nav>
+<form id="login" method="post" action="{{.Prefix}}/login"><input id="username-input" name="username"> <button id="login-submit" type="submit">Log in</button></form>
+{{- if .Username}}
+<form id="logout" method="post" action="{{.Prefix}}/logout"><button id="logout-submit" type="submit">Log out</button></form>
+{{- end}}
+</main>
+</body>
+</html>
+`))
+
+// startLifecycleApp serves a lifecycle app on a 127.0.0.1 port of its own
+// until the test ends. Its pages are "/", "/page/{n}" and "/cached",
+// which asks for Cache-Control: max-age=600 (the middleware bounds it by
+// the TTL); login and logout are the demo's, which redirect to "/".
+func startLifecycleApp(t *testing.T, opts lifecycleOptions) *lifecycleApp {
+	t.Helper()
+	a := &lifecycleApp{opts: opts}
+	var npm http.Handler
+	switch opts.library {
+	case turbo:
+		a.scripts = []string{"/npm/turbo.js"}
+	case htmx:
+		a.scripts = []string{"/npm/htmx.js", "/npm/head-support.js"}
+	}
+	if len(a.scripts) > 0 {
+		npm = npmHandler(t)
+	}
+	logs := &pftest.SyncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the app's log:\n%s", logs)
+		}
+	})
+	srv := httptest.NewUnstartedServer(nil)
+	a.users = &demoapp.Sessions{Store: demoapp.NewCookieStore(nil), Logger: logger}
+	mw, err := productfruits.New(productfruits.Config{
+		WorkspaceCode: pftest.Workspace,
+		Secret:        pftest.Secret,
+		TTL:           opts.ttl,
+		Username:      a.users.Username(),
+		Inject:        true,
+		ScriptURL:     "http://" + srv.Listener.Addr().String() + standInPath,
+		Logger:        logger,
+	})
+	require.NoError(t, err)
+	demo := &app{cfg: appConfig{WorkspaceCode: pftest.Workspace}, signer: mw.Signer(), logger: logger}
+
+	pages := http.NewServeMux()
+	pages.HandleFunc("GET /{$}", a.page("private, no-store"))
+	pages.HandleFunc("GET /page/{n}", a.page("private, no-store"))
+	pages.HandleFunc("GET /cached", a.page("max-age=600"))
+	pages.HandleFunc("POST /login", a.users.Login)
+	pages.HandleFunc("POST /logout", a.users.Logout)
+
+	root := http.NewServeMux()
+	if opts.prefix == "" {
+		root.Handle("/", mw.Handler(pages))
+	} else {
+		root.Handle(opts.prefix+"/", http.StripPrefix(opts.prefix, mw.Handler(pages)))
+		// The demo's login and logout redirect to "/".
+		root.Handle("GET /{$}", http.RedirectHandler(opts.prefix+"/", http.StatusSeeOther))
+	}
+	root.HandleFunc("GET "+standInPath, serveStandIn)
+	root.HandleFunc("POST "+verifyPath, demo.verify)
+	if npm != nil {
+		root.Handle("GET /npm/", npm)
+	}
+	srv.Config.Handler = a.record(root)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	a.Server = srv
+	return a
+}
+
+// page serves the page at the request's path with cacheControl.
+func (a *lifecycleApp) page(cacheControl string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		data := struct {
+			Page, Username, Prefix string
+			Scripts                []string
+			HTMX                   bool
+		}{r.URL.Path, a.users.User(r), a.opts.prefix, a.scripts, a.opts.library == htmx}
+		var buf bytes.Buffer
+		if err := lifecyclePage.Execute(&buf, data); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		h := w.Header()
+		h.Set("Cache-Control", cacheControl)
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(buf.Bytes())
+	}
+}
+
+// statusRecorder keeps the status a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// record keeps every request next serves, in a.requests.
+func (a *lifecycleApp) record(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		a.mu.Lock()
+		a.requests = append(a.requests, request{path: r.URL.Path, status: rec.status, at: at})
+		a.mu.Unlock()
+	})
+}
+
+// requestsTo returns the requests for path that arrived at or after since.
+func (a *lifecycleApp) requestsTo(path string, since time.Time) []request {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []request
+	for _, req := range a.requests {
+		if req.path == path && !req.at.Before(since) {
+			out = append(out, req)
+		}
+	}
+	return out
+}
+
+// identityPath is where the browser reaches the identity endpoint.
+func (a *lifecycleApp) identityPath() string {
+	return a.opts.prefix + productfruits.DefaultIdentityPath
+}
+
+// url returns the absolute URL of the app's path (under its prefix).
+func (a *lifecycleApp) url(path string) string {
+	return a.URL + a.opts.prefix + path
+}
+
+// identityRequests returns the identity endpoint's requests since since.
+func (a *lifecycleApp) identityRequests(since time.Time) []request {
+	return a.requestsTo(a.identityPath(), since)
+}
+
+// statuses lists the requests' statuses, for messages.
+func statuses(reqs []request) string {
+	var b strings.Builder
+	for i, r := range reqs {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(r.at.Format("15:04:05.000"))
+		b.WriteString("=")
+		b.WriteString(http.StatusText(r.status))
+	}
+	return b.String()
+}

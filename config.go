@@ -39,6 +39,16 @@ type Config struct {
 	// Default: "en".
 	Language string
 
+	// LanguageFunc, if set, returns the two-letter language code for a
+	// request, for apps whose users choose their language: it is called
+	// once for each snippet a request renders and by the identity
+	// endpoint, which names the language in its Content-Language header
+	// so that a page whose renewal brings another user inits the product
+	// in that user's language. "" means Language; anything that is not a
+	// two-letter code is logged once and replaced by Language. Default:
+	// nil, every request gets Language.
+	LanguageFunc func(*http.Request) string
+
 	// Secret is the workspace's "Encryption key". Keep it on the server.
 	// Required.
 	Secret string
@@ -63,6 +73,20 @@ type Config struct {
 	// to the HTML pages the wrapped handler writes. Default: false; the
 	// user object is only placed in the request context.
 	Inject bool
+
+	// Options are the product's init options, passed as the init call's
+	// fifth element when at least one is set. Default: none set, and init
+	// gets four elements.
+	Options InitOptions
+
+	// Skip, if set, reports requests the middleware leaves alone (admin
+	// pages, APIs, health checks): for them it resolves and signs nobody,
+	// puts nothing in the request context (FromContext reports no user,
+	// TemplateScript and Script render nothing) and injects nothing. It
+	// is asked about the requests Handler passes to the wrapped handler,
+	// never about the identity endpoint, which keeps answering so that
+	// pages elsewhere can renew. Default: nil, nothing is skipped.
+	Skip func(*http.Request) bool
 
 	// ScriptURL is the product's loader script, an absolute http(s) URL.
 	// Default: DefaultScriptURL.
@@ -89,8 +113,8 @@ type Config struct {
 	// http.StripPrefix), worked out per request from RequestURI.
 	IdentityURL string
 
-	// Logger receives resolver, profile and signing errors, never the
-	// secret or a hash. Default: slog.Default().
+	// Logger receives resolver, profile, signing and LanguageFunc errors,
+	// never the secret or a hash. Default: slog.Default().
 	Logger *slog.Logger
 
 	// Now is the clock, for tests. Default: time.Now.
@@ -107,8 +131,28 @@ type settings struct {
 	scriptAttr   string // scriptURL escaped for an HTML attribute
 	identityPath string // "" when the endpoint is switched off
 	identityURL  string // "" to derive it per request
+	options      []byte // Options as the JSON object init takes; nil when none is set
 	logger       *slog.Logger
 	now          func() time.Time
+}
+
+// InitOptions are the product's documented init options, the fifth
+// element of the init call. Each is off unless set; the product receives
+// a JSON object of the options that are set, under the product's own names
+// (disableLocationChangeDetection, disableBannersAutoMargin,
+// hideInAppCenterLauncher, hideElvinLauncher).
+type InitOptions struct {
+	// DisableLocationChangeDetection stops the product from watching the
+	// page's URL for changes (for apps that tell it about navigation
+	// themselves).
+	DisableLocationChangeDetection bool `json:"disableLocationChangeDetection,omitempty"`
+	// DisableBannersAutoMargin stops the product from adding a margin to
+	// the page for its banners.
+	DisableBannersAutoMargin bool `json:"disableBannersAutoMargin,omitempty"`
+	// HideInAppCenterLauncher hides the product's in-app center launcher.
+	HideInAppCenterLauncher bool `json:"hideInAppCenterLauncher,omitempty"`
+	// HideElvinLauncher hides the product's Elvin launcher.
+	HideElvinLauncher bool `json:"hideElvinLauncher,omitempty"`
 }
 
 // validate checks every field of c once and returns the settings it
@@ -176,6 +220,11 @@ func (c Config) validate() (settings, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if c.Options != (InitOptions{}) {
+		// Only the set options, under the names the product reads: a
+		// struct of bools always encodes.
+		s.options, _ = json.Marshal(c.Options)
+	}
 	return s, nil
 }
 
@@ -239,6 +288,7 @@ type redactedConfig struct {
 	Secret        string
 	TTL           time.Duration
 	Inject        bool
+	Options       InitOptions
 	ScriptURL     string
 	IdentityPath  string
 	IdentityURL   string
@@ -249,7 +299,7 @@ func (c Config) redacted() redactedConfig {
 	if c.Secret != "" {
 		s = redacted
 	}
-	return redactedConfig{c.WorkspaceCode, c.Language, s, c.TTL, c.Inject, c.ScriptURL, c.IdentityPath, c.IdentityURL}
+	return redactedConfig{c.WorkspaceCode, c.Language, s, c.TTL, c.Inject, c.Options, c.ScriptURL, c.IdentityPath, c.IdentityURL}
 }
 
 // Format implements fmt.Formatter so that no verb prints the secret.

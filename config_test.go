@@ -89,3 +89,20 @@ func TestSecretNeverPrinted(t *testing.T) {
 	assert.NotContains(t, string(b), secret)
 	assert.Contains(t, fmt.Sprint(cfg), "REDACTED")
 }
+
+func TestConfigInitOptions(t *testing.T) {
+	m := newTestMiddleware(t, nil)
+	assert.Nil(t, m.options, "none set: no fifth init element")
+	cfg := testConfig(func(c *Config) {
+		c.Options = InitOptions{DisableBannersAutoMargin: true, HideInAppCenterLauncher: true}
+		c.LanguageFunc = func(*http.Request) string { return "" }
+		c.Skip = func(*http.Request) bool { return false }
+	})
+	m, err := New(cfg)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"disableBannersAutoMargin":true,"hideInAppCenterLauncher":true}`, string(m.options), "only the options that are set")
+	assert.Contains(t, fmt.Sprint(cfg), "DisableBannersAutoMargin:true", "a printed Config shows its options")
+	b, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"Options":{"disableBannersAutoMargin":true,"hideInAppCenterLauncher":true}`)
+}

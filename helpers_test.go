@@ -144,11 +144,12 @@ func lookNode(t testing.TB) string {
 
 // pageData is the object a snippet pushes to the lifecycle runtime.
 type pageData struct {
-	Workspace string `json:"workspace"`
-	Language  string `json:"language"`
-	User      User   `json:"user"`
-	Identity  string `json:"identity"`
-	TTL       int64  `json:"ttl"`
+	Workspace string          `json:"workspace"`
+	Language  string          `json:"language"`
+	Options   map[string]bool `json:"options"`
+	User      User            `json:"user"`
+	Identity  string          `json:"identity"`
+	TTL       int64           `json:"ttl"`
 }
 
 // parsePageData reads the page data of the first snippet in page as the

@@ -1009,3 +1009,81 @@ func BenchmarkInject(b *testing.B) {
 		}
 	}
 }
+
+func TestSkipInject(t *testing.T) {
+	const page = "<!doctype html><html><head><title>t</title></head><body>export</body></html>"
+	header := func() map[string][]string {
+		return map[string][]string{"Content-Type": {"text/html"}, "Content-Length": {strconv.Itoa(len(page))},
+			"Etag": {`"v1"`}, "Cache-Control": {"public, max-age=60"}}
+	}
+	tests := []struct {
+		name   string
+		user   string
+		method string
+		write  func(w http.ResponseWriter) // after SkipInject
+	}{
+		{"user page", injUser, "GET", func(w http.ResponseWriter) { _, _ = io.WriteString(w, page) }},
+		{"anonymous page keeps out the anonymous script too", "", "GET", func(w http.ResponseWriter) { _, _ = io.WriteString(w, page) }},
+		{"HEAD", injUser, "HEAD", func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) }},
+		{"Flush before the body", injUser, "GET", func(w http.ResponseWriter) {
+			w.(http.Flusher).Flush()
+			_, _ = io.WriteString(w, page)
+		}},
+		{"io.Copy", injUser, "GET", func(w http.ResponseWriter) { _, _ = io.Copy(w, strings.NewReader(page)) }},
+		{"bytewise", injUser, "GET", func(w http.ResponseWriter) {
+			for i := range len(page) {
+				_, _ = io.WriteString(w, page[i:i+1])
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTestMiddleware(t, func(c *Config) {
+				injectConfig(c)
+				c.Username = func(*http.Request) (string, error) { return tt.user, nil }
+			})
+			handler := func(skip bool) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if skip {
+						SkipInject(r)
+						u, ok := FromContext(r.Context())
+						assert.Equal(t, tt.user != "", ok, "the context user stays")
+						assert.Equal(t, tt.user, u.Username)
+						assert.Empty(t, TemplateScript(r))
+					}
+					maps.Copy(w.Header(), header())
+					tt.write(w)
+				})
+			}
+			bare := serveRec(nil, handler(false), httptest.NewRequest(tt.method, "/", nil))
+			got := serveRec(m, handler(true), httptest.NewRequest(tt.method, "/", nil))
+			bStatus, bHeader, bBody := bare.result()
+			status, gotHeader, body := got.result()
+			assert.Equal(t, bStatus, status)
+			assert.Equal(t, bHeader, gotHeader, "headers as the handler wrote them")
+			assert.Equal(t, bBody, body, "no snippet")
+
+			// Without SkipInject the same handler's page is injected.
+			injected := serveRec(m, handler(false), httptest.NewRequest(tt.method, "/", nil))
+			_, h, b := injected.result()
+			if tt.method == "GET" {
+				assert.Contains(t, b, pushData)
+			}
+			assert.NotEqual(t, bHeader, h)
+		})
+	}
+
+	t.Run("after TemplateScript it takes nothing back", func(t *testing.T) {
+		m := newTestMiddleware(t, injectConfig)
+		var s string
+		serveRec(m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s = string(TemplateScript(r))
+			SkipInject(r)
+		}), httptest.NewRequest("GET", "/", nil))
+		assert.Contains(t, s, pushData)
+	})
+
+	t.Run("a request the middleware did not see: nothing, no panic", func(t *testing.T) {
+		SkipInject(httptest.NewRequest("GET", "/", nil))
+	})
+}

@@ -10,14 +10,17 @@
 // With a TTL it renews the HMAC from the identity endpoint before expiry,
 // with one timer per document, and again at once when a page comes back
 // from the back/forward cache or is shown from the HTTP cache. Each action
-// is announced as a "productfruits:identity" window event.
+// is announced as a "productfruits:identity" window event. An init takes
+// the language of whatever brought its user: the page's data, or the
+// endpoint's Content-Language; the same user keeps the language it was
+// inited with (identifyUser takes none).
 // This file is embedded by renewal.go; lines are kept, comments and
 // indentation are dropped, so it must hold neither "</" nor non-ASCII.
 (function (w, d) {
 var q = w.__productfruitsGo;
 if (!q || q.installed) return;
 var MAXDELAY = 2147483647;
-var conf = null, cur = null, cmd = null, running = null, given = null;
+var conf = null, cur = null, lang = null, cmd = null, running = null, given = null;
 var busy = false, waiting = [];
 var timer = 0, last = 0, fails = 0, warned = false, gen = 0;
 
@@ -52,7 +55,7 @@ pf.scrV = '2';
 busy = true;
 running = u.username;
 given = u;
-cmd = ['init', conf.workspace, conf.language, u];
+cmd = ['init', conf.workspace, lang || conf.language, u];
 if (conf.options) cmd.push(conf.options);
 (w.$productFruits = w.$productFruits || []).push(cmd);
 }
@@ -63,7 +66,7 @@ if (!loaderRan()) {
 // The loader has not read the queue yet: change what it will read.
 var a = w.$productFruits, i = a && cmd ? a.indexOf(cmd) : -1;
 if (i < 0) { if (cur) init(cur); return; }
-if (cur) { cmd[3] = given = cur; running = cur.username; return; }
+if (cur) { cmd[2] = lang || conf.language; cmd[3] = given = cur; running = cur.username; return; }
 a.splice(i, 1);
 running = given = null;
 busy = false;
@@ -80,8 +83,9 @@ if (!running) { init(cur); return; }
 if (given !== cur && pf && pf.identifyUser) { given = cur; pf.identifyUser(cur); }
 });
 }
-// take acts on a page's (or the endpoint's) user object; null: nobody.
-function take(u, at) {
+// take acts on a page's (or the endpoint's) user object, in language l;
+// null: nobody.
+function take(u, at, l) {
 gen++;
 if (!u) {
 clearTimeout(timer);
@@ -97,6 +101,7 @@ if (!cur) action = 'init';
 else if (cur.username !== u.username) action = 'switch';
 else if (expiration(u) >= expiration(cur) && JSON.stringify(u) !== JSON.stringify(cur)) action = 'renew';
 else return;
+if (action !== 'renew') lang = l || conf.language;
 cur = u;
 sync();
 emit(action, u);
@@ -123,7 +128,7 @@ if (!r.ok) throw new Error('status ' + r.status);
 return r.json().then(function (u) {
 if (g !== gen) return;
 warned = false;
-take(u, Date.now());
+take(u, Date.now(), language(r));
 });
 }).catch(function (e) {
 if (g !== gen) return;
@@ -140,6 +145,11 @@ console.warn('productfruits: gave up renewing the identity at ' + url + ' (' + e
 }
 });
 }
+// language returns the two-letter code the endpoint's answer names, if any.
+function language(r) {
+var l = r.headers && r.headers.get ? r.headers.get('Content-Language') : null;
+return /^[a-z]{2}$/.test(l || '') ? l : null;
+}
 // shownFromCache reports a document not fresh from the network: its
 // HMAC may have expired while it sat in the cache.
 function shownFromCache() {
@@ -149,7 +159,7 @@ return !!n && (n.type === 'back_forward' || n.transferSize === 0);
 function push(data) {
 if (!data) { take(null); return; }
 conf = data;
-take(data.user, Date.now());
+take(data.user, Date.now(), data.language);
 }
 w.addEventListener('pageshow', function (e) { if (e.persisted && due()) plan(0); });
 d.addEventListener('visibilitychange', function () { if (!d.hidden && due()) plan(0); });

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -14,12 +16,17 @@ import (
 // it is safe for concurrent use.
 type Middleware struct {
 	settings
-	signer     *Signer
-	username   func(*http.Request) (string, error)
-	profile    func(*http.Request, string) (User, error)
-	nonce      func(*http.Request) string
-	inject     bool
-	initPrefix []byte // the inline script up to the user object
+	signer       *Signer
+	username     func(*http.Request) (string, error)
+	profile      func(*http.Request, string) (User, error)
+	nonce        func(*http.Request) string
+	languageFunc func(*http.Request) string
+	skip         func(*http.Request) bool
+	inject       bool
+	initPrefix   []byte // the inline script up to the user object
+	// initHead and initTail surround the language in initPrefix, for
+	// requests whose LanguageFunc chose another one.
+	initHead, initTail []byte
 }
 
 // New validates cfg and returns a Middleware. Every error wraps ErrConfig
@@ -30,14 +37,16 @@ func New(cfg Config) (*Middleware, error) {
 		return nil, err
 	}
 	m := &Middleware{
-		settings: s,
-		signer:   newSigner(cfg.Secret),
-		username: cfg.Username,
-		profile:  cfg.Profile,
-		nonce:    cfg.Nonce,
-		inject:   cfg.Inject,
+		settings:     s,
+		signer:       newSigner(cfg.Secret),
+		username:     cfg.Username,
+		profile:      cfg.Profile,
+		nonce:        cfg.Nonce,
+		languageFunc: cfg.LanguageFunc,
+		skip:         cfg.Skip,
+		inject:       cfg.Inject,
 	}
-	m.initPrefix = m.buildInitPrefix()
+	m.buildInitPrefix()
 	return m, nil
 }
 
@@ -60,11 +69,16 @@ func (m *Middleware) Signer() *Signer { return m.signer }
 // endpoint, resolves and signs the user, puts the user object in the
 // request context and, with Config.Inject, injects the snippet into HTML
 // pages (an anonymous page gets the anonymous script, see TemplateScript).
-// Requests whose user cannot be resolved or signed pass through untouched.
+// Requests whose user cannot be resolved or signed pass through untouched,
+// and so do those Config.Skip reports.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.identityPath != "" && r.URL.Path == m.identityPath {
 			m.serveIdentity(w, r)
+			return
+		}
+		if m.skip != nil && m.skip(r) {
+			next.ServeHTTP(w, r)
 			return
 		}
 		if stateFrom(r.Context()) != nil {
@@ -85,6 +99,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		}
 		st.header = w.Header()
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
+		st.r = r
 		if m.inject && injectableRequest(r) {
 			m.serveInjected(w, r, st, next)
 			return
@@ -98,18 +113,92 @@ type ctxKey struct{}
 
 // requestState is the one context value the middleware adds per request.
 type requestState struct {
-	anonymous bool // nobody is logged in: no user, no hmac
+	anonymous bool          // nobody is logged in: no user, no hmac
+	snippet   atomic.Uint32 // snippetOpen, snippetClaimed or snippetSkipped
 	user      User
 	hmac      HMAC
-	claimed   atomic.Bool
-	header    http.Header // response header of the writer the middleware saw
+	header    http.Header   // response header of the writer the middleware saw
+	r         *http.Request // the request as handlers get it, for Script
 	m         *Middleware
-	userJSON  []byte // the user object, encoded early when it has props or a group
+	extra     atomic.Pointer[extraProps] // SetProps's props; nil until it is called
+	userJSON  []byte                     // the user object, encoded early when it has props or a group
 }
+
+// The life of a request's snippet: open until someone emits it (claimed)
+// or the handler keeps its response free of it (skipped, by SkipInject).
+const (
+	snippetOpen uint32 = iota
+	snippetClaimed
+	snippetSkipped
+)
 
 // claim reports whether the caller is the first to emit the snippet for
 // this request, so a page never carries two.
-func (st *requestState) claim() bool { return st.claimed.CompareAndSwap(false, true) }
+func (st *requestState) claim() bool {
+	return st.snippet.CompareAndSwap(snippetOpen, snippetClaimed)
+}
+
+// skipped reports whether the handler called SkipInject.
+func (st *requestState) skipped() bool { return st.snippet.Load() == snippetSkipped }
+
+// extraProps are the props SetProps adds to one request's snippet.
+type extraProps struct {
+	mu     sync.Mutex
+	props  map[string]any
+	closed bool // the snippet took them: later SetProps calls change nothing
+}
+
+// SetProps merges props into the props of r's user for the snippet of
+// this response, whether injected, from TemplateScript or from Script:
+// for what a handler learns while it serves the request (the page's
+// section, a feature flag it evaluated). A key in props replaces the
+// same key from Config.Profile or an earlier SetProps call; the map is
+// copied, not kept. It is safe to call from the handler's goroutines.
+//
+// Only calls made before the snippet is rendered count: injection renders
+// it when the page's head is written, TemplateScript and Script when they
+// are called. Later calls change nothing, and neither do calls for an
+// anonymous request, a request the middleware did not see or a request
+// Config.Skip skipped. The props are this response's only: FromContext
+// and the identity endpoint (which renewal fetches) know the profile's
+// props alone, so props that must last belong in Config.Profile. If the
+// merged props cannot be encoded as JSON, the response goes without the
+// snippet and the error is logged once.
+func SetProps(r *http.Request, props map[string]any) {
+	st := stateFrom(r.Context())
+	if st == nil || st.anonymous || len(props) == 0 || st.snippet.Load() != snippetOpen {
+		return
+	}
+	x := st.extra.Load()
+	if x == nil {
+		x = new(extraProps)
+		if !st.extra.CompareAndSwap(nil, x) {
+			x = st.extra.Load()
+		}
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return
+	}
+	if x.props == nil {
+		x.props = make(map[string]any, len(props))
+	}
+	maps.Copy(x.props, props)
+}
+
+// takeProps returns SetProps's props for the snippet being rendered and
+// closes them to later calls; nil when there are none.
+func (st *requestState) takeProps() map[string]any {
+	x := st.extra.Load()
+	if x == nil {
+		return nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.closed = true
+	return x.props
+}
 
 func stateFrom(ctx context.Context) *requestState {
 	st, _ := ctx.Value(ctxKey{}).(*requestState)
@@ -182,16 +271,9 @@ func (m *Middleware) signUser(r *http.Request, name string) (*requestState, erro
 		st.user = u
 	}
 	st.user.Username = name
-	var exp time.Time
-	if m.ttl > 0 {
-		exp = m.now().Add(m.ttl)
+	if err := m.sign(st); err != nil {
+		return nil, err
 	}
-	h, err := m.signer.Sign(name, exp)
-	if err != nil {
-		return nil, &failure{stageSign, err}
-	}
-	st.hmac = h
-	st.user.HMAC = &st.hmac
 	if m.inject && (len(st.user.Props) > 0 || st.user.Group != nil) {
 		// Only props and group go through encoding/json and can fail:
 		// encoding them now turns unencodable values into a logged
@@ -205,6 +287,49 @@ func (m *Middleware) signUser(r *http.Request, name string) (*requestState, erro
 		st.userJSON = b
 	}
 	return st, nil
+}
+
+// sign signs st.user.Username with the TTL's expiration into st.hmac.
+func (m *Middleware) sign(st *requestState) error {
+	var exp time.Time
+	if m.ttl > 0 {
+		exp = m.now().Add(m.ttl)
+	}
+	h, err := m.signer.Sign(st.user.Username, exp)
+	if err != nil {
+		return &failure{stageSign, err}
+	}
+	st.hmac = h
+	st.user.HMAC = &st.hmac
+	return nil
+}
+
+// languageFor returns the language of r's snippet: Config.LanguageFunc's
+// choice if it is a valid code, else Config.Language. r is nil for
+// ScriptFor, which has no request.
+func (m *Middleware) languageFor(r *http.Request) string {
+	if m.languageFunc == nil || r == nil {
+		return m.language
+	}
+	l := m.languageFunc(r)
+	if l == "" {
+		return m.language
+	}
+	if !validLanguage(l) {
+		if len(l) > 32 {
+			l = l[:32] // whatever the function read from the request, keep the log line short
+		}
+		m.logger.LogAttrs(r.Context(), slog.LevelWarn,
+			"productfruits: LanguageFunc returned no two-letter language code; using Config.Language",
+			slog.String("language", l), slog.String("fallback", m.language), slog.String("path", r.URL.Path))
+		return m.language
+	}
+	if l[0] < 'a' || l[1] < 'a' {
+		// Upper case (validLanguage accepts letters only): the product
+		// takes lower-case codes.
+		l = string([]byte{l[0] | 0x20, l[1] | 0x20})
+	}
+	return l
 }
 
 // logFailure logs err once, with what the middleware did instead. The

@@ -1,8 +1,10 @@
 package productfruits
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -179,6 +181,298 @@ func TestNestedMiddlewareResolvesOnce(t *testing.T) {
 	app.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	assert.Equal(t, 1, calls)
 	assert.Equal(t, "alice", got.Username)
+}
+
+func TestSkip(t *testing.T) {
+	const page = "<!doctype html><html><head><title>x</title></head><body>admin</body></html>"
+	tests := []struct {
+		name   string
+		target string
+		user   string
+		skip   bool
+	}{
+		{"skipped user page", "/admin/users", "alice", true},
+		{"skipped anonymous page", "/admin/login", "", true},
+		{"other user page", "/reports", "alice", false},
+		{"other anonymous page", "/", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resolved := 0
+			m := newTestMiddleware(t, func(c *Config) {
+				c.Inject = true
+				c.Skip = func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/admin/") }
+				c.Username = func(r *http.Request) (string, error) {
+					resolved++
+					return ContextUsername(userKey{})(r)
+				}
+			})
+			var inContext bool
+			var script, component string
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, inContext = FromContext(r.Context())
+				SetProps(r, map[string]any{"x": 1}) // nothing to set props on: no panic
+				SkipInject(r)                       // likewise
+				w.Header().Set("Content-Type", "text/html")
+				w.Header().Set("ETag", `"v1"`)
+				_, _ = io.WriteString(w, page)
+			})
+			app := withUser(tt.user, m.Handler(h))
+			rec := httptest.NewRecorder()
+			app.ServeHTTP(rec, httptest.NewRequest("GET", tt.target, nil))
+			if !tt.skip {
+				assert.Equal(t, 1, resolved)
+				assert.Equal(t, tt.user != "", inContext)
+				return
+			}
+			assert.Zero(t, resolved, "a skipped request resolves nobody")
+			assert.False(t, inContext)
+			assert.Equal(t, page, rec.Body.String(), "nothing injected")
+			assert.Equal(t, `"v1"`, rec.Header().Get("ETag"))
+			assert.Empty(t, rec.Header().Get("Vary"))
+
+			tmpl := withUser(tt.user, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				script = string(TemplateScript(r))
+				var b strings.Builder
+				require.NoError(t, Script.Render(r.Context(), &b))
+				component = b.String()
+			})))
+			tmpl.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", tt.target, nil))
+			assert.Empty(t, script)
+			assert.Empty(t, component)
+		})
+	}
+
+	t.Run("the identity endpoint is never skipped", func(t *testing.T) {
+		m := newTestMiddleware(t, func(c *Config) {
+			c.TTL = time.Minute
+			c.Skip = func(*http.Request) bool { return true }
+		})
+		rec := httptest.NewRecorder()
+		withUser("alice", m.Handler(http.NotFoundHandler())).ServeHTTP(rec, httptest.NewRequest("GET", DefaultIdentityPath, nil))
+		assert.Equal(t, http.StatusOK, rec.Code)
+		assert.Contains(t, rec.Body.String(), `"username":"alice"`)
+	})
+}
+
+func TestLanguageFunc(t *testing.T) {
+	tests := []struct {
+		name     string
+		fn       func(*http.Request) string
+		want     string
+		wantLogs int
+	}{
+		{"no function: Language", nil, "cs", 0},
+		{"empty: Language", func(*http.Request) string { return "" }, "cs", 0},
+		{"from the request", func(r *http.Request) string { return r.URL.Query().Get("lang") }, "de", 0},
+		{"upper case lowered", func(*http.Request) string { return "DE" }, "de", 0},
+		{"mixed case lowered", func(*http.Request) string { return "dE" }, "de", 0},
+		{"region: Language, logged", func(*http.Request) string { return "de-AT" }, "cs", 1},
+		{"one letter: Language, logged", func(*http.Request) string { return "d" }, "cs", 1},
+		{"hostile: Language, logged", func(*http.Request) string { return `"><script>` + strings.Repeat("x", 100) }, "cs", 1},
+		{"non-ASCII: Language, logged", func(*http.Request) string { return "čš" }, "cs", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs logBuffer
+			m := newTestMiddleware(t, func(c *Config) {
+				c.Language = "cs"
+				c.LanguageFunc = tt.fn
+				c.TTL = time.Minute
+				c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			})
+			var page string
+			app := withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				page = string(TemplateScript(r))
+			})))
+			app.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/?lang=de", nil))
+			d, _ := parsePageData(t, page)
+			assert.Equal(t, tt.want, d.Language)
+			assert.Equal(t, "alice", d.User.Username)
+
+			rec := httptest.NewRecorder()
+			app.ServeHTTP(rec, httptest.NewRequest("GET", DefaultIdentityPath+"?lang=de", nil))
+			require.Equal(t, http.StatusOK, rec.Code)
+			assert.Equal(t, tt.want, rec.Header().Get("Content-Language"), "the endpoint names the language")
+
+			out := logs.String()
+			assert.Equal(t, 2*tt.wantLogs, strings.Count(out, "\n"), "one line per request: %s", out)
+			if tt.wantLogs > 0 {
+				assert.Contains(t, out, "LanguageFunc")
+				assert.Less(t, len(out), 2*400, "the value is cut short in the log")
+			}
+		})
+	}
+
+	t.Run("each request its own language", func(t *testing.T) {
+		m := newTestMiddleware(t, func(c *Config) {
+			c.Inject = true
+			c.LanguageFunc = func(r *http.Request) string { return r.Header.Get("X-Lang") }
+		})
+		app := withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.WriteString(w, "<!doctype html><html><head></head><body></body></html>")
+		})))
+		for _, lang := range []string{"fr", "", "sk", "fr"} {
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("X-Lang", lang)
+			rec := httptest.NewRecorder()
+			app.ServeHTTP(rec, req)
+			d, n := parsePageData(t, rec.Body.String())
+			assert.Equal(t, 1, n)
+			assert.Equal(t, cmp.Or(lang, "en"), d.Language)
+		}
+	})
+}
+
+func TestSetProps(t *testing.T) {
+	profile := func(*http.Request, string) (User, error) {
+		return User{Role: "admin", Props: map[string]any{"plan": "pro", "seats": 5}}, nil
+	}
+	tests := []struct {
+		name    string
+		profile func(*http.Request, string) (User, error)
+		calls   []map[string]any
+		want    map[string]any
+	}{
+		{"merged over the profile's", profile, []map[string]any{{"seats": 6, "section": "billing"}},
+			map[string]any{"plan": "pro", "seats": 6.0, "section": "billing"}},
+		{"without a profile", nil, []map[string]any{{"section": "billing"}}, map[string]any{"section": "billing"}},
+		{"later calls win", nil, []map[string]any{{"a": 1, "b": 1}, {"b": 2}, nil, {}}, map[string]any{"a": 1.0, "b": 2.0}},
+		{"nested and arrays", nil, []map[string]any{{"tags": []string{"x", "ž"}, "o": map[string]any{"k": true}}},
+			map[string]any{"tags": []any{"x", "ž"}, "o": map[string]any{"k": true}}},
+		{"no calls", profile, nil, map[string]any{"plan": "pro", "seats": 5.0}},
+	}
+	for _, inject := range []bool{false, true} {
+		for _, tt := range tests {
+			name := tt.name + " (TemplateScript)"
+			if inject {
+				name = tt.name + " (injected)"
+			}
+			t.Run(name, func(t *testing.T) {
+				m := newTestMiddleware(t, func(c *Config) { c.Profile, c.Inject = tt.profile, inject })
+				var ctxUser User
+				var page string
+				rec := httptest.NewRecorder()
+				withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					for _, p := range tt.calls {
+						SetProps(r, p)
+					}
+					ctxUser, _ = FromContext(r.Context())
+					if !inject {
+						page = string(TemplateScript(r))
+						return
+					}
+					w.Header().Set("Content-Type", "text/html")
+					_, _ = io.WriteString(w, "<!doctype html><html><head></head><body></body></html>")
+				}))).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+				if inject {
+					page = rec.Body.String()
+				}
+				d, _ := parsePageData(t, page)
+				assert.Equal(t, tt.want, d.User.Props)
+				if tt.profile != nil {
+					assert.Equal(t, "admin", d.User.Role)
+					assert.Equal(t, map[string]any{"plan": "pro", "seats": 5}, ctxUser.Props, "FromContext keeps the signed user")
+				}
+				assert.NoError(t, m.Signer().Verify("alice", *d.User.HMAC, fixedNow))
+			})
+		}
+	}
+
+	t.Run("calls after the snippet change nothing", func(t *testing.T) {
+		m := newTestMiddleware(t, nil)
+		var first, second string
+		withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			SetProps(r, map[string]any{"a": 1})
+			first = string(TemplateScript(r))
+			SetProps(r, map[string]any{"b": 2})
+			var b strings.Builder
+			require.NoError(t, Script.Render(r.Context(), &b))
+			second = b.String()
+		}))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		d, _ := parsePageData(t, first)
+		assert.Equal(t, map[string]any{"a": 1.0}, d.User.Props)
+		assert.Empty(t, second)
+	})
+
+	t.Run("the caller's map is copied", func(t *testing.T) {
+		m := newTestMiddleware(t, nil)
+		var page string
+		withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p := map[string]any{"a": 1}
+			SetProps(r, p)
+			p["a"], p["b"] = 2, 2
+			page = string(TemplateScript(r))
+		}))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		d, _ := parsePageData(t, page)
+		assert.Equal(t, map[string]any{"a": 1.0}, d.User.Props)
+	})
+
+	t.Run("anonymous and unwrapped requests: nothing, no panic", func(t *testing.T) {
+		m := newTestMiddleware(t, nil)
+		var page string
+		withUser("", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			SetProps(r, map[string]any{"a": 1})
+			page = string(TemplateScript(r))
+		}))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		assert.Equal(t, `<script data-productfruits="anonymous">`+anonymousScript+`</script>`, page)
+		SetProps(httptest.NewRequest("GET", "/", nil), map[string]any{"a": 1})
+	})
+
+	t.Run("unencodable props: no snippet, one log line", func(t *testing.T) {
+		for _, inject := range []bool{false, true} {
+			var logs logBuffer
+			m := newTestMiddleware(t, func(c *Config) {
+				c.Inject = inject
+				c.Profile = profile
+				c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			})
+			const body = "<!doctype html><html><head></head><body></body></html>"
+			var script string
+			rec := httptest.NewRecorder()
+			withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				SetProps(r, map[string]any{"bad": make(chan int)})
+				if !inject {
+					script = string(TemplateScript(r))
+				}
+				w.Header().Set("Content-Type", "text/html")
+				_, _ = io.WriteString(w, body)
+			}))).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+			assert.Empty(t, script)
+			assert.Equal(t, body, rec.Body.String())
+			assert.Equal(t, 1, strings.Count(logs.String(), "\n"), logs.String())
+			assert.Contains(t, logs.String(), "cannot encode the user object")
+		}
+	})
+
+	t.Run("from the handler's goroutines", func(t *testing.T) {
+		m := newTestMiddleware(t, func(c *Config) { c.Profile = profile })
+		var page string
+		withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var wg sync.WaitGroup
+			for g := range 16 {
+				wg.Go(func() {
+					for i := range 20 {
+						SetProps(r, map[string]any{fmt.Sprintf("g%d", g): i, "shared": g})
+					}
+				})
+			}
+			wg.Wait()
+			// Racing with the render: whichever wins, nothing tears.
+			var late sync.WaitGroup
+			for g := range 4 {
+				late.Go(func() { SetProps(r, map[string]any{"late": g}) })
+			}
+			page = string(TemplateScript(r))
+			late.Wait()
+		}))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		d, _ := parsePageData(t, page)
+		for g := range 16 {
+			assert.Equal(t, 19.0, d.User.Props[fmt.Sprintf("g%d", g)])
+		}
+		assert.Equal(t, "pro", d.User.Props["plan"])
+	})
 }
 
 // BenchmarkMiddlewareContext measures what context mode adds per request

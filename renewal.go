@@ -25,7 +25,9 @@ func (m *Middleware) IdentityHandler() http.Handler {
 // serveIdentity answers the identity endpoint: the current user's object
 // with a fresh HMAC, for pages that renew an expiring HMAC without a
 // reload. Whom it signs for comes only from Config.Username, never from
-// the query, body or headers.
+// the query, body or headers. Content-Language names the language the
+// request's page would get (Config.LanguageFunc), which the runtime uses
+// when the answer is another user than the page's.
 func (m *Middleware) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -56,6 +58,7 @@ func (m *Middleware) serveIdentity(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, status, msg)
 		return
 	}
+	h.Set("Content-Language", m.languageFor(r))
 	writeJSON(w, r, http.StatusOK, body)
 }
 
@@ -121,15 +124,19 @@ const anonymousScript = pushData + "0)"
 
 // appendRenewal appends the renewal settings of the page data object for
 // request r: where the browser fetches the endpoint and the TTL. Nothing
-// without a TTL.
+// without a TTL. Without a request (ScriptFor, r nil) the endpoint is at
+// IdentityURL, else at IdentityPath as configured.
 func (m *Middleware) appendRenewal(dst []byte, r *http.Request) []byte {
 	if m.ttl <= 0 {
 		return dst
 	}
 	dst = append(dst, `,"identity":`...)
-	if m.identityURL != "" {
+	switch {
+	case m.identityURL != "":
 		dst = appendJSONString(dst, m.identityURL)
-	} else {
+	case r == nil:
+		dst = appendJSONString(dst, m.identityPath)
+	default:
 		dst = appendJSONString(dst, strippedPrefix(r)+m.identityPath)
 	}
 	dst = append(dst, `,"ttl":`...)

@@ -3,6 +3,7 @@ package productfruits
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -97,6 +98,32 @@ func TestIdentityEndpoint(t *testing.T) {
 		body, _ := io.ReadAll(rec.Body)
 		assert.Contains(t, string(body), `"username":"bob"`)
 	})
+}
+
+func TestIdentityEndpointLanguage(t *testing.T) {
+	m := newTestMiddleware(t, func(c *Config) {
+		c.Language = "cs"
+		c.LanguageFunc = func(r *http.Request) string {
+			// A per-user choice, as apps store it.
+			return map[string]string{"anna": "de", "ben": "", "cy": "cy-GB"}[r.Context().Value(userKey{}).(string)]
+		}
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	})
+	tests := []struct{ user, want string }{
+		{"anna", "de"},
+		{"ben", "cs"},
+		{"cy", "cs"},
+	}
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		withUser(tt.user, m.IdentityHandler()).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		assert.Equal(t, tt.want, rec.Header().Get("Content-Language"), tt.user)
+	}
+	rec := httptest.NewRecorder()
+	m.IdentityHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	assert.Equal(t, http.StatusUnauthorized, rec.Code)
+	assert.Empty(t, rec.Header().Get("Content-Language"), "nobody: no language")
 }
 
 func TestIdentityHandlerMountedByHand(t *testing.T) {

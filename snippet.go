@@ -2,7 +2,9 @@ package productfruits
 
 import (
 	"encoding/json"
+	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -14,14 +16,31 @@ import (
 const snippetMarker = "data-productfruits"
 
 // buildInitPrefix precomputes the part of the inline script that does not
-// depend on the request: the page data object up to the user.
-func (m *Middleware) buildInitPrefix() []byte {
-	b := []byte(pushData + `{"workspace":`)
-	b = appendJSONString(b, m.workspace)
-	b = append(b, `,"language":`...)
-	b = appendJSONString(b, m.language)
-	b = append(b, `,"user":`...)
-	return b
+// depend on the request: the page data object up to the user, with the
+// init options. Config.Language is filled in; initHead and initTail are
+// the parts before and after it, for a language LanguageFunc chose.
+func (m *Middleware) buildInitPrefix() {
+	head := []byte(pushData + `{"workspace":`)
+	head = appendJSONString(head, m.workspace)
+	head = append(head, `,"language":`...)
+	var tail []byte
+	if m.options != nil {
+		tail = append(tail, `,"options":`...)
+		tail = append(tail, m.options...)
+	}
+	tail = append(tail, `,"user":`...)
+	m.initHead, m.initTail = head, tail
+	m.initPrefix = append(appendJSONString(head[:len(head):len(head)], m.language), tail...)
+}
+
+// appendPageStart appends the page data object up to the user, in lang.
+func (m *Middleware) appendPageStart(dst []byte, lang string) []byte {
+	if lang == m.language {
+		return append(dst, m.initPrefix...)
+	}
+	dst = append(dst, m.initHead...)
+	dst = appendJSONString(dst, lang)
+	return append(dst, m.initTail...)
 }
 
 // appendSnippet appends the snippet for st's user: the page data (the
@@ -38,6 +57,13 @@ func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState
 	} else {
 		nonce = cspNonce(h)
 	}
+	return m.appendMarkup(dst, r, st, nonce)
+}
+
+// appendMarkup is appendSnippet with the nonce chosen. r is nil for
+// ScriptFor: the page data then takes Config.Language and the configured
+// identity URL.
+func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState, nonce string) ([]byte, error) {
 	if !validNonce(nonce) {
 		nonce = ""
 	}
@@ -49,11 +75,24 @@ func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState
 		return dst, nil
 	}
 	dst = append(dst, snippetMarker+">"...)
-	dst = append(dst, m.initPrefix...)
-	if st.userJSON != nil {
+	dst = m.appendPageStart(dst, m.languageFor(r))
+	extra := st.takeProps()
+	if st.userJSON != nil && extra == nil {
 		dst = append(dst, st.userJSON...)
 	} else {
-		out, err := appendUserJSON(dst, &st.user)
+		u := &st.user
+		if extra != nil {
+			// SetProps's props over the profile's, in a copy: the user
+			// object in the context stays as it was signed.
+			merged := *u
+			merged.Props = maps.Clone(u.Props)
+			if merged.Props == nil {
+				merged.Props = make(map[string]any, len(extra))
+			}
+			maps.Copy(merged.Props, extra)
+			u = &merged
+		}
+		out, err := appendUserJSON(dst, u)
 		if err != nil {
 			return dst[:start], &failure{stageEncode, err}
 		}
@@ -91,7 +130,16 @@ func appendNonceAttr(dst []byte, nonce string) []byte {
 // Cache-Control: private and Vary: Cookie, as injection does.
 func TemplateScript(r *http.Request) template.HTML {
 	st := stateFrom(r.Context())
-	if st == nil || !st.claim() {
+	if st == nil {
+		return ""
+	}
+	return st.script(r, "TemplateScript")
+}
+
+// script claims and renders the snippet of st's request r for a page that
+// places it itself; caller names the API for the log line.
+func (st *requestState) script(r *http.Request, caller string) template.HTML {
+	if !st.claim() {
 		return ""
 	}
 	if st.header != nil && !st.anonymous {
@@ -104,10 +152,45 @@ func TemplateScript(r *http.Request) template.HTML {
 	// never by pasting user data into template.HTML.
 	b, err := st.m.appendSnippet(nil, r, st, st.header)
 	if err != nil {
-		st.m.logFailure(r, err, "TemplateScript left the page without the snippet")
+		st.m.logFailure(r, err, caller+" left the page without the snippet")
 		return ""
 	}
 	return template.HTML(b)
+}
+
+// ScriptFor signs user now (with the TTL, as the middleware signs a
+// request's user; user.HMAC is ignored and replaced) and returns the
+// snippet for it: the same markup injection and TemplateScript produce,
+// renewal included. It is for code the middleware does not see a request
+// of: Fiber and other fasthttp stacks, template engines rendering outside
+// a handler, tests. A user with an empty Username is nobody logged in and
+// gets the anonymous page's script.
+//
+// With no request to go by, the page data takes Config.Language (not
+// LanguageFunc) and the identity endpoint at Config.IdentityURL, else
+// Config.IdentityPath as it is; Config.Profile is not called (fill user
+// yourself) and nothing is marked on any response: serve a page carrying
+// a user's snippet with Cache-Control: private and Vary: Cookie. nonce is
+// the Content-Security-Policy nonce for the script elements, "" for none.
+// Errors: the nonce holds characters other than base64's, the username
+// cannot be signed (ErrInvalidUsername), or the props or group cannot be
+// encoded as JSON.
+func (m *Middleware) ScriptFor(user User, nonce string) (template.HTML, error) {
+	if !validNonce(nonce) {
+		return "", fmt.Errorf("productfruits: ScriptFor: nonce %q holds characters other than base64 and base64url", nonce)
+	}
+	st := &requestState{m: m, anonymous: user.Username == ""}
+	if !st.anonymous {
+		st.user = user
+		if err := m.sign(st); err != nil {
+			return "", fmt.Errorf("productfruits: ScriptFor: %w", err)
+		}
+	}
+	b, err := m.appendMarkup(nil, nil, st, nonce)
+	if err != nil {
+		return "", fmt.Errorf("productfruits: ScriptFor: %w", err)
+	}
+	return template.HTML(b), nil
 }
 
 // cspNonce returns the nonce that a Content-Security-Policy header allows

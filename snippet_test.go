@@ -3,12 +3,14 @@ package productfruits
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -160,3 +162,124 @@ func TestSnippetUnencodableUserLeavesNoSnippet(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(logs.String(), "\n"), "logged once: %s", logs.String())
 	assert.NotContains(t, logs.String(), testSecret)
 }
+
+func TestSnippetInitOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opts InitOptions
+		want string // the options member of the page data, "" for none
+	}{
+		{"none", InitOptions{}, ""},
+		{"one", InitOptions{HideElvinLauncher: true}, `{"hideElvinLauncher":true}`},
+		{"two", InitOptions{DisableLocationChangeDetection: true, HideInAppCenterLauncher: true},
+			`{"disableLocationChangeDetection":true,"hideInAppCenterLauncher":true}`},
+		{"all", InitOptions{true, true, true, true},
+			`{"disableLocationChangeDetection":true,"disableBannersAutoMargin":true,"hideInAppCenterLauncher":true,"hideElvinLauncher":true}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTestMiddleware(t, func(c *Config) {
+				c.Options = tt.opts
+				c.LanguageFunc = func(r *http.Request) string { return r.URL.Query().Get("lang") }
+			})
+			for _, target := range []string{"/", "/?lang=de"} {
+				s := renderSnippet(t, m, httptest.NewRequest("GET", target, nil), "alice", http.Header{})
+				if tt.want == "" {
+					assert.NotContains(t, s, `"options"`)
+				} else {
+					assert.Contains(t, s, `,"options":`+tt.want+`,"user":`)
+				}
+				d, _ := parsePageData(t, s)
+				assert.Equal(t, "alice", d.User.Username)
+			}
+		})
+	}
+}
+
+func TestScriptFor(t *testing.T) {
+	profileCalled := false
+	m := newTestMiddleware(t, func(c *Config) {
+		c.TTL = time.Hour
+		c.Language = "cs"
+		c.LanguageFunc = func(*http.Request) string { return "de" }
+		c.Options = InitOptions{HideElvinLauncher: true}
+		c.Profile = func(*http.Request, string) (User, error) { profileCalled = true; return User{}, nil }
+	})
+	user := User{Username: "Žluťoučký kůň", Email: "k@example.com", Props: map[string]any{"plan": "pro"},
+		HMAC: &HMAC{Hash: "forged", Expiration: "2099-01-01T00:00:00.000Z"}}
+
+	t.Run("signs now, with the TTL, and renders the whole snippet", func(t *testing.T) {
+		s, err := m.ScriptFor(user, "n0nce")
+		require.NoError(t, err)
+		d, n := parsePageData(t, string(s))
+		assert.Equal(t, 1, n)
+		assert.Equal(t, user.Username, d.User.Username)
+		assert.Equal(t, "k@example.com", d.User.Email)
+		assert.Equal(t, map[string]any{"plan": "pro"}, d.User.Props)
+		assert.Equal(t, "2026-11-24T15:00:00.000Z", d.User.HMAC.Expiration, "user.HMAC is replaced")
+		assert.NoError(t, m.Signer().Verify(user.Username, *d.User.HMAC, fixedNow))
+		assert.Equal(t, "cs", d.Language, "no request: Config.Language")
+		assert.Equal(t, map[string]bool{"hideElvinLauncher": true}, d.Options)
+		assert.Equal(t, DefaultIdentityPath, d.Identity)
+		assert.Equal(t, int64(time.Hour/time.Millisecond), d.TTL)
+		assert.Equal(t, 2, strings.Count(string(s), `nonce="n0nce"`))
+		assert.Contains(t, string(s), lifecycleJS)
+		assert.False(t, profileCalled)
+		assert.Equal(t, "forged", user.HMAC.Hash, "the caller's user is not changed")
+	})
+
+	t.Run("the same markup TemplateScript gives that user", func(t *testing.T) {
+		m := newTestMiddleware(t, func(c *Config) { c.TTL = time.Hour })
+		var tmpl string
+		withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tmpl = string(TemplateScript(r))
+		}))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		s, err := m.ScriptFor(User{Username: "alice"}, "")
+		require.NoError(t, err)
+		assert.Equal(t, tmpl, string(s))
+	})
+
+	tests := []struct {
+		name    string
+		mod     func(*Config)
+		user    User
+		nonce   string
+		want    string // substring of the markup
+		wantErr error  // or errAny
+	}{
+		{"IdentityURL wins", func(c *Config) { c.TTL, c.IdentityURL = time.Minute, "/app/pf" }, User{Username: "a"}, "", `"identity":"/app/pf"`, nil},
+		{"IdentityPath as configured", func(c *Config) { c.TTL, c.IdentityPath = time.Minute, "/api/pf" }, User{Username: "a"}, "", `"identity":"/api/pf"`, nil},
+		{"no TTL, no renewal", nil, User{Username: "a"}, "", `"hmac":{"hash":"`, nil},
+		{"nobody: the anonymous script", nil, User{Email: "ignored"}, "abc",
+			`<script nonce="abc" data-productfruits="anonymous">` + anonymousScript + `</script>`, nil},
+		{"hostile nonce", nil, User{Username: "a"}, `x"><script>`, "", errAny},
+		{"invalid UTF-8", nil, User{Username: "a\xff"}, "", "", ErrInvalidUsername},
+		{"unencodable props", nil, User{Username: "a", Props: map[string]any{"f": func() {}}}, "", "", errAny},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTestMiddleware(t, tt.mod)
+			s, err := m.ScriptFor(tt.user, tt.nonce)
+			switch tt.wantErr {
+			case nil:
+				require.NoError(t, err)
+				assert.Contains(t, string(s), tt.want)
+				if tt.mod == nil {
+					assert.NotContains(t, string(s), `"identity"`)
+				}
+			case errAny:
+				assert.Error(t, err)
+				assert.Empty(t, s)
+			default:
+				assert.ErrorIs(t, err, tt.wantErr)
+				assert.Empty(t, s)
+			}
+			if err != nil {
+				assert.NotContains(t, err.Error(), testSecret)
+			}
+		})
+	}
+}
+
+// errAny stands for any error in a table.
+var errAny = errors.New("any error")

@@ -75,11 +75,16 @@ function browser(opts) {
     env.now = end;
     await settle();
   };
-  // respond answers the oldest open fetch.
-  env.respond = async (status, body) => {
+  // respond answers the oldest open fetch; headers maps lower-case names
+  // to values, as fetch's Headers.get reads them.
+  env.respond = async (status, body, headers) => {
     const f = env.fetches.shift();
     assert.ok(f, 'no fetch to answer');
-    f.resolve({ status: status, ok: status >= 200 && status < 300, json: () => Promise.resolve(body) });
+    const h = headers || {};
+    f.resolve({
+      status: status, ok: status >= 200 && status < 300, json: () => Promise.resolve(body),
+      headers: { get: (name) => (name.toLowerCase() in h ? h[name.toLowerCase()] : null) },
+    });
     await settle();
     return f;
   };
@@ -93,12 +98,14 @@ function browser(opts) {
   // load plays the product's loader script: it reads the queue, then
   // runs every later push at once.
   env.load = () => {
-    const p = env.product = { inits: [], identified: [], destroyed: 0, running: null, errors: [] };
+    const p = env.product = { inits: [], languages: [], options: [], identified: [], destroyed: 0, running: null, errors: [] };
     const run = (cmd) => {
       if (!cmd || cmd[0] !== 'init') return;
       if (p.running) p.errors.push('init while running for ' + p.running);
       p.running = cmd[3].username;
       p.inits.push(cmd[3]);
+      p.languages.push(cmd[2]);
+      p.options.push(cmd.length > 4 ? cmd[4] : undefined);
     };
     const pf = window.productFruits = window.productFruits || {};
     pf.identifyUser = (u) => {
@@ -415,6 +422,74 @@ const cases = {
     await b.advance(1e9);
     assert.strictEqual(b.fetches.length, 0);
     assert.strictEqual(b.product.inits.length, 1);
+  },
+
+  async 'options become the init command\'s fifth element, only when the page has them'() {
+    const b = browser();
+    const options = { disableBannersAutoMargin: true, hideElvinLauncher: true };
+    b.page(data(user('ann'), { options: options }));
+    assert.deepStrictEqual(b.queue(), [['init', 'ws', 'en', user('ann'), options]]);
+    b.load();
+    b.ready();
+    b.page(data(user('bob')));
+    b.ready();
+    assert.deepStrictEqual(b.product.options.map((o) => JSON.stringify(o)), [JSON.stringify(options), undefined]);
+  },
+
+  async 'renewal bringing another user inits in the language the endpoint names'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 10000 }));
+    b.load();
+    b.ready();
+    await b.advance(8000);
+    await b.respond(200, user('bob', 'e2'), { 'content-language': 'de' });
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann', 'bob']);
+    assert.deepStrictEqual(b.product.languages, ['en', 'de']);
+    assert.deepStrictEqual(b.product.errors, []);
+  },
+
+  async 'renewal for the same user keeps the language it was inited with'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 10000 }));
+    b.load();
+    b.ready();
+    await b.advance(8000);
+    await b.respond(200, user('ann', 'e2'), { 'content-language': 'de' });
+    assert.strictEqual(b.product.identified.length, 1);
+    assert.deepStrictEqual(b.product.languages, ['en']);
+    // A later switch by a page takes that page's language.
+    b.page(data(user('bob', 'e3'), { identity: '/id', ttl: 10000, language: 'cs' }));
+    b.ready();
+    assert.deepStrictEqual(b.product.languages, ['en', 'cs']);
+  },
+
+  async 'a Content-Language that is no two-letter code leaves the page\'s language'() {
+    for (const bad of [null, 'en-US', 'DE', '<x>', '']) {
+      const b = browser();
+      b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 10000, language: 'fr' }));
+      b.load();
+      b.ready();
+      await b.advance(8000);
+      await b.respond(200, user('bob', 'e2'), bad === null ? {} : { 'content-language': bad });
+      assert.deepStrictEqual(b.product.languages, ['fr', 'fr'], String(bad));
+    }
+  },
+
+  async 'a page from the cache inits in the language of the fresh object'() {
+    const b = browser({ navigation: { type: 'back_forward', transferSize: 0 } });
+    b.page(data(user('ann', 'stale'), { identity: '/id', ttl: 10000 }));
+    await b.respond(200, user('ann', 'fresh'), { 'content-language': 'sk' });
+    b.load();
+    assert.deepStrictEqual(b.product.languages, ['sk']);
+  },
+
+  async 'a switch before the loader ran takes the new page\'s language'() {
+    const b = browser();
+    b.page(data(user('ann')));
+    b.page(data(user('bob'), { language: 'cs' }));
+    b.load();
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['bob']);
+    assert.deepStrictEqual(b.product.languages, ['cs']);
   },
 
   async 'a renewal answer for an old generation is dropped'() {

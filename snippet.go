@@ -123,9 +123,10 @@ func appendNonceAttr(dst []byte, nonce string) []byte {
 // TemplateScript(r). For an anonymous request it returns the anonymous
 // page's script, which holds no user data and stops the product in a
 // document where it ran for someone who has logged out since. It returns
-// "" for a request the middleware did not see, or when the snippet was
-// already emitted for this request (by an earlier call or by injection),
-// so a page never carries two copies. When it returns a user's snippet
+// "" for a request the middleware did not see or Config.Skip skipped, when
+// the handler called SkipInject, or when the snippet was already emitted
+// for this request (by an earlier call, Script or injection), so a page
+// never carries two copies. When it returns a user's snippet
 // before the response's headers are written, it marks the response
 // Cache-Control: private and Vary: Cookie, as injection does.
 func TemplateScript(r *http.Request) template.HTML {

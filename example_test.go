@@ -137,7 +137,7 @@ func ExampleTemplateScript() {
 	pf.Handler(page).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	body := rec.Body.String()
 	fmt.Println(strings.Contains(body, `.push({"workspace":"ws","language":"en","user":{"username":"testUser","hmac":{"hash":"LZGb1SPNlIIk0XBPWhCXc7boAxE/pmul4Mrzt23ZfEg="}}});`))
-	fmt.Println(strings.Count(body, `<script async src="https://app.productfruits.com/static/script.js"`))
+	fmt.Println(strings.Count(body, `<script async="async" src="https://app.productfruits.com/static/script.js"`))
 	// Output:
 	// true
 	// 1

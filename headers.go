@@ -58,6 +58,14 @@ func isAttachment(h http.Header) bool {
 	return strings.EqualFold(strings.TrimSpace(v), "attachment")
 }
 
+// isXHTMLType reports a page browsers parse as XML.
+func isXHTMLType(v string) bool {
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[:i]
+	}
+	return strings.EqualFold(strings.TrimSpace(v), "application/xhtml+xml")
+}
+
 func isHTMLType(v string) bool {
 	if i := strings.IndexByte(v, ';'); i >= 0 {
 		v = v[:i]
@@ -96,6 +104,10 @@ func injectedHeaders(h http.Header, sniffed string, grow int, anonymous bool, tt
 			if !anonymous {
 				delete(h, k)
 			}
+		default:
+			if !anonymous && sharedCacheField(k) {
+				delete(h, k)
+			}
 		}
 	}
 	if cls := h["Content-Length"]; len(cls) > 0 {
@@ -118,18 +130,48 @@ func injectedHeaders(h http.Header, sniffed string, grow int, anonymous bool, tt
 	markPrivate(h, ttl)
 }
 
+// sharedCacheFields are the response fields that tell one kind of shared
+// cache how long to keep a response, over Cache-Control: RFC 9213's
+// targeted field and the vendors' own. On a response carrying one user's
+// identity they go, so that every cache falls back to Cache-Control's
+// private (or no-store); Expires goes too, for caches that know nothing
+// newer.
+var sharedCacheFields = map[string]bool{
+	"Cdn-Cache-Control":            true, // RFC 9213
+	"Cloudflare-Cdn-Cache-Control": true,
+	"Vercel-Cdn-Cache-Control":     true,
+	"Netlify-Cdn-Cache-Control":    true,
+	"Surrogate-Control":            true, // Fastly, Varnish, Akamai
+	"Edge-Control":                 true, // Akamai
+	"X-Accel-Expires":              true, // nginx's proxy cache
+	"Expires":                      true,
+}
+
+// sharedCacheField reports a field in sharedCacheFields, by its
+// canonical key.
+func sharedCacheField(k string) bool { return sharedCacheFields[k] }
+
+// dropSharedCaching deletes the fields of sharedCacheFields from h.
+func dropSharedCaching(h http.Header) {
+	for k := range h {
+		if sharedCacheField(k) {
+			delete(h, k)
+		}
+	}
+}
+
 // markPrivate keeps shared caches from storing or mixing up a response
 // that carries one user's signed identity: Cache-Control private and
-// Vary: Cookie. With a TTL it also keeps the browser's own cache from
-// showing the page after its HMAC expired: max-age is bounded by the TTL,
-// the stale-* extensions that allow showing it later are dropped, and so
-// is Expires.
+// Vary: Cookie, and none of the targeted fields of shared caches (see
+// sharedCacheFields). With a TTL it also keeps the browser's own cache
+// from showing the page after its HMAC expired: max-age is bounded by the
+// TTL and the stale-* extensions that allow showing it later are dropped.
 func markPrivate(h http.Header, ttl time.Duration) {
 	maxAge := int64(-1)
 	if ttl > 0 {
 		maxAge = int64(ttl / time.Second)
-		delete(h, "Expires")
 	}
+	dropSharedCaching(h)
 	privateCacheControl(h, maxAge)
 	varyCookie(h)
 }

@@ -273,3 +273,61 @@ func TestSharedHeaderSlicesNeverWritten(t *testing.T) {
 	assert.Equal(t, "", vary[:2][1], "nothing appended into the spare capacity")
 	assert.Equal(t, []string{"public, max-age=60"}, cacheControl)
 }
+
+func TestSharedCacheFieldsDropped(t *testing.T) {
+	const page = "<html><head></head><body></body></html>"
+	targeted := map[string][]string{
+		"Cdn-Cache-Control":            {"max-age=600"},
+		"Cloudflare-Cdn-Cache-Control": {"max-age=600"},
+		"Vercel-Cdn-Cache-Control":     {"max-age=600"},
+		"Netlify-Cdn-Cache-Control":    {"public, max-age=600"},
+		"Surrogate-Control":            {"max-age=600"},
+		"Edge-Control":                 {"cache-maxage=600s"},
+		"X-Accel-Expires":              {"600"},
+		"Expires":                      {"Thu, 01 Dec 2099 16:00:00 GMT"},
+	}
+	withTargeted := func() map[string][]string {
+		h := htmlHeader()
+		for k, v := range targeted {
+			h[k] = v
+		}
+		return h
+	}
+	t.Run("a user's page", func(t *testing.T) {
+		m := newTestMiddleware(t, injectConfig)
+		_, header, body := serveRec(m, respSpec{header: withTargeted(), body: page}.handler(), httptest.NewRequest("GET", "/", nil)).result()
+		require.Contains(t, body, pushData)
+		for k := range targeted {
+			assert.NotContains(t, header, k)
+		}
+		assert.Equal(t, "private", header.Get("Cache-Control"))
+	})
+	t.Run("an anonymous page keeps them", func(t *testing.T) {
+		m := newTestMiddleware(t, func(c *Config) {
+			injectConfig(c)
+			c.Username = func(*http.Request) (string, error) { return "", nil }
+		})
+		_, header, _ := serveRec(m, respSpec{header: withTargeted(), body: page}.handler(), httptest.NewRequest("GET", "/", nil)).result()
+		for k, v := range targeted {
+			assert.Equal(t, v, header[k], k)
+		}
+	})
+	t.Run("the identity endpoint", func(t *testing.T) {
+		m := newTestMiddleware(t, nil)
+		outer := func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range targeted {
+					w.Header()[k] = v
+				}
+				next.ServeHTTP(w, r)
+			})
+		}
+		rec := httptest.NewRecorder()
+		outer(withUser("alice", m.Handler(http.NotFoundHandler()))).ServeHTTP(rec, httptest.NewRequest("GET", DefaultIdentityPath, nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		for k := range targeted {
+			assert.NotContains(t, rec.Header(), k)
+		}
+		assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
+	})
+}

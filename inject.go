@@ -2,6 +2,7 @@ package productfruits
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"maps"
 	"net"
@@ -26,6 +27,10 @@ const sniffLen = 512
 // maxPooledBuf keeps a rare page with a huge head from pinning a large
 // buffer in the pool for ever.
 const maxPooledBuf = 64 << 10
+
+// prescanLen is how much of a page without a charset in its Content-Type
+// browsers read for a <meta charset> (WHATWG HTML §13.2.3.2).
+const prescanLen = 1024
 
 // readChunk is the ReadFrom buffer size while the insertion point is still
 // being looked for; io.Copy's own size, so ReadFrom costs no more calls.
@@ -102,6 +107,12 @@ type injectWriter struct {
 	sc     htmlscan.Scanner
 	snip   []byte
 	rbuf   []byte
+
+	// waiting: the insertion point is known but lies in the bytes a
+	// browser prescans for <meta charset>, which are not all here yet.
+	waiting   bool
+	finishing bool // no more bytes will come before the decision
+	claimed   bool // this response took the request's one snippet
 
 	// trailers are the declared trailer fields the header did not hold
 	// when the handler chose its status: values set later are trailers.
@@ -186,6 +197,9 @@ func (w *injectWriter) WriteHeader(code int) {
 			_ = w.passThrough()
 			return
 		}
+		if isXHTMLType(ct[0]) {
+			w.sc.SetXML() // the browser parses it as XML
+		}
 	} else {
 		w.sniff = true
 	}
@@ -246,6 +260,19 @@ func (w *injectWriter) Write(p []byte) (int, error) {
 	}
 	if w.head {
 		return w.writeHead(p)
+	}
+	if w.waiting {
+		// The insertion point is known; the bytes up to prescanLen decide
+		// whether the snippet may go there (see insert).
+		w.buf = append(w.buf, p...)
+		if w.bufOff+len(w.buf) < prescanLen {
+			return len(p), nil
+		}
+		w.waiting = false
+		if _, err := w.insert(nil); err != nil {
+			return 0, err
+		}
+		return len(p), nil
 	}
 	q := p
 	if rest := lookAhead - w.sc.Offset(); len(q) > rest {
@@ -323,8 +350,25 @@ func (w *injectWriter) insert(p []byte) (int, error) {
 	if !w.committed && w.sniff && !w.sniffHTML(p) {
 		return w.passWrite(p)
 	}
-	if !w.st.claim() {
-		return w.passWrite(p)
+	if !w.claimed {
+		if !w.st.claim() {
+			return w.passWrite(p)
+		}
+		w.claimed = true
+	}
+	if w.sc.InsertAt() < prescanLen && w.prescanDecides() {
+		if end := w.bufOff + len(w.buf) + len(p); end < prescanLen && !w.finishing {
+			// Hold on until the browser's prescan window is complete.
+			w.buf = append(w.buf, p...)
+			w.waiting = true
+			return len(p), nil
+		}
+		if prescanAffected(w.buf, p, at, prescanLen-w.bufOff) {
+			// The snippet would push a <meta charset>, or the non-ASCII
+			// text a browser guesses the encoding from, out of the
+			// bytes it prescans: the page's encoding could change.
+			return w.passWrite(p)
+		}
 	}
 	var err error
 	if w.snip, err = w.m.appendSnippet(w.snip[:0], w.r, w.st, w.rw.Header()); err != nil {
@@ -346,6 +390,71 @@ func (w *injectWriter) insert(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// prescanDecides reports whether the browser will take this page's
+// encoding from a <meta> in its first bytes: an HTML page whose
+// Content-Type names no charset (a sniffed one does: net/http adds
+// utf-8) and which does not start with a byte order mark.
+func (w *injectWriter) prescanDecides() bool {
+	ct := w.sniffed
+	if !w.sniff {
+		ct = w.rw.Header().Get("Content-Type")
+	}
+	if !isHTMLType(ct) || isXHTMLType(ct) || hasCharset(ct) {
+		return false
+	}
+	return w.bufOff > 0 || !bytes.HasPrefix(w.buf, []byte("\xef\xbb\xbf"))
+}
+
+// hasCharset reports a charset parameter in a Content-Type value.
+func hasCharset(ct string) bool {
+	for i := 0; i+8 <= len(ct); i++ {
+		if strings.EqualFold(ct[i:i+8], "charset=") {
+			return true
+		}
+	}
+	return false
+}
+
+// prescanAffected reports a "<meta" tag or a non-ASCII byte at or after
+// offset at and before end in the bytes buf then p: the snippet inserted
+// at at would move it out of the prescan window.
+func prescanAffected(buf, p []byte, at, end int) bool {
+	var window []byte
+	switch total := len(buf) + len(p); {
+	case end > total:
+		end = total
+	}
+	if at >= end {
+		return false
+	}
+	if len(p) == 0 || end <= len(buf) {
+		window = buf[at:min(end, len(buf))]
+	} else {
+		window = append(append([]byte(nil), buf[min(at, len(buf)):]...), p[max(at-len(buf), 0):end-len(buf)]...)
+	}
+	for _, c := range window {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	for i := 0; i+5 <= len(window); i++ {
+		if window[i] != '<' || !strings.EqualFold(string(window[i+1:i+5]), "meta") {
+			continue
+		}
+		if i+5 == len(window) {
+			return true // cut at the window's end: it may well be one
+		}
+		if c := window[i+5]; isHTMLSpace(c) || c == '/' {
+			return true
+		}
+	}
+	return false
+}
+
+func isHTMLSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
 func (w *injectWriter) writeAll(parts ...[]byte) error {
@@ -416,6 +525,16 @@ func (w *injectWriter) FlushError() error {
 	}
 	if w.mode == modeHold && w.status == 0 {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.waiting {
+		// The handler wants the bytes out now: decide on the part of the
+		// prescan window written so far. (A <meta charset> written after
+		// this Flush, behind the insertion point and within the first
+		// 1,024 bytes, is the one case this cannot see.)
+		w.waiting, w.finishing = false, true
+		if _, err := w.insert(nil); err != nil {
+			return err
+		}
 	}
 	if w.mode == modeHold {
 		if err := w.flushHeld(); err != nil {
@@ -509,10 +628,16 @@ func (w *injectWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // finish ends a response whose handler returned before the decision: the
-// page had no insertion point, so it goes out untouched.
+// page had no insertion point, so it goes out untouched, or the insertion
+// waited for the prescan window, which the page's end completes.
 func (w *injectWriter) finish() {
 	if w.mode != modeHold || w.status == 0 {
 		// Nothing written at all: net/http answers as without us.
+		return
+	}
+	if w.waiting {
+		w.waiting, w.finishing = false, true
+		_, _ = w.insert(nil)
 		return
 	}
 	if w.head {

@@ -423,7 +423,9 @@ func TestInjectStreaming(t *testing.T) {
 	t.Run("writes after the insertion point are not copied", func(t *testing.T) {
 		chunks := [][]byte{[]byte("<html><head><title>x</ti"), []byte("tle></head><body>"), []byte("<p>one</p>"), []byte("<p>two</p>")}
 		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/html")
+			// With a charset the prescan window does not matter: the
+			// decision is made at </head>.
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			for _, c := range chunks {
 				_, _ = w.Write(c)
 			}
@@ -1008,6 +1010,54 @@ func BenchmarkInject(b *testing.B) {
 			})
 		}
 	}
+}
+
+func TestInjectKeepsPrescanEncoding(t *testing.T) {
+	m := newTestMiddleware(t, injectConfig)
+	pad := strings.Repeat(" ", 1100) // pushes what follows out of the prescan window
+	tests := []struct {
+		name, contentType, page string
+		injected                bool
+	}{
+		{"meta charset in the head", "text/html", `<html><head><meta charset="iso-8859-2"><title>t</title></head><body>`, true},
+		{"meta charset after </head>", "text/html", `<html><head></head><meta charset="iso-8859-2"><body>`, false},
+		{"http-equiv after the head ends", "text/html", `<html><head><title>t</title><p><META HTTP-EQUIV="Content-Type" content="text/html; charset=iso-8859-2">`, false},
+		{"meta beyond the first 1024 bytes", "text/html", `<html><head></head><body>` + pad + `<meta charset="iso-8859-2">`, true},
+		{"non-ASCII text after the insertion point", "text/html", "<html><head></head><body>Žluťoučký kůň", false},
+		{"non-ASCII text before it", "text/html", "<html><head><title>Žluťoučký kůň</title></head><body>", true},
+		{"ASCII page without a meta", "text/html", "<html><head></head><body>plain", true},
+		{"charset in Content-Type", "text/html; charset=iso-8859-2", `<html><head></head><meta charset="utf-8"><body>Žluť`, true},
+		{"byte order mark", "text/html", "\ufeff<html><head></head><meta charset=\"iso-8859-2\"><body>", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snip := snippetFor(t, m, http.Header{"Content-Type": {tt.contentType}})
+			for name, cuts := range splits(len(tt.page)) {
+				got := serveRec(m, respSpec{header: map[string][]string{"Content-Type": {tt.contentType}}, body: tt.page, cuts: cuts}.handler(),
+					httptest.NewRequest("GET", "/", nil))
+				_, _, body := got.result()
+				if !tt.injected {
+					require.Equal(t, tt.page, body, name)
+					continue
+				}
+				require.Equal(t, 1, strings.Count(body, snip), name)
+				require.Equal(t, tt.page, strings.Replace(body, snip, "", 1), name)
+			}
+		})
+	}
+	t.Run("a Flush decides on what was written", func(t *testing.T) {
+		rw := newRecWriter()
+		m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.WriteString(w, "<html><head><title>t</title></head><body>")
+			w.(http.Flusher).Flush()
+			assert.Contains(t, rw.body.String(), "</head><body>", "the head goes out at the Flush")
+			_, _ = io.WriteString(w, "<p>rest</p>")
+		})).ServeHTTP(rw, httptest.NewRequest("GET", "/", nil))
+		_, _, body := rw.result()
+		assert.Equal(t, 1, strings.Count(body, pushData))
+		assert.True(t, strings.HasSuffix(body, "</head><body><p>rest</p>"))
+	})
 }
 
 func TestSkipInject(t *testing.T) {

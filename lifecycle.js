@@ -40,7 +40,7 @@ return !!a && a.push !== Array.prototype.push;
 // out already is not taken out again (removeChild would throw).
 d.addEventListener('htmx:removingHeadElement', function (e) {
 var el = e.detail && e.detail.headElement;
-if (!el || !el.hasAttribute || !el.hasAttribute('data-productfruits')) return;
+if (!el || !el.dataset || el.dataset.productfruits === undefined) return;
 if (el.src || el.parentNode !== d.head) e.preventDefault();
 });
 // An init is busy until the product says it is ready; what comes next

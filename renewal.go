@@ -30,6 +30,7 @@ func (m *Middleware) IdentityHandler() http.Handler {
 // when the answer is another user than the page's.
 func (m *Middleware) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
+	dropSharedCaching(h) // whatever an outer middleware set for its caches
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Type", "application/json")

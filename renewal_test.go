@@ -207,6 +207,14 @@ func TestLifecycleScriptIsInert(t *testing.T) {
 	}
 	assert.NotContains(t, lifecycleJS, "</")
 	assert.NotContains(t, lifecycleJS, "<!--")
+	assert.NotContains(t, lifecycleJS, "]]>", "it sits in a CDATA section in XHTML pages")
+	for i := 0; i+1 < len(lifecycleJS); i++ {
+		// A browser's encoding prescan would read "<x" as a tag and skip
+		// to its '>', across the page's own <meta charset>.
+		if c := lifecycleJS[i+1]; lifecycleJS[i] == '<' {
+			require.Contains(t, " =", string(c), "%q at %d", lifecycleJS[i:i+2], i)
+		}
+	}
 	assert.NotContains(t, lifecycleJS, "//", "a comment line survived compaction (or a URL crept in)")
 }
 

@@ -74,7 +74,10 @@ func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState,
 		dst = append(dst, snippetMarker+`="anonymous">`+anonymousScript+"</script>"...)
 		return dst, nil
 	}
-	dst = append(dst, snippetMarker+">"...)
+	// Well-formed XML as well as HTML, so that application/xhtml+xml
+	// pages take it too: attributes with values, and the script text in a
+	// CDATA section whose markers are JavaScript comments.
+	dst = append(dst, snippetMarker+`="">//<![CDATA[`+"\n"...)
 	dst = m.appendPageStart(dst, m.languageFor(r))
 	extra := st.takeProps()
 	if st.userJSON != nil && extra == nil {
@@ -101,11 +104,11 @@ func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState,
 	dst = m.appendRenewal(dst, r)
 	dst = append(dst, "});\n"...)
 	dst = append(dst, lifecycleJS...)
-	dst = append(dst, "</script><script async src=\""...)
+	dst = append(dst, "\n//]]></script><script async=\"async\" src=\""...)
 	dst = append(dst, m.scriptAttr...)
 	dst = append(dst, "\" "...)
 	dst = appendNonceAttr(dst, nonce)
-	dst = append(dst, snippetMarker+"></script>"...)
+	dst = append(dst, snippetMarker+`=""></script>`...)
 	return dst, nil
 }
 

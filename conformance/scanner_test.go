@@ -1,128 +1,43 @@
 package conformance
 
 import (
-	"bytes"
-	"strings"
+	"slices"
 	"testing"
-
-	"golang.org/x/net/html"
 
 	"github.com/pfverify/productfruits/internal/htmlscan"
 )
 
 const loader = "https://cdn.example.com/pf.js"
 
-// tokenizerDecision is what htmlscan.Scanner must decide for doc, worked
-// out from golang.org/x/net/html's tokenizer: the first </head> or <body>
-// outside <template> is the insertion point, unless the document does not
-// start with <html>, <head> or a doctype (after whitespace, comments and a
-// BOM), or already holds the snippet (a script with the marker attribute
-// or the loader's src, a live script mentioning $productFruits), or a
-// <plaintext> comes first.
-func tokenizerDecision(doc []byte) (htmlscan.Result, int) {
-	z := html.NewTokenizer(bytes.NewReader(doc))
-	off, depth := 0, 0
-	prolog, inLiveScript := true, false
-	for {
-		tt := z.Next()
-		raw := z.Raw()
-		at := off
-		off += len(raw)
-		if tt == html.ErrorToken {
-			return htmlscan.More, -1
-		}
-		tok := z.Token()
-		if prolog {
-			switch tt {
-			case html.TextToken:
-				text := raw
-				if at == 0 {
-					text = bytes.TrimPrefix(text, []byte("\ufeff"))
-				}
-				if len(bytes.Trim(text, " \t\n\f\r")) > 0 {
-					return htmlscan.GiveUp, -1
-				}
-				continue
-			case html.CommentToken:
-				if !bytes.HasPrefix(raw, []byte("<!--")) {
-					return htmlscan.GiveUp, -1 // a bogus comment: <?xml ...?>, <!x>
-				}
-				continue
-			case html.DoctypeToken:
-				prolog = false
-				continue
-			case html.StartTagToken, html.SelfClosingTagToken:
-				if tok.Data != "html" && tok.Data != "head" {
-					return htmlscan.GiveUp, -1
-				}
-				prolog = false
-			default:
-				return htmlscan.GiveUp, -1
-			}
-		}
-		if inLiveScript && tt == html.TextToken && strings.Contains(string(raw), "$productFruits") {
-			return htmlscan.GiveUp, -1
-		}
-		inLiveScript = false
-		switch tt {
-		case html.StartTagToken, html.SelfClosingTagToken:
-			switch tok.Data {
-			case "body":
-				if depth == 0 {
-					return htmlscan.Insert, at
-				}
-			case "template":
-				depth++
-			case "plaintext":
-				return htmlscan.GiveUp, -1
-			case "script":
-				if depth > 0 {
-					break
-				}
-				for _, a := range tok.Attr {
-					if a.Key == htmlscan.MarkerAttr || a.Key == "src" && strings.Trim(a.Val, " \t\n\f\r") == loader {
-						return htmlscan.GiveUp, -1
-					}
-				}
-				inLiveScript = true
-			}
-		case html.EndTagToken:
-			switch tok.Data {
-			case "head":
-				if depth == 0 {
-					return htmlscan.Insert, at
-				}
-			case "template":
-				if depth > 0 {
-					depth--
-				}
-			}
-		}
-	}
-}
+// marker stands for the snippet: two script elements with the marker.
+const marker = `<script data-productfruits>m()</script><script async src="` + loader + `" data-productfruits></script>`
 
-// FuzzScannerMatchesTokenizer checks the scanner's insertion point (or
-// that there is none) against x/net/html's tokenizer on any document, fed whole and in
-// pieces of every size from 1 to 8 bytes.
-func FuzzScannerMatchesTokenizer(f *testing.F) {
+// FuzzInsertionMatchesTreeBuilder feeds the scanner any document, whole
+// and in pieces of 1 to 8 bytes, and requires the same decision every
+// time; where it inserts, golang.org/x/net/html's tree builder must build
+// exactly the original tree plus the two script elements as contiguous
+// children of <head>.
+func FuzzInsertionMatchesTreeBuilder(f *testing.F) {
 	for _, s := range []string{
 		"<!DOCTYPE html><html><head><title>t</title></head><body></body></html>",
 		"<html><head><script><!--<script></script></head>--></script></head>",
 		"<html><head><style></head></style><!-- </head> --!></head>",
 		"\ufeff<!-- c --><head><template></head></template><body>",
-		"<html><head><script src=\"" + loader + "\"></script></head>",
-		"<html><head><script data-productfruits></script></head>",
-		"<html><head><script>$productFruits</script></head>",
-		"<html><head><textarea></head></textarea><a b='</head>' c=\"<body>\" d=e></head>",
+		"<html><head><textarea></head></textarea><meta b='</head>' c=\"<body>\" d=e></head>",
 		"<html><head><?x </head>><!x </head>></ x></head>",
-		"<HTML><HEAD></HEAD>",
-		"<head><plaintext></head>",
-		"<html><head><noscript></head></noscript><iframe></head></iframe></head>",
+		"<!doctype html><title>t</title><p>x",
+		"<html><head><meta charset=utf-8><input type=hidden><div>",
+		"<html><head>\n  x</head>",
+		"<head><svg><![CDATA[</head>]]></svg></head>",
+		"<head><frameset></head>",
+		"<html><head><noscript><body></noscript><noframes></head></noframes></head>",
+		"<!DOCTYPE html><html><head></br>",
+		"<html><head><template><template></template></head></template><my-widget>",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		_, wantAt := tokenizerDecision(doc)
+		at := -1
 		for size := 0; size <= 8; size++ {
 			var s htmlscan.Scanner
 			s.Reset(loader, loader)
@@ -136,13 +51,22 @@ func FuzzScannerMatchesTokenizer(f *testing.F) {
 			}
 			// At the end of the page, undecided and given up are the
 			// same: the page goes out untouched.
-			gotAt := -1
+			k := -1
 			if got == htmlscan.Insert {
-				gotAt = s.InsertAt()
+				k = s.InsertAt()
 			}
-			if gotAt != wantAt {
-				t.Fatalf("pieces of %d: scanner inserts at %d, tokenizer at %d (-1: nowhere)\n%q", size, gotAt, wantAt, doc)
+			if size == 0 {
+				at = k
+			} else if k != at {
+				t.Fatalf("pieces of %d: insertion at %d, whole: at %d\n%q", size, k, at, doc)
 			}
+		}
+		if at < 0 {
+			return
+		}
+		out := slices.Concat(doc[:at], []byte(marker), doc[at:])
+		if err := checkTree(doc, out, 2); err != nil {
+			t.Fatalf("insertion at %d: %v\n%q", at, err, doc)
 		}
 	})
 }

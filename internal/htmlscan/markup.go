@@ -3,7 +3,8 @@ package htmlscan
 import "bytes"
 
 // markupDeclaration reads from the markup declaration open state (after
-// "<!") through comments, bogus comments and doctypes, from p[i:], until
+// "<!") through comments, bogus comments and doctypes (and, in XML, CDATA
+// sections and processing instructions), from p[i:], until
 // the data state is reached again or p ends. It returns where it stopped.
 // Only where each construct ends matters here, never its content.
 func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
@@ -20,6 +21,8 @@ func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
 					s.keyword = "--"
 				case s.prolog && lower(c) == 'd':
 					s.keyword = "doctype"
+				case s.xml && c == '[':
+					s.keyword = "[cdata["
 				case s.prolog:
 					return i, GiveUp
 				default:
@@ -34,9 +37,12 @@ func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
 				continue
 			}
 			if s.matched++; s.matched == len(s.keyword) {
-				if s.keyword == "--" {
+				switch s.keyword {
+				case "--":
 					s.state = commentStartState
-				} else {
+				case "[cdata[":
+					s.state, s.matched = cdataSectionState, 0
+				default:
 					s.prolog = false
 					s.state = doctypeState
 				}
@@ -47,6 +53,10 @@ func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
 			case '-':
 				s.state = commentStartDashState
 			case '>':
+				if s.xml {
+					s.state = commentState // XML ends comments at "-->" only
+					break
+				}
 				s.state = dataState // abrupt closing of an empty comment: <!-->
 				return i + 1, More
 			default:
@@ -59,6 +69,10 @@ func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
 			case '-':
 				s.state = commentEndState
 			case '>':
+				if s.xml {
+					s.state = commentState
+					break
+				}
 				s.state = dataState // abrupt closing: <!--->
 				return i + 1, More
 			default:
@@ -102,6 +116,10 @@ func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
 			case '-':
 				s.state = commentEndDashState
 			case '>':
+				if s.xml {
+					s.state = commentState
+					break
+				}
 				s.state = dataState // "--!>" ends a comment too
 				return i + 1, More
 			default:
@@ -111,11 +129,50 @@ func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
 
 		case bogusCommentState, doctypeState:
 			j := bytes.IndexByte(p[i:], '>')
+			if s.xml && s.state == doctypeState {
+				if k := bytes.IndexByte(p[i:], '['); k >= 0 && (j < 0 || k < j) {
+					// An internal subset may hold '>' and declare
+					// entities: not worth guessing at.
+					return i, GiveUp
+				}
+			}
 			if j < 0 {
 				return len(p), More
 			}
 			s.state = dataState
 			return i + j + 1, More
+
+		case cdataSectionState:
+			// XML: "]]>" ends it; matched counts the ']' just before.
+			if s.matched == 0 {
+				j := bytes.IndexByte(p[i:], ']')
+				if j < 0 {
+					return len(p), More
+				}
+				i += j
+				c = ']'
+			}
+			switch {
+			case c == ']':
+				s.matched = min(s.matched+1, 2)
+			case c == '>' && s.matched == 2:
+				s.state = dataState
+				return i + 1, More
+			default:
+				s.matched = 0
+			}
+
+		case processingInstructionState:
+			// XML: "?>" ends it.
+			switch {
+			case c == '?':
+				s.matched = 1
+			case c == '>' && s.matched == 1:
+				s.state = dataState
+				return i + 1, More
+			default:
+				s.matched = 0
+			}
 
 		default:
 			return i, More

@@ -67,6 +67,10 @@ const (
 	bogusCommentState
 	doctypeState // every DOCTYPE state: the first '>' ends it
 
+	// XML only, for application/xhtml+xml pages (see SetXML).
+	cdataSectionState
+	processingInstructionState
+
 	rawTextState // RAWTEXT, and RCDATA: character references change no boundary
 	rawTextLessThanSignState
 	rawTextEndTagOpenState
@@ -97,6 +101,7 @@ const (
 type Scanner struct {
 	state    state
 	prolog   bool // before the first tag: only whitespace, comments, a BOM, a doctype
+	xml      bool // an XHTML page, read as the XML parser reads it
 	off      int  // stream offset of the next byte
 	tagStart int  // stream offset of the '<' of the tag being read, or -1
 	insertAt int
@@ -107,6 +112,7 @@ type Scanner struct {
 	name    [10]byte // lower-cased; long enough for "plaintext"
 	nameLen int      // may exceed len(name): then no name we know
 	quote   byte     // the quote of a quoted attribute value
+	slash   bool     // the last byte before '>' was '/': self-closing in XML
 
 	// A <script> start tag outside <template> is checked for being the
 	// snippet itself: the marker attribute or the loader's src.
@@ -133,6 +139,13 @@ type Scanner struct {
 func (s *Scanner) Reset(scriptURL, scriptAttr string) {
 	*s = Scanner{prolog: true, tagStart: -1, urls: [2]string{scriptURL, scriptAttr}}
 }
+
+// SetXML makes s read the page as an XML parser does, for pages served as
+// application/xhtml+xml: no raw text elements, CDATA sections and
+// processing instructions, self-closing tags, and a head that ends only
+// at </head> (XML closes nothing implicitly). Call it after Reset,
+// before the first Scan.
+func (s *Scanner) SetXML() { s.xml = true }
 
 // InsertAt returns the stream offset of the insertion point once Scan has
 // returned Insert.
@@ -187,7 +200,7 @@ func (s *Scanner) Scan(p []byte) Result {
 			if j < 0 {
 				j = len(p) - i
 			}
-			if s.depth == 0 {
+			if s.depth == 0 && !s.xml {
 				// In the head only whitespace is text; any other
 				// character makes the parser leave it (§13.2.6.4.4).
 				if k := firstNonSpace(p[i : i+j]); k >= 0 {
@@ -221,6 +234,9 @@ func (s *Scanner) Scan(p []byte) Result {
 			case isAlpha(c):
 				s.endTag, s.nameLen, s.state = false, 0, tagNameState
 				continue
+			case c == '?' && s.xml:
+				s.state, s.matched = processingInstructionState, 0
+				s.tagStart = -1
 			case s.prolog:
 				return GiveUp
 			case c == '?':
@@ -228,7 +244,7 @@ func (s *Scanner) Scan(p []byte) Result {
 				s.tagStart = -1
 			default:
 				// Not a tag: '<' was text, which ends the head.
-				if s.depth == 0 {
+				if s.depth == 0 && !s.xml {
 					s.insertAt = s.tagStart
 					return Insert
 				}
@@ -266,6 +282,7 @@ func (s *Scanner) Scan(p []byte) Result {
 			if !s.endName() {
 				return GiveUp
 			}
+			s.slash = p[i] == '/'
 			if p[i] != '>' {
 				s.state = beforeAttributeNameState
 				break
@@ -278,6 +295,7 @@ func (s *Scanner) Scan(p []byte) Result {
 			// '/' moves to the self-closing start tag state, which goes
 			// back here for anything but '>': skipping it is the same.
 			for ; i < len(p) && (isSpace(p[i]) || p[i] == '/'); i++ {
+				s.slash = p[i] == '/'
 			}
 			if i == len(p) {
 				return More
@@ -303,7 +321,7 @@ func (s *Scanner) Scan(p []byte) Result {
 			s.endAttrName()
 			switch p[i] {
 			case '/':
-				s.state = beforeAttributeNameState
+				s.state, s.slash = beforeAttributeNameState, true
 			case '=':
 				s.state = beforeAttributeValueState
 			case '>':
@@ -318,7 +336,7 @@ func (s *Scanner) Scan(p []byte) Result {
 			switch {
 			case isSpace(c):
 			case c == '/':
-				s.state = beforeAttributeNameState
+				s.state, s.slash = beforeAttributeNameState, true
 			case c == '=':
 				s.state = beforeAttributeValueState
 			case c == '>':
@@ -385,7 +403,7 @@ func (s *Scanner) Scan(p []byte) Result {
 		case afterAttributeValueQuotedState:
 			switch {
 			case isSpace(c) || c == '/':
-				s.state = beforeAttributeNameState
+				s.state, s.slash = beforeAttributeNameState, c == '/'
 			case c == '>':
 				if r := s.emitTag(); r != More {
 					return r
@@ -470,6 +488,9 @@ func (s *Scanner) emitTag() Result {
 	s.state = dataState
 	long := s.nameLen > len(s.name) // no name that matters here is that long
 	name := s.name[:min(s.nameLen, len(s.name))]
+	if s.xml {
+		return s.emitXMLTag(name, long, start)
+	}
 	if s.endTag {
 		switch {
 		case long:
@@ -500,6 +521,25 @@ func (s *Scanner) emitTag() Result {
 		s.state, s.rawEnd = rawTextState, rawTextEnd(name)
 	case "title": // RCDATA
 		s.state, s.rawEnd = rawTextState, "title"
+	}
+	return More
+}
+
+// emitXMLTag acts on a tag of an XHTML page: the XML parser closes
+// nothing implicitly and reads no element as raw text, so only </head>
+// ends the head, and template contents are skipped as a whole.
+func (s *Scanner) emitXMLTag(name []byte, long bool, start int) Result {
+	switch {
+	case long:
+	case s.endTag && string(name) == "head" && s.depth == 0:
+		s.insertAt = start
+		return Insert
+	case s.endTag && string(name) == "template" && s.depth > 0:
+		s.depth--
+	case !s.endTag && string(name) == "template" && !s.slash:
+		s.depth++
+	case s.script && s.marked:
+		return GiveUp // the page already carries the snippet
 	}
 	return More
 }
@@ -587,7 +627,7 @@ func (s *Scanner) appendName(c byte) {
 }
 
 func (s *Scanner) beginAttr(c byte) {
-	s.attrLen = 0
+	s.attrLen, s.slash = 0, false
 	if s.script {
 		s.addAttr(c)
 	}

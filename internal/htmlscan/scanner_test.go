@@ -130,11 +130,34 @@ var scanTests = []struct {
 	{"empty", "", More},
 }
 
+// xmlScanTests are read with SetXML, as application/xhtml+xml pages.
+var xmlScanTests = []struct {
+	desc string
+	html string
+	want Result
+}{
+	{"XML declaration and doctype", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>t</title>^</head>", Insert},
+	{"text and other elements stay in the head", "<html><head>text<div/><p>x</p>^</head>", Insert},
+	{"CDATA section", "<html><head><script><![CDATA[ if (a < b && c) \"</head>\" ]] ]]></script>^</head>", Insert},
+	{"<!--> does not end a comment", "<html><head><!--> </head> -->^</head>", Insert},
+	{"--!> does not end a comment", "<html><head><!-- --!> </head> -->^</head>", Insert},
+	{"processing instruction with '>'", "<html><head><?pi a>b </head> ?>^</head>", Insert},
+	{"script and style are not raw text", "<html><head><script>a</script><style><![CDATA[</head>]]></style>^</head>", Insert},
+	{"self-closing template", "<html><head><template/>^</head>", Insert},
+	{"template contents", "<html><head><template><p></p></template>^</head>", Insert},
+	{"doctype with an internal subset", "<!DOCTYPE html [ <!ENTITY x \"</head>\"> ]><html><head></head>", GiveUp},
+	{"marker attribute", "<html><head><script data-productfruits=\"\"/></head>", GiveUp},
+	{"empty head", "<html><head/><body></body></html>", More},
+}
+
 // scanPieces scans page in the given pieces and returns the result, the
 // insertion point, and the largest Flushable seen before the decision.
-func scanPieces(pieces [][]byte) (Result, int, int) {
+func scanPieces(pieces [][]byte, xml bool) (Result, int, int) {
 	var s Scanner
 	s.Reset(testLoader, testLoaderAttr)
+	if xml {
+		s.SetXML()
+	}
 	flushed := 0
 	for _, p := range pieces {
 		if r := s.Scan(p); r != More {
@@ -147,30 +170,41 @@ func scanPieces(pieces [][]byte) (Result, int, int) {
 
 func TestScan(t *testing.T) {
 	for _, tt := range scanTests {
-		t.Run(tt.desc, func(t *testing.T) {
-			page := []byte(strings.Replace(tt.html, "^", "", 1))
-			want := strings.Index(tt.html, "^")
-			require.Equal(t, tt.want == Insert, want >= 0, "test case: ^ marks exactly the Insert cases")
-			check := func(how string, pieces [][]byte) {
-				t.Helper()
-				r, at, flushed := scanPieces(pieces)
-				require.Equal(t, tt.want, r, how)
-				if r == Insert {
-					require.Equal(t, want, at, how)
-					require.LessOrEqual(t, flushed, at, "%s: Flushable let bytes past the insertion point go", how)
-				}
-			}
-			check("one piece", [][]byte{page})
-			for k := 0; k <= len(page); k++ {
-				check(fmt.Sprintf("split at %d", k), [][]byte{page[:k], page[k:]})
-			}
-			var bytewise [][]byte
-			for k := range page {
-				bytewise = append(bytewise, page[k:k+1])
-			}
-			check("byte by byte", bytewise)
-		})
+		t.Run(tt.desc, func(t *testing.T) { checkScan(t, tt.html, tt.want, false) })
 	}
+}
+
+func TestScanXML(t *testing.T) {
+	for _, tt := range xmlScanTests {
+		t.Run(tt.desc, func(t *testing.T) { checkScan(t, tt.html, tt.want, true) })
+	}
+}
+
+// checkScan scans html ("^" marking the insertion point) whole, at every
+// two-piece split and byte by byte.
+func checkScan(t *testing.T, html string, want Result, xml bool) {
+	t.Helper()
+	page := []byte(strings.Replace(html, "^", "", 1))
+	at := strings.Index(html, "^")
+	require.Equal(t, want == Insert, at >= 0, "test case: ^ marks exactly the Insert cases")
+	check := func(how string, pieces [][]byte) {
+		t.Helper()
+		r, got, flushed := scanPieces(pieces, xml)
+		require.Equal(t, want, r, how)
+		if r == Insert {
+			require.Equal(t, at, got, how)
+			require.LessOrEqual(t, flushed, got, "%s: Flushable let bytes past the insertion point go", how)
+		}
+	}
+	check("one piece", [][]byte{page})
+	for k := 0; k <= len(page); k++ {
+		check(fmt.Sprintf("split at %d", k), [][]byte{page[:k], page[k:]})
+	}
+	var bytewise [][]byte
+	for k := range page {
+		bytewise = append(bytewise, page[k:k+1])
+	}
+	check("byte by byte", bytewise)
 }
 
 func TestScanOffsets(t *testing.T) {
@@ -211,8 +245,14 @@ var benchHeads = map[string][]byte{
 		`</style></head>`),
 }
 
+func init() {
+	// The same head closed implicitly, as minifiers leave it: the first
+	// <div> of the body ends it.
+	benchHeads["tags-1KiB-implicit"] = bytes.Replace(benchHeads["tags-1KiB"], []byte("</head>"), []byte("<div>"), 1)
+}
+
 func BenchmarkScan(b *testing.B) {
-	for _, name := range []string{"tags-1KiB", "css-30KiB"} {
+	for _, name := range []string{"tags-1KiB", "tags-1KiB-implicit", "css-30KiB"} {
 		head := benchHeads[name]
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -225,6 +265,9 @@ func BenchmarkScan(b *testing.B) {
 				}
 			}
 		})
+		if strings.HasSuffix(name, "-implicit") {
+			continue
+		}
 		b.Run(name+"/bytes.Index", func(b *testing.B) {
 			// The floor: finding "</head>" without reading the page.
 			b.ReportAllocs()

@@ -3,6 +3,7 @@ package productfruits
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"maps"
 	"net"
@@ -56,6 +57,7 @@ func SkipInject(r *http.Request) {
 func (m *Middleware) serveInjected(rw http.ResponseWriter, r *http.Request, st *requestState, next http.Handler) {
 	w := writerPool.Get().(*injectWriter)
 	w.reset(rw, m, r, st)
+	h := &writerHandle{w: w}
 	finished := false
 	defer func() {
 		// A panicking handler (http.ErrAbortHandler included) leaves the
@@ -63,13 +65,94 @@ func (m *Middleware) serveInjected(rw http.ResponseWriter, r *http.Request, st *
 		// may still hold it: never hand it to another request. The panic
 		// itself keeps propagating to net/http.
 		if finished {
+			h.w = nil
 			w.release()
 			writerPool.Put(w)
 		}
 	}()
-	next.ServeHTTP(w, r)
+	next.ServeHTTP(h, r)
 	w.finish()
 	finished = true
+}
+
+// errWriterGone is what a write after the handler returned gets.
+var errWriterGone = errors.New("productfruits: write after the handler returned")
+
+// writerHandle is the ResponseWriter a handler gets: the pooled writer,
+// for the length of the request only. Some frameworks keep the writer
+// and write after the handler returned (echo.WrapMiddleware writes the
+// error page of a handler's error then): those writes get errWriterGone,
+// never another request's response, which by then may own the writer.
+type writerHandle struct{ w *injectWriter }
+
+// Compile-time checks that the wrapper keeps the powers handlers and
+// http.ResponseController look for.
+var (
+	_ http.ResponseWriter                       = (*writerHandle)(nil)
+	_ http.Flusher                              = (*writerHandle)(nil)
+	_ http.Hijacker                             = (*writerHandle)(nil)
+	_ io.ReaderFrom                             = (*writerHandle)(nil)
+	_ interface{ FlushError() error }           = (*writerHandle)(nil)
+	_ interface{ Unwrap() http.ResponseWriter } = (*writerHandle)(nil)
+)
+
+// Header returns the response header, or a throwaway one once the
+// handler has returned.
+func (h *writerHandle) Header() http.Header {
+	if h.w == nil {
+		return http.Header{}
+	}
+	return h.w.Header()
+}
+
+// WriteHeader sends or holds the status; see injectWriter.WriteHeader.
+func (h *writerHandle) WriteHeader(code int) {
+	if h.w != nil {
+		h.w.WriteHeader(code)
+	}
+}
+
+// Write writes the page; see injectWriter.Write.
+func (h *writerHandle) Write(p []byte) (int, error) {
+	if h.w == nil {
+		return 0, errWriterGone
+	}
+	return h.w.Write(p)
+}
+
+// Flush flushes what may be sent; see injectWriter.FlushError.
+func (h *writerHandle) Flush() { _ = h.FlushError() }
+
+// FlushError flushes what may be sent; see injectWriter.FlushError.
+func (h *writerHandle) FlushError() error {
+	if h.w == nil {
+		return errWriterGone
+	}
+	return h.w.FlushError()
+}
+
+// Hijack hands the connection over; see injectWriter.Hijack.
+func (h *writerHandle) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if h.w == nil {
+		return nil, nil, errWriterGone
+	}
+	return h.w.Hijack()
+}
+
+// ReadFrom copies src into the page; see injectWriter.ReadFrom.
+func (h *writerHandle) ReadFrom(src io.Reader) (int64, error) {
+	if h.w == nil {
+		return 0, errWriterGone
+	}
+	return h.w.ReadFrom(src)
+}
+
+// Unwrap returns the underlying writer, for http.ResponseController.
+func (h *writerHandle) Unwrap() http.ResponseWriter {
+	if h.w == nil {
+		return nil
+	}
+	return h.w.Unwrap()
 }
 
 type writerMode uint8
@@ -120,17 +203,6 @@ type injectWriter struct {
 
 	sniffBuf [sniffLen]byte
 }
-
-// Compile-time checks that the wrapper keeps the powers handlers and
-// http.ResponseController look for.
-var (
-	_ http.ResponseWriter                       = (*injectWriter)(nil)
-	_ http.Flusher                              = (*injectWriter)(nil)
-	_ http.Hijacker                             = (*injectWriter)(nil)
-	_ io.ReaderFrom                             = (*injectWriter)(nil)
-	_ interface{ FlushError() error }           = (*injectWriter)(nil)
-	_ interface{ Unwrap() http.ResponseWriter } = (*injectWriter)(nil)
-)
 
 func (w *injectWriter) reset(rw http.ResponseWriter, m *Middleware, r *http.Request, st *requestState) {
 	*w = injectWriter{

@@ -396,8 +396,8 @@ func TestInjectLookAhead(t *testing.T) {
 			}
 			for i := 0; i < len(body); i += 1000 {
 				_, _ = io.WriteString(w, body[i:min(i+1000, len(body))])
-				if iw, ok := w.(*injectWriter); ok {
-					maxHeld = max(maxHeld, len(iw.buf))
+				if h, ok := w.(*writerHandle); ok {
+					maxHeld = max(maxHeld, len(h.w.buf))
 				}
 			}
 		})
@@ -445,7 +445,7 @@ func TestInjectStreaming(t *testing.T) {
 			chunk := bytes.Repeat([]byte("<p>lorem ipsum</p>\n"), 200)
 			for range 300 {
 				_, _ = w.Write(chunk)
-				maxCap = max(maxCap, cap(w.(*injectWriter).buf))
+				maxCap = max(maxCap, cap(w.(*writerHandle).w.buf))
 			}
 		})
 		got := serveRec(m, handler, httptest.NewRequest("GET", "/", nil))
@@ -732,7 +732,7 @@ func TestInjectPanicKeepsWriterOutOfPool(t *testing.T) {
 		t.Run(fmt.Sprint(val), func(t *testing.T) {
 			var dirty *injectWriter
 			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				dirty = w.(*injectWriter)
+				dirty = w.(*writerHandle).w
 				w.Header().Set("Content-Type", "text/html")
 				_, _ = io.WriteString(w, "<html><head><title>half")
 				panic(val)
@@ -1136,4 +1136,38 @@ func TestSkipInject(t *testing.T) {
 	t.Run("a request the middleware did not see: nothing, no panic", func(t *testing.T) {
 		SkipInject(httptest.NewRequest("GET", "/", nil))
 	})
+}
+
+// TestInjectWriteAfterReturn plays a framework that keeps the writer and
+// writes after the handler returned (echo.WrapMiddleware does, for a
+// handler's error): the write fails cleanly and never reaches the next
+// request, which may own the pooled writer by then.
+func TestInjectWriteAfterReturn(t *testing.T) {
+	m := newTestMiddleware(t, injectConfig)
+	var kept http.ResponseWriter
+	first := serveRec(m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, "<html><head></head><body>first")
+		kept = w
+	}), httptest.NewRequest("GET", "/", nil))
+	second := newRecWriter()
+	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, "<html><head></head><body>")
+		kept.Header().Set("X-Late", "1")
+		kept.WriteHeader(http.StatusInternalServerError)
+		n, err := io.WriteString(kept, "late error page")
+		assert.Zero(t, n)
+		assert.ErrorIs(t, err, errWriterGone)
+		assert.ErrorIs(t, http.NewResponseController(kept).Flush(), errWriterGone)
+		_, err = kept.(io.ReaderFrom).ReadFrom(strings.NewReader("x"))
+		assert.ErrorIs(t, err, errWriterGone)
+		_, _ = io.WriteString(w, "second")
+	})).ServeHTTP(second, httptest.NewRequest("GET", "/", nil))
+	_, _, body := second.result()
+	assert.NotContains(t, body, "late")
+	assert.True(t, strings.HasSuffix(body, "<body>second"))
+	assert.Empty(t, second.header.Get("X-Late"))
+	_, _, body = first.result()
+	assert.True(t, strings.HasSuffix(body, "<body>first"))
 }

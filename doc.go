@@ -15,6 +15,11 @@
 // (Config.IdentityPath) lets pages renew an expiring HMAC without a reload;
 // the injected snippet does that by itself when Config.TTL is set.
 //
+// Per request, Config.LanguageFunc, Config.Skip, SkipInject and SetProps
+// adjust what the snippet carries; ScriptFor and Script render it where
+// the middleware does not see the page (Fiber, templ); KnowledgeBaseURL
+// builds the protected knowledge base's link.
+//
 // The middleware belongs inside any compression middleware: it leaves
 // compressed responses untouched.
 package productfruits

@@ -142,6 +142,21 @@ func lookNode(t testing.TB) string {
 	return node
 }
 
+// runNodeJSON runs script in node with in, as JSON, on its standard input
+// and decodes what it prints into out.
+func runNodeJSON(t testing.TB, script string, in, out any) {
+	t.Helper()
+	data, err := json.Marshal(in)
+	require.NoError(t, err)
+	cmd := exec.Command(lookNode(t), "-e", script)
+	cmd.Stdin = bytes.NewReader(data)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	got, err := cmd.Output()
+	require.NoError(t, err, stderr.String())
+	require.NoError(t, json.Unmarshal(got, out))
+}
+
 // pageData is the object a snippet pushes to the lifecycle runtime.
 type pageData struct {
 	Workspace string          `json:"workspace"`

@@ -316,17 +316,8 @@ process.stdin.on('end', () => {
 
 func runNode(t *testing.T, cases []nodeCase) []nodeResult {
 	t.Helper()
-	node := lookNode(t)
-	in, err := json.Marshal(cases)
-	require.NoError(t, err)
-	cmd := exec.Command(node, "-e", nodeReference)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, stderr.String())
 	var res []nodeResult
-	require.NoError(t, json.Unmarshal(out, &res))
+	runNodeJSON(t, nodeReference, cases, &res)
 	require.Len(t, res, len(cases))
 	return res
 }

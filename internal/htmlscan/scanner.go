@@ -102,6 +102,7 @@ type Scanner struct {
 	state    state
 	prolog   bool // before the first tag: only whitespace, comments, a BOM, a doctype
 	xml      bool // an XHTML page, read as the XML parser reads it
+	headOpen bool // the parser is in the head (not before it, where it drops whitespace)
 	off      int  // stream offset of the next byte
 	tagStart int  // stream offset of the '<' of the tag being read, or -1
 	insertAt int
@@ -204,6 +205,13 @@ func (s *Scanner) Scan(p []byte) Result {
 				// In the head only whitespace is text; any other
 				// character makes the parser leave it (§13.2.6.4.4).
 				if k := firstNonSpace(p[i : i+j]); k >= 0 {
+					if p[i+k] == '&' && !s.headOpen {
+						// A character reference may stand for whitespace,
+						// which the parser drops before the head opens
+						// but keeps in it: the snippet would change
+						// the tree.
+						return GiveUp
+					}
 					s.insertAt = base + i + k
 					return Insert
 				}
@@ -508,6 +516,9 @@ func (s *Scanner) emitTag() Result {
 	if long || !inHead(name) {
 		s.insertAt = start
 		return Insert
+	}
+	if string(name) != "html" {
+		s.headOpen = true // <head>, or an element that opens it implicitly
 	}
 	if s.script && s.marked {
 		return GiveUp // the page already carries the snippet

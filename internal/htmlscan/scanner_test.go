@@ -55,6 +55,8 @@ var scanTests = []struct {
 	{"text leaves the head", "<html><head>\n  ^a < b</head>", Insert},
 	{"'<' as text leaves the head", "<html><head> ^< b</head>", Insert},
 	{"a character reference is text", "<html><head>^&nbsp;</head>", Insert},
+	{"a character reference before the head opens", "<html>&#0009;<head></head>", GiveUp},
+	{"a character reference after an implicit head", "<html><title>t</title>^&#9;</head>", Insert},
 	{"NUL is text", "<html><head>^\x00</head>", Insert},
 	{"double-quoted attribute", "<html><head><meta content=\"</head><body>\">^</head>", Insert},
 	{"single-quoted attribute", "<html><head><meta content='</head><body>'>^</head>", Insert},

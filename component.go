@@ -28,7 +28,7 @@ type scriptComponent struct{}
 
 func (scriptComponent) Render(ctx context.Context, w io.Writer) error {
 	st := stateFrom(ctx)
-	if st == nil || st.r == nil || st.snippet.Load() != snippetOpen {
+	if st == nil || st.snippet.Load() != snippetOpen {
 		return nil
 	}
 	// The render context descends from the request's own and may add to

@@ -127,31 +127,33 @@ func injectedHeaders(h http.Header, sniffed string, grow int, anonymous bool, tt
 		h["Cache-Control"], h["Vary"] = both[:1:1], both[1:]
 		return
 	}
-	markPrivate(h, ttl)
+	// The loop above already dropped the shared caches' own fields.
+	privateFields(h, ttl)
 }
 
-// sharedCacheFields are the response fields that tell one kind of shared
+// sharedCacheField reports the response fields that tell one kind of shared
 // cache how long to keep a response, over Cache-Control: RFC 9213's
 // targeted field and the vendors' own. On a response carrying one user's
 // identity they go, so that every cache falls back to Cache-Control's
 // private (or no-store); Expires goes too, for caches that know nothing
 // newer.
-var sharedCacheFields = map[string]bool{
-	"Cdn-Cache-Control":            true, // RFC 9213
-	"Cloudflare-Cdn-Cache-Control": true,
-	"Vercel-Cdn-Cache-Control":     true,
-	"Netlify-Cdn-Cache-Control":    true,
-	"Surrogate-Control":            true, // Fastly, Varnish, Akamai
-	"Edge-Control":                 true, // Akamai
-	"X-Accel-Expires":              true, // nginx's proxy cache
-	"Expires":                      true,
+// The list, by canonical key.
+func sharedCacheField(k string) bool {
+	switch k {
+	case "Cdn-Cache-Control", // RFC 9213
+		"Cloudflare-Cdn-Cache-Control",
+		"Vercel-Cdn-Cache-Control",
+		"Netlify-Cdn-Cache-Control",
+		"Surrogate-Control", // Fastly, Varnish, Akamai
+		"Edge-Control",      // Akamai
+		"X-Accel-Expires",   // nginx's proxy cache
+		"Expires":
+		return true
+	}
+	return false
 }
 
-// sharedCacheField reports a field in sharedCacheFields, by its
-// canonical key.
-func sharedCacheField(k string) bool { return sharedCacheFields[k] }
-
-// dropSharedCaching deletes the fields of sharedCacheFields from h.
+// dropSharedCaching deletes the fields sharedCacheField reports from h.
 func dropSharedCaching(h http.Header) {
 	for k := range h {
 		if sharedCacheField(k) {
@@ -163,15 +165,21 @@ func dropSharedCaching(h http.Header) {
 // markPrivate keeps shared caches from storing or mixing up a response
 // that carries one user's signed identity: Cache-Control private and
 // Vary: Cookie, and none of the targeted fields of shared caches (see
-// sharedCacheFields). With a TTL it also keeps the browser's own cache
+// sharedCacheField). With a TTL it also keeps the browser's own cache
 // from showing the page after its HMAC expired: max-age is bounded by the
 // TTL and the stale-* extensions that allow showing it later are dropped.
 func markPrivate(h http.Header, ttl time.Duration) {
+	dropSharedCaching(h)
+	privateFields(h, ttl)
+}
+
+// privateFields is markPrivate without the shared caches' fields:
+// Cache-Control and Vary.
+func privateFields(h http.Header, ttl time.Duration) {
 	maxAge := int64(-1)
 	if ttl > 0 {
 		maxAge = int64(ttl / time.Second)
 	}
-	dropSharedCaching(h)
 	privateCacheControl(h, maxAge)
 	varyCookie(h)
 }

@@ -27,6 +27,8 @@ type Middleware struct {
 	// initHead and initTail surround the language in initPrefix, for
 	// requests whose LanguageFunc chose another one.
 	initHead, initTail []byte
+	renewalJSON        []byte // `,"identity":…,"ttl":…` of the page data; nil without TTL
+	ttlJSON            []byte // its `,"ttl":…` part
 }
 
 // New validates cfg and returns a Middleware. Every error wraps ErrConfig
@@ -47,6 +49,7 @@ func New(cfg Config) (*Middleware, error) {
 		inject:       cfg.Inject,
 	}
 	m.buildInitPrefix()
+	m.buildRenewal()
 	return m, nil
 }
 

@@ -123,25 +123,36 @@ const pushData = "(window.__productfruitsGo=window.__productfruitsGo||[]).push("
 // it makes the runtime destroy the product.
 const anonymousScript = pushData + "0)"
 
+// buildRenewal precomputes the renewal settings of the page data object:
+// where the browser fetches the endpoint when no prefix was stripped (or
+// IdentityURL says), and the TTL. Nothing without a TTL.
+func (m *Middleware) buildRenewal() {
+	if m.ttl <= 0 {
+		return
+	}
+	url := m.identityURL
+	if url == "" {
+		url = m.identityPath
+	}
+	m.ttlJSON = strconv.AppendInt([]byte(`,"ttl":`), m.ttl.Milliseconds(), 10)
+	m.renewalJSON = append(appendJSONString([]byte(`,"identity":`), url), m.ttlJSON...)
+}
+
 // appendRenewal appends the renewal settings of the page data object for
-// request r: where the browser fetches the endpoint and the TTL. Nothing
-// without a TTL. Without a request (ScriptFor, r nil) the endpoint is at
+// request r. Without a request (ScriptFor, r nil) the endpoint is at
 // IdentityURL, else at IdentityPath as configured.
 func (m *Middleware) appendRenewal(dst []byte, r *http.Request) []byte {
 	if m.ttl <= 0 {
 		return dst
 	}
-	dst = append(dst, `,"identity":`...)
-	switch {
-	case m.identityURL != "":
-		dst = appendJSONString(dst, m.identityURL)
-	case r == nil:
-		dst = appendJSONString(dst, m.identityPath)
-	default:
-		dst = appendJSONString(dst, strippedPrefix(r)+m.identityPath)
+	if m.identityURL == "" && r != nil {
+		if prefix := strippedPrefix(r); prefix != "" {
+			dst = append(dst, `,"identity":`...)
+			dst = appendJSONString(dst, prefix+m.identityPath)
+			return append(dst, m.ttlJSON...)
+		}
 	}
-	dst = append(dst, `,"ttl":`...)
-	return strconv.AppendInt(dst, m.ttl.Milliseconds(), 10)
+	return append(dst, m.renewalJSON...)
 }
 
 // strippedPrefix returns the path prefix that was removed from r's URL

@@ -153,6 +153,15 @@ func TestSnippetRenewal(t *testing.T) {
 		assert.Empty(t, d.Identity)
 		assert.Zero(t, d.TTL)
 	})
+	t.Run("no TTL, no renewal, under a stripped prefix too", func(t *testing.T) {
+		m := newTestMiddleware(t, nil)
+		var d pageData
+		http.StripPrefix("/app", withUser("a", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			d, _ = parsePageData(t, string(TemplateScript(r)))
+		})))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/app/page", nil))
+		assert.Empty(t, d.Identity)
+		assert.Zero(t, d.TTL)
+	})
 	t.Run("IdentityURL wins", func(t *testing.T) {
 		m := newTestMiddleware(t, func(c *Config) { c.TTL, c.IdentityPath, c.IdentityURL = time.Minute, "-", "/me/pf" })
 		d, _ := parsePageData(t, renderSnippet(t, m, r, "a", http.Header{}))

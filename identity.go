@@ -42,8 +42,9 @@ var (
 // trailing zeros and would break the signature.
 const expirationLayout = "2006-01-02T15:04:05.000Z"
 
-// hashLen is the length of a padded standard base64 SHA-256 digest.
-var hashLen = base64.StdEncoding.EncodedLen(sha256.Size)
+// hashLen is the length of a padded standard base64 SHA-256 digest:
+// base64.StdEncoding.EncodedLen(sha256.Size), a constant for array sizes.
+const hashLen = (sha256.Size + 2) / 3 * 4
 
 // HMAC is the hmac member of the product's user object: the signature and,
 // when the signature expires, the exact expiration string that was signed.
@@ -232,7 +233,27 @@ type signState struct {
 	mac hash.Hash
 	buf []byte // the message
 	sum [sha256.Size]byte
-	out [72]byte // base64 hash (44) followed by the expiration (24)
+}
+
+// signature is a signed HMAC held as bytes, so that it can go straight
+// into a page without a string to allocate: the base64 hash, then the
+// expiration that was signed (none when the HMAC does not expire).
+type signature struct {
+	b [hashLen + len(expirationLayout)]byte
+	n uint8 // bytes of b in use
+}
+
+// hash returns the base64 hash.
+func (sig *signature) hash() []byte { return sig.b[:hashLen] }
+
+// expiration returns the signed expiration, empty when there is none.
+func (sig *signature) expiration() []byte { return sig.b[hashLen:sig.n] }
+
+// hmac returns the signature as the user object's HMAC: one allocation
+// for both strings.
+func (sig *signature) hmac() HMAC {
+	joined := string(sig.b[:sig.n])
+	return HMAC{Hash: joined[:hashLen], Expiration: joined[hashLen:]}
 }
 
 // NewSigner returns a Signer for the workspace's secret (the "Encryption
@@ -276,33 +297,35 @@ func (s *Signer) GoString() string { return s.String() }
 // the expiration is FormatExpiration(expires), the very string that was
 // signed. Errors: ErrEmptyUsername, ErrInvalidUsername, ErrExpirationRange.
 func (s *Signer) Sign(username string, expires time.Time) (HMAC, error) {
-	if err := checkUsername(username); err != nil {
+	var sig signature
+	if err := s.signInto(&sig, username, expires); err != nil {
 		return HMAC{}, err
 	}
-	st := s.pool.Get().(*signState)
-	defer s.pool.Put(st)
+	return sig.hmac(), nil
+}
 
-	msg := append(st.buf[:0], username...)
-	var expLen int
-	if !expires.IsZero() {
-		var ok bool
-		n := len(msg)
-		msg, ok = appendExpiration(msg, expires)
-		if !ok {
-			st.buf = msg
-			return HMAC{}, fmt.Errorf("%w: %s", ErrExpirationRange, expires.UTC().Format(time.RFC3339))
-		}
-		expLen = len(msg) - n
+// signInto is Sign without allocating: the hash and expiration go into sig.
+func (s *Signer) signInto(sig *signature, username string, expires time.Time) error {
+	if err := checkUsername(username); err != nil {
+		return err
 	}
+	n := hashLen
+	if !expires.IsZero() {
+		b, ok := appendExpiration(sig.b[hashLen:hashLen], expires)
+		if !ok {
+			return fmt.Errorf("%w: %s", ErrExpirationRange, expires.UTC().Format(time.RFC3339))
+		}
+		n += len(b)
+	}
+	sig.n = uint8(n)
+	st := s.pool.Get().(*signState)
+	msg := append(append(st.buf[:0], username...), sig.b[hashLen:n]...)
 	st.mac.Reset()
 	st.mac.Write(msg)
-	// One allocation for both strings: hash then expiration, sliced apart.
-	out := st.out[:hashLen+expLen]
-	base64.StdEncoding.Encode(out, st.mac.Sum(st.sum[:0]))
-	copy(out[hashLen:], msg[len(msg)-expLen:])
+	base64.StdEncoding.Encode(sig.b[:hashLen], st.mac.Sum(st.sum[:0]))
 	st.buf = msg[:0]
-	joined := string(out)
-	return HMAC{Hash: joined[:hashLen], Expiration: joined[hashLen:]}, nil
+	s.pool.Put(st)
+	return nil
 }
 
 // Verify checks that h is the HMAC of username (and h.Expiration) under

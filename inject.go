@@ -57,7 +57,8 @@ func SkipInject(r *http.Request) {
 func (m *Middleware) serveInjected(rw http.ResponseWriter, r *http.Request, st *requestState, next http.Handler) {
 	w := writerPool.Get().(*injectWriter)
 	w.reset(rw, m, r, st)
-	h := &writerHandle{w: w}
+	h := &st.handle
+	h.w = w
 	finished := false
 	defer func() {
 		// A panicking handler (http.ErrAbortHandler included) leaves the

@@ -101,7 +101,8 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			st = &requestState{m: m, anonymous: true}
 		}
 		st.header = w.Header()
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
+		st.Context = r.Context()
+		r = r.WithContext(st)
 		st.r = r
 		if m.inject && injectableRequest(r) {
 			m.serveInjected(w, r, st, next)
@@ -114,17 +115,21 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 // ctxKey is the private context key of the per-request state.
 type ctxKey struct{}
 
-// requestState is the one context value the middleware adds per request.
+// requestState is what the middleware keeps per request, in one
+// allocation: it is the request's context (the handler's context with the
+// state under ctxKey) and holds the response writer's handle.
 type requestState struct {
-	anonymous bool          // nobody is logged in: no user, no hmac
-	snippet   atomic.Uint32 // snippetOpen, snippetClaimed or snippetSkipped
-	user      User
-	hmac      HMAC
-	header    http.Header   // response header of the writer the middleware saw
-	r         *http.Request // the request as handlers get it, for Script
-	m         *Middleware
-	extra     atomic.Pointer[extraProps] // SetProps's props; nil until it is called
-	userJSON  []byte                     // the user object, encoded early when it has props or a group
+	context.Context               // the request's context as the middleware got it
+	anonymous       bool          // nobody is logged in: no user, no hmac
+	snippet         atomic.Uint32 // snippetOpen, snippetClaimed or snippetSkipped
+	user            User          // HMAC nil: the signature is sig
+	sig             signature
+	handle          writerHandle  // the injecting writer, as the handler holds it
+	header          http.Header   // response header of the writer the middleware saw
+	r               *http.Request // the request as handlers get it, for Script
+	m               *Middleware
+	extra           atomic.Pointer[extraProps] // SetProps's props; nil until it is called
+	userJSON        []byte                     // the user object, encoded early when it has props or a group
 }
 
 // The life of a request's snippet: open until someone emits it (claimed)
@@ -203,6 +208,20 @@ func (st *requestState) takeProps() map[string]any {
 	return x.props
 }
 
+// Value returns the state itself for ctxKey and asks the request's
+// context for any other key.
+func (st *requestState) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return st
+	}
+	return st.Context.Value(key)
+}
+
+// String names the context without printing the user or the signature.
+func (st *requestState) String() string {
+	return fmt.Sprint(st.Context) + ".WithValue(productfruits)"
+}
+
 func stateFrom(ctx context.Context) *requestState {
 	st, _ := ctx.Value(ctxKey{}).(*requestState)
 	return st
@@ -216,8 +235,8 @@ func FromContext(ctx context.Context) (User, bool) {
 		return User{}, false
 	}
 	u := st.user
-	h := st.hmac
-	u.HMAC = &h // a copy, so a handler cannot alter the page's hash
+	h := st.sig.hmac()
+	u.HMAC = &h
 	return u, true
 }
 
@@ -283,7 +302,7 @@ func (m *Middleware) signUser(r *http.Request, name string) (*requestState, erro
 		// anonymous request rather than a page that fails half way. The
 		// other fields cannot fail and are encoded straight into the
 		// snippet.
-		b, err := appendUserJSON(nil, &st.user)
+		b, err := appendSignedUser(nil, &st.user, &st.sig)
 		if err != nil {
 			return nil, &failure{stageEncode, err}
 		}
@@ -292,18 +311,16 @@ func (m *Middleware) signUser(r *http.Request, name string) (*requestState, erro
 	return st, nil
 }
 
-// sign signs st.user.Username with the TTL's expiration into st.hmac.
+// sign signs st.user.Username with the TTL's expiration into st.sig.
 func (m *Middleware) sign(st *requestState) error {
 	var exp time.Time
 	if m.ttl > 0 {
 		exp = m.now().Add(m.ttl)
 	}
-	h, err := m.signer.Sign(st.user.Username, exp)
-	if err != nil {
+	st.user.HMAC = nil // the profile's, if any: sig replaces it
+	if err := m.signer.signInto(&st.sig, st.user.Username, exp); err != nil {
 		return &failure{stageSign, err}
 	}
-	st.hmac = h
-	st.user.HMAC = &st.hmac
 	return nil
 }
 

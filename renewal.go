@@ -48,7 +48,7 @@ func (m *Middleware) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	var body []byte
 	if err == nil {
 		if body = st.userJSON; body == nil {
-			if body, err = appendUserJSON(nil, &st.user); err != nil {
+			if body, err = appendSignedUser(nil, &st.user, &st.sig); err != nil {
 				err = &failure{stageEncode, err}
 			}
 		}

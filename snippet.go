@@ -95,7 +95,7 @@ func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState,
 			maps.Copy(merged.Props, extra)
 			u = &merged
 		}
-		out, err := appendUserJSON(dst, u)
+		out, err := appendSignedUser(dst, u, &st.sig)
 		if err != nil {
 			return dst[:start], &failure{stageEncode, err}
 		}
@@ -243,6 +243,12 @@ func validNonce(s string) bool {
 // appendUserJSON encodes u as pure-ASCII JSON safe inside a <script>:
 // the common fields by hand, props and group through encoding/json.
 func appendUserJSON(dst []byte, u *User) ([]byte, error) {
+	return appendSignedUser(dst, u, nil)
+}
+
+// appendSignedUser is appendUserJSON with the hmac taken from sig, when
+// it is not nil, instead of u.HMAC.
+func appendSignedUser(dst []byte, u *User, sig *signature) ([]byte, error) {
 	dst = append(dst, `{"username":`...)
 	dst = appendJSONString(dst, u.Username)
 	for _, f := range [...]struct{ name, val string }{
@@ -273,7 +279,15 @@ func appendUserJSON(dst []byte, u *User) ([]byte, error) {
 		dst = append(dst, `,"group":`...)
 		dst = appendASCII(dst, b)
 	}
-	if u.HMAC != nil {
+	if sig != nil {
+		dst = append(dst, `,"hmac":{"hash":"`...)
+		dst = append(dst, sig.hash()...) // base64: nothing to escape
+		if exp := sig.expiration(); len(exp) > 0 {
+			dst = append(dst, `","expiration":"`...)
+			dst = append(dst, exp...) // digits, '-', ':', '.', 'T', 'Z'
+		}
+		dst = append(dst, '"', '}')
+	} else if u.HMAC != nil {
 		dst = append(dst, `,"hmac":{"hash":`...)
 		dst = appendJSONString(dst, u.HMAC.Hash)
 		if u.HMAC.Expiration != "" {

@@ -25,9 +25,9 @@ const lookAhead = 256 << 10
 // decision matches the Content-Type net/http would have chosen.
 const sniffLen = 512
 
-// maxPooledBuf keeps a rare page with a huge head from pinning a large
-// buffer in the pool for ever.
-const maxPooledBuf = 64 << 10
+// maxPooledSnippet keeps a rare snippet with huge props from pinning a
+// large buffer in the pool for ever.
+const maxPooledSnippet = 64 << 10
 
 // prescanLen is how much of a page without a charset in its Content-Type
 // browsers read for a <meta charset> (WHATWG HTML §13.2.3.2).
@@ -184,9 +184,9 @@ type injectWriter struct {
 	sniff     bool // no Content-Type: net/http would sniff the body
 	sniffed   string
 
-	// buf holds the bytes scanned but not yet sent: stream offsets
-	// bufOff to bufOff+len(buf).
-	buf    []byte
+	// held are the bytes scanned but not yet sent: stream offsets
+	// bufOff to bufOff+held.Len().
+	held   heldBytes
 	bufOff int
 	sc     htmlscan.Scanner
 	snip   []byte
@@ -202,14 +202,16 @@ type injectWriter struct {
 	// when the handler chose its status: values set later are trailers.
 	trailers []string
 
-	sniffBuf [sniffLen]byte
+	// scratch holds the first bytes of the page when the sniffer or the
+	// prescan check needs them in one piece.
+	scratch [prescanLen]byte
 }
 
 func (w *injectWriter) reset(rw http.ResponseWriter, m *Middleware, r *http.Request, st *requestState) {
 	*w = injectWriter{
 		rw: rw, m: m, r: r, st: st,
 		head: r.Method == http.MethodHead,
-		buf:  w.buf[:0], snip: w.snip[:0], rbuf: w.rbuf, trailers: w.trailers[:0],
+		snip: w.snip[:0], rbuf: w.rbuf, trailers: w.trailers[:0],
 	}
 	w.sc.Reset(m.scriptURL, m.scriptAttr)
 }
@@ -217,14 +219,12 @@ func (w *injectWriter) reset(rw http.ResponseWriter, m *Middleware, r *http.Requ
 // release drops everything that belongs to the finished request, so the
 // pool pins neither it nor an oversized buffer.
 func (w *injectWriter) release() {
-	buf, snip := w.buf[:0], w.snip[:0]
-	if cap(buf) > maxPooledBuf {
-		buf = nil
-	}
-	if cap(snip) > maxPooledBuf {
+	w.held.Reset()
+	snip := w.snip[:0]
+	if cap(snip) > maxPooledSnippet {
 		snip = nil
 	}
-	*w = injectWriter{buf: buf, snip: snip, rbuf: w.rbuf, trailers: w.trailers[:0]}
+	*w = injectWriter{snip: snip, rbuf: w.rbuf, trailers: w.trailers[:0]}
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer for the
@@ -337,15 +337,12 @@ func (w *injectWriter) Write(p []byte) (int, error) {
 	if w.waiting {
 		// The insertion point is known; the bytes up to prescanLen decide
 		// whether the snippet may go there (see insert).
-		w.buf = append(w.buf, p...)
-		if w.bufOff+len(w.buf) < prescanLen {
+		if w.bufOff+w.held.Len()+len(p) < prescanLen {
+			w.held.Append(p)
 			return len(p), nil
 		}
 		w.waiting = false
-		if _, err := w.insert(nil); err != nil {
-			return 0, err
-		}
-		return len(p), nil
+		return w.insert(p)
 	}
 	q := p
 	if rest := lookAhead - w.sc.Offset(); len(q) > rest {
@@ -356,7 +353,7 @@ func (w *injectWriter) Write(p []byte) (int, error) {
 		return w.insert(p)
 	case htmlscan.More:
 		if len(q) == len(p) {
-			w.buf = append(w.buf, p...)
+			w.held.Append(p)
 			return len(p), nil
 		}
 	}
@@ -368,8 +365,8 @@ func (w *injectWriter) Write(p []byte) (int, error) {
 // HEAD bodies are normally empty, and whatever a handler writes is dropped
 // by net/http anyway, so it is passed on unchanged.
 func (w *injectWriter) writeHead(p []byte) (int, error) {
-	if len(w.buf)+len(p) < sniffLen {
-		w.buf = append(w.buf, p...)
+	if w.held.Len()+len(p) < sniffLen {
+		w.held.Append(p)
 		return len(p), nil
 	}
 	if err := w.decideHead(p); err != nil {
@@ -388,15 +385,11 @@ func (w *injectWriter) decideHead(p []byte) error {
 // sniffHTML reports whether net/http would sniff the body starting with
 // the held bytes and then p as HTML, as it does on its first 512 bytes.
 func (w *injectWriter) sniffHTML(p []byte) bool {
-	data := w.buf
-	if len(data) < sniffLen && len(p) > 0 {
-		if len(data) == 0 {
-			data = p
-		} else {
-			n := copy(w.sniffBuf[:], data)
-			n += copy(w.sniffBuf[n:], p)
-			data = w.sniffBuf[:n]
-		}
+	data := p
+	if w.held.Len() > 0 {
+		n := w.held.Copy(w.scratch[:sniffLen], 0)
+		n += copy(w.scratch[n:sniffLen], p)
+		data = w.scratch[:n]
 	}
 	if len(data) == 0 {
 		// net/http sets no type for an empty body: the browser is told
@@ -414,8 +407,9 @@ func (w *injectWriter) sniffHTML(p []byte) bool {
 // insert splices the snippet in at the scanner's insertion point, which
 // lies either in the held bytes or in p, and switches to pass-through.
 func (w *injectWriter) insert(p []byte) (int, error) {
+	held := w.held.Len()
 	at := w.sc.InsertAt() - w.bufOff
-	if at < 0 || at > len(w.buf)+len(p) {
+	if at < 0 || at > held+len(p) {
 		// Cannot happen: Flush never sends bytes of an unfinished tag.
 		// Should it ever, a page without the snippet beats a broken one.
 		return w.passWrite(p)
@@ -429,14 +423,14 @@ func (w *injectWriter) insert(p []byte) (int, error) {
 		}
 		w.claimed = true
 	}
-	if w.sc.InsertAt() < prescanLen && w.prescanDecides() {
-		if end := w.bufOff + len(w.buf) + len(p); end < prescanLen && !w.finishing {
+	if w.sc.InsertAt() < prescanLen && w.prescanDecides(p) {
+		if end := w.bufOff + held + len(p); end < prescanLen && !w.finishing {
 			// Hold on until the browser's prescan window is complete.
-			w.buf = append(w.buf, p...)
+			w.held.Append(p)
 			w.waiting = true
 			return len(p), nil
 		}
-		if prescanAffected(w.buf, p, at, prescanLen-w.bufOff) {
+		if prescanAffected(w.window(p, at, prescanLen-w.bufOff)) {
 			// The snippet would push a <meta charset>, or the non-ASCII
 			// text a browser guesses the encoding from, out of the
 			// bytes it prescans: the page's encoding could change.
@@ -452,24 +446,62 @@ func (w *injectWriter) insert(p []byte) (int, error) {
 		w.commitInjected(true)
 	}
 	w.mode = modePass
-	if at <= len(w.buf) {
-		err = w.writeAll(w.buf[:at], w.snip, w.buf[at:], p)
+	if at <= held {
+		err = w.held.WriteTo(w.rw, 0, at)
+		err = w.then(err, w.snip)
+		if err == nil {
+			err = w.held.WriteTo(w.rw, at, held)
+		}
+		err = w.then(err, p)
 	} else {
-		at -= len(w.buf)
-		err = w.writeAll(w.buf, p[:at], w.snip, p[at:])
+		err = w.held.WriteTo(w.rw, 0, held)
+		err = w.then(err, p[:at-held])
+		err = w.then(err, w.snip)
+		err = w.then(err, p[at-held:])
 	}
-	w.buf = w.buf[:0]
+	w.bufOff += held
+	w.held.Reset()
 	if err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
+// then writes b unless an earlier write failed, and returns the first
+// error.
+func (w *injectWriter) then(err error, b []byte) error {
+	if err != nil || len(b) == 0 {
+		return err
+	}
+	_, err = w.rw.Write(b)
+	return err
+}
+
+// window returns the bytes from offset from up to offset to of the held
+// bytes followed by p, in one piece: in place when they lie in p, else
+// copied into the writer's scratch space (to is within prescanLen).
+func (w *injectWriter) window(p []byte, from, to int) []byte {
+	held := w.held.Len()
+	to = min(to, held+len(p))
+	if from >= to {
+		return nil
+	}
+	if from >= held {
+		return p[from-held : to-held]
+	}
+	n := w.held.Copy(w.scratch[:min(to, held)-from], from)
+	if to > held {
+		n += copy(w.scratch[n:], p[:to-held])
+	}
+	return w.scratch[:n]
+}
+
 // prescanDecides reports whether the browser will take this page's
 // encoding from a <meta> in its first bytes: an HTML page whose
 // Content-Type names no charset (a sniffed one does: net/http adds
-// utf-8) and which does not start with a byte order mark.
-func (w *injectWriter) prescanDecides() bool {
+// utf-8) and which does not start with a byte order mark. p is the write
+// being handled, after the held bytes.
+func (w *injectWriter) prescanDecides(p []byte) bool {
 	ct := w.sniffed
 	if !w.sniff {
 		ct = w.rw.Header().Get("Content-Type")
@@ -477,7 +509,7 @@ func (w *injectWriter) prescanDecides() bool {
 	if !isHTMLType(ct) || isXHTMLType(ct) || hasCharset(ct) {
 		return false
 	}
-	return w.bufOff > 0 || !bytes.HasPrefix(w.buf, []byte("\xef\xbb\xbf"))
+	return w.bufOff > 0 || !bytes.HasPrefix(w.window(p, 0, 3), []byte("\xef\xbb\xbf"))
 }
 
 // hasCharset reports a charset parameter in a Content-Type value.
@@ -490,23 +522,10 @@ func hasCharset(ct string) bool {
 	return false
 }
 
-// prescanAffected reports a "<meta" tag or a non-ASCII byte at or after
-// offset at and before end in the bytes buf then p: the snippet inserted
-// at at would move it out of the prescan window.
-func prescanAffected(buf, p []byte, at, end int) bool {
-	var window []byte
-	switch total := len(buf) + len(p); {
-	case end > total:
-		end = total
-	}
-	if at >= end {
-		return false
-	}
-	if len(p) == 0 || end <= len(buf) {
-		window = buf[at:min(end, len(buf))]
-	} else {
-		window = append(append([]byte(nil), buf[min(at, len(buf)):]...), p[max(at-len(buf), 0):end-len(buf)]...)
-	}
+// prescanAffected reports a "<meta" tag or a non-ASCII byte in window,
+// the bytes from the insertion point to the end of the prescan window:
+// the snippet would move it out of the window.
+func prescanAffected(window []byte) bool {
 	for _, c := range window {
 		if c >= 0x80 {
 			return true
@@ -530,18 +549,6 @@ func isHTMLSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
-func (w *injectWriter) writeAll(parts ...[]byte) error {
-	for _, b := range parts {
-		if len(b) == 0 {
-			continue
-		}
-		if _, err := w.rw.Write(b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // passThrough ends the decision without injecting: the headers go out as
 // the handler left them (unless a Flush already sent them) and so do the
 // held bytes.
@@ -550,12 +557,13 @@ func (w *injectWriter) passThrough() error {
 	if !w.committed {
 		w.writeStatus()
 	}
-	if len(w.buf) == 0 {
+	held := w.held.Len()
+	if held == 0 {
 		return nil
 	}
-	_, err := w.rw.Write(w.buf)
-	w.bufOff += len(w.buf)
-	w.buf = w.buf[:0]
+	err := w.held.WriteTo(w.rw, 0, held)
+	w.bufOff += held
+	w.held.Reset()
 	return err
 }
 
@@ -627,12 +635,12 @@ func (w *injectWriter) flushHeld() error {
 		}
 		w.commitInjected(false)
 	}
-	safe := min(max(w.sc.Flushable()-w.bufOff, 0), len(w.buf))
+	safe := min(max(w.sc.Flushable()-w.bufOff, 0), w.held.Len())
 	if safe == 0 {
 		return nil
 	}
-	_, err := w.rw.Write(w.buf[:safe])
-	w.buf = w.buf[:copy(w.buf, w.buf[safe:])]
+	err := w.held.WriteTo(w.rw, 0, safe)
+	w.held.Drop(safe)
 	w.bufOff += safe
 	return err
 }

@@ -837,6 +837,7 @@ func FuzzInject(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, body, cuts []byte, flags byte) {
+		checkLinearScan(t, body)
 		snip := snips[flags&fuzzTyped != 0]
 		got := run(body, cuts, flags)
 		_, _, out := got.result()
@@ -866,6 +867,47 @@ func FuzzInject(f *testing.F) {
 			t.Fatalf("headers %v, want %v", gotHeader, wantHeader)
 		}
 	})
+}
+
+// checkLinearScan is FuzzInject's time-per-byte check: the scanner's
+// time per byte on body repeated to 32 KiB may be at most 2.5x its time
+// per byte on body repeated to 8 KiB. A linear scan costs the same per
+// byte at both sizes; a scan that restarts at some byte (the quadratic
+// '$' search that was) costs 4x as much per byte at four times the size.
+// Each time is the best of three runs, the two sizes alternating, and the
+// check is taken again before it fails, so a busy machine cannot fail it:
+// only a scan that is slower per byte every time does. Scans under 50 µs
+// at 32 KiB pass: no quadratic path is that fast at that size.
+func checkLinearScan(t *testing.T, body []byte) {
+	if len(body) == 0 {
+		return
+	}
+	const small, large, limit = 8 << 10, 32 << 10, 2.5
+	long := bytes.Repeat(body, large/len(body)+1)[:large]
+	short := long[:small]
+	var sc htmlscan.Scanner
+	scan := func(b []byte) time.Duration {
+		start := time.Now()
+		sc.Reset(DefaultScriptURL, DefaultScriptURL)
+		sc.Scan(b)
+		return time.Since(start)
+	}
+	var ratio float64
+	for range 5 {
+		bestLong, bestShort := time.Duration(1<<62), time.Duration(1<<62)
+		for range 3 {
+			bestLong = min(bestLong, scan(long))
+			bestShort = min(bestShort, scan(short))
+		}
+		if bestLong < 50*time.Microsecond {
+			return
+		}
+		ratio = float64(bestLong) / large / (float64(max(bestShort, time.Nanosecond)) / small)
+		if ratio <= limit {
+			return
+		}
+	}
+	t.Fatalf("scanning %q repeated takes %.1fx the time per byte at %d bytes as at %d (limit %.1fx)", body[:min(len(body), 64)], ratio, large, small, limit)
 }
 
 // insertedOnce reports whether out is in, or in with snip inserted once

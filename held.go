@@ -102,4 +102,8 @@ func (h *heldBytes) Drop(n int) {
 }
 
 // Reset drops everything held.
-func (h *heldBytes) Reset() { h.Drop(h.n) }
+func (h *heldBytes) Reset() {
+	if h.k > 0 {
+		h.Drop(h.n)
+	}
+}

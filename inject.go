@@ -202,16 +202,19 @@ type injectWriter struct {
 	// when the handler chose its status: values set later are trailers.
 	trailers []string
 
+	// ctype is the Content-Type the handler chose, as WriteHeader read it.
+	ctype string
+
 	// scratch holds the first bytes of the page when the sniffer or the
-	// prescan check needs them in one piece.
-	scratch [prescanLen]byte
+	// prescan check needs them in one piece; kept with the pooled writer.
+	scratch *[prescanLen]byte
 }
 
 func (w *injectWriter) reset(rw http.ResponseWriter, m *Middleware, r *http.Request, st *requestState) {
 	*w = injectWriter{
 		rw: rw, m: m, r: r, st: st,
 		head: r.Method == http.MethodHead,
-		snip: w.snip[:0], rbuf: w.rbuf, trailers: w.trailers[:0],
+		snip: w.snip[:0], rbuf: w.rbuf, trailers: w.trailers[:0], scratch: w.scratch,
 	}
 	w.sc.Reset(m.scriptURL, m.scriptAttr)
 }
@@ -224,7 +227,7 @@ func (w *injectWriter) release() {
 	if cap(snip) > maxPooledSnippet {
 		snip = nil
 	}
-	*w = injectWriter{snip: snip, rbuf: w.rbuf, trailers: w.trailers[:0]}
+	*w = injectWriter{snip: snip, rbuf: w.rbuf, trailers: w.trailers[:0], scratch: w.scratch}
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer for the
@@ -270,6 +273,7 @@ func (w *injectWriter) WriteHeader(code int) {
 			_ = w.passThrough()
 			return
 		}
+		w.ctype = ct[0]
 		if isXHTMLType(ct[0]) {
 			w.sc.SetXML() // the browser parses it as XML
 		}
@@ -387,9 +391,10 @@ func (w *injectWriter) decideHead(p []byte) error {
 func (w *injectWriter) sniffHTML(p []byte) bool {
 	data := p
 	if w.held.Len() > 0 {
-		n := w.held.Copy(w.scratch[:sniffLen], 0)
-		n += copy(w.scratch[n:sniffLen], p)
-		data = w.scratch[:n]
+		scratch := w.scratchSpace()
+		n := w.held.Copy(scratch[:sniffLen], 0)
+		n += copy(scratch[n:sniffLen], p)
+		data = scratch[:n]
 	}
 	if len(data) == 0 {
 		// net/http sets no type for an empty body: the browser is told
@@ -489,11 +494,19 @@ func (w *injectWriter) window(p []byte, from, to int) []byte {
 	if from >= held {
 		return p[from-held : to-held]
 	}
-	n := w.held.Copy(w.scratch[:min(to, held)-from], from)
+	scratch := w.scratchSpace()
+	n := w.held.Copy(scratch[:min(to, held)-from], from)
 	if to > held {
-		n += copy(w.scratch[n:], p[:to-held])
+		n += copy(scratch[n:], p[:to-held])
 	}
-	return w.scratch[:n]
+	return scratch[:n]
+}
+
+func (w *injectWriter) scratchSpace() *[prescanLen]byte {
+	if w.scratch == nil {
+		w.scratch = new([prescanLen]byte)
+	}
+	return w.scratch
 }
 
 // prescanDecides reports whether the browser will take this page's
@@ -502,9 +515,9 @@ func (w *injectWriter) window(p []byte, from, to int) []byte {
 // utf-8) and which does not start with a byte order mark. p is the write
 // being handled, after the held bytes.
 func (w *injectWriter) prescanDecides(p []byte) bool {
-	ct := w.sniffed
-	if !w.sniff {
-		ct = w.rw.Header().Get("Content-Type")
+	ct := w.ctype
+	if w.sniff {
+		ct = w.sniffed
 	}
 	if !isHTMLType(ct) || isXHTMLType(ct) || hasCharset(ct) {
 		return false

@@ -271,3 +271,90 @@ func CheckBare(body []byte, doc *Doc) error {
 	}
 	return nil
 }
+
+var pushOpen = []byte(".push(")
+
+// Identity returns, unparsed, the bytes of a page that say whose page it
+// is: the context page's rendered user object, the injected page's page
+// data object (which holds the user object); nil for a bare page. It
+// only locates them, cheaply, so that a load client can hold them for
+// VerifyIdentity once the clock has stopped; whether the rest of the
+// page is intact is the business of the full checks (CheckBare,
+// CheckContext, CheckInjected).
+func Identity(variant string, body []byte, doc *Doc) ([]byte, error) {
+	switch variant {
+	case Bare:
+		return nil, nil
+	case Context:
+		at := int(doc.InsertAt)
+		if len(body) < at || !bytes.HasPrefix(body[at:], []byte(ContextUserOpen)) {
+			return nil, errors.New("page does not carry the rendered user object where the app puts it")
+		}
+		obj := body[at+len(ContextUserOpen):]
+		end := bytes.Index(obj, []byte("</script>"))
+		if end < 0 {
+			return nil, errors.New("rendered user object not closed")
+		}
+		return obj[:end], nil
+	case Inject:
+		i := bytes.Index(body, pageDataPrefix)
+		if i < 0 {
+			return nil, errors.New("page has no snippet page data")
+		}
+		obj := body[i+len(pushOpen):]
+		// The object is JSON whose strings here hold no ");": should one
+		// ever, the object is cut short and VerifyIdentity fails.
+		end := bytes.Index(obj, []byte(");"))
+		if end < 0 {
+			return nil, errors.New("snippet page data not closed")
+		}
+		return obj[:end], nil
+	}
+	return nil, fmt.Errorf("unknown variant %q", variant)
+}
+
+// VerifyIdentity checks what Identity returned for a page of variant:
+// want's user object, with an HMAC that s verifies at now (in this
+// workspace, for an injected page). Another user's object is a
+// CrossTalkError.
+func VerifyIdentity(variant string, ident []byte, s *productfruits.Signer, want string, now time.Time) error {
+	switch variant {
+	case Bare:
+		if len(ident) != 0 {
+			return errors.New("bare page with a user object")
+		}
+		return nil
+	case Context:
+		return VerifyContextUser(ident, s, want, now)
+	case Inject:
+		dec := json.NewDecoder(bytes.NewReader(ident))
+		dec.DisallowUnknownFields()
+		var d pageData
+		if err := dec.Decode(&d); err != nil {
+			return fmt.Errorf("page data: %w", err)
+		}
+		if dec.InputOffset() != int64(len(ident)) {
+			return fmt.Errorf("page data followed by %.40q", ident[dec.InputOffset():])
+		}
+		if d.Workspace != Workspace {
+			return fmt.Errorf("init workspace %q, want %q", d.Workspace, Workspace)
+		}
+		return VerifyUser(s, d.User, want, now)
+	}
+	return fmt.Errorf("unknown variant %q", variant)
+}
+
+// CheckPage is the full check of a page of variant: the doc byte for
+// byte around want's verified user object (CheckBare, CheckContext,
+// CheckInjected).
+func CheckPage(variant string, body []byte, doc *Doc, s *productfruits.Signer, want string, now time.Time) error {
+	switch variant {
+	case Bare:
+		return CheckBare(body, doc)
+	case Context:
+		return CheckContext(body, doc, s, want, now)
+	case Inject:
+		return CheckInjected(body, doc, s, want, now)
+	}
+	return fmt.Errorf("unknown variant %q", variant)
+}

@@ -9,9 +9,10 @@ import (
 	"github.com/pfverify/productfruits"
 )
 
-// BenchmarkCheck measures what the load clients spend checking one
-// response of each variant: it must stay small next to a request, or the
-// clients' share of the cores would skew the comparison.
+// BenchmarkCheck measures what the load clients spend on one response of
+// each variant: on the clock, locating and copying out its identity
+// (identity/...); after the round, verifying that identity (verify/...)
+// or, for the pages kept whole, the full check (page/...).
 func BenchmarkCheck(b *testing.B) {
 	doc := NewDoc(64<<10, 4<<10)
 	name := Username(1)
@@ -47,13 +48,91 @@ func BenchmarkCheck(b *testing.B) {
 		Inject:  func(p []byte) error { return CheckInjected(p, doc, s, name, now) },
 	}
 	for _, v := range []string{Bare, Context, Inject} {
-		b.Run(v, func(b *testing.B) {
+		b.Run("identity/"+v, func(b *testing.B) {
+			var held []byte
+			for b.Loop() {
+				id, err := Identity(v, page[v], doc)
+				if err != nil {
+					b.Fatal(err)
+				}
+				held = append(held[:0], id...)
+			}
+		})
+		b.Run("verify/"+v, func(b *testing.B) {
+			id, err := Identity(v, page[v], doc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if err := VerifyIdentity(v, id, s, name, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("page/"+v, func(b *testing.B) {
 			for b.Loop() {
 				if err := checks[v](page[v]); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+	}
+}
+
+// TestIdentityCatchesFaults makes sure the per-response check of the load
+// clients (Identity, then VerifyIdentity) tells the asker's page from
+// another user's, a tampered one and one without a user object.
+func TestIdentityCatchesFaults(t *testing.T) {
+	doc := NewDoc(16<<10, 4<<10)
+	s, err := productfruits.NewSigner(Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, v := range []string{Context, Inject} {
+		h := ContextApp(doc)
+		if v == Inject {
+			h = doc
+		}
+		m, err := productfruits.New(Config(v == Inject, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		serve := func(name string) []byte {
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set(UserHeader, name)
+			rec := httptest.NewRecorder()
+			Auth(m.Handler(h)).ServeHTTP(rec, req)
+			return rec.Body.Bytes()
+		}
+		alice, bob := serve("alice"), serve("bob")
+		verify := func(page []byte) error {
+			id, err := Identity(v, page, doc)
+			if err != nil {
+				return err
+			}
+			return VerifyIdentity(v, bytes.Clone(id), s, "alice", now)
+		}
+		if err := verify(alice); err != nil {
+			t.Fatalf("%s: a good page fails: %v", v, err)
+		}
+		for name, c := range map[string]struct {
+			page      []byte
+			crossTalk bool
+		}{
+			"another user's page": {bob, true},
+			"tampered hash":       {bytes.Replace(alice, []byte(`"hash":"`), []byte(`"hash":"A`), 1), false},
+			"no user object":      {doc.Bytes(), false},
+			"unknown field":       {bytes.Replace(alice, []byte(`{"username"`), []byte(`{"x":1,"username"`), 1), false},
+		} {
+			err := verify(c.page)
+			if err == nil || IsCrossTalk(err) != c.crossTalk {
+				t.Errorf("%s, %s: %v, want an error (cross-talk: %v)", v, name, err, c.crossTalk)
+			}
+		}
+	}
+	if err := VerifyIdentity(Bare, []byte("{}"), s, "alice", now); err == nil {
+		t.Error("a bare page with a user object passes")
 	}
 }
 

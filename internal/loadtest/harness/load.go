@@ -3,17 +3,36 @@ package harness
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
-	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/pfverify/productfruits"
 )
 
-// LoadConfig sets up a load run.
+// LoadConfig sets up one load measurement: Clients keep-alive clients of
+// one protocol against a server that serves every variant.
 type LoadConfig struct {
+	// URL is the server's base URL (a Server or a Remote): variant v is
+	// served at URL+"/"+v.
+	URL string
+	// Stats reads the server process's counters before and after each
+	// round, for its CPU time and its log lines. Default: nil, no server
+	// figures (a server in the clients' process would bill their CPU to
+	// itself).
+	Stats func(context.Context) (ServerStats, error)
+	// Doc is the page the server serves, to check the responses against.
+	Doc *Doc
+	// Signer verifies the user objects. Default: a Signer for Secret.
+	Signer *productfruits.Signer
+	// Protocol is HTTP1 or H2C. Default: HTTP1.
+	Protocol string
+	// Clients is the number of clients, each its own user on its own
+	// keep-alive connection, as browsers are. Default: 4.
+	Clients int
 	// Duration is the measured time per variant, split over Rounds.
 	// Ignored when Requests is set.
 	Duration time.Duration
@@ -22,39 +41,75 @@ type LoadConfig struct {
 	// run then does the same work however busy the machine is. Default:
 	// 0, run for Duration.
 	Requests int
-	// Rounds interleaves the variants, so that drift on the machine is
-	// shared by all of them. Default: 1.
+	// Rounds interleaves the variants, in an order that changes from
+	// round to round (Order), so that drift on the machine and what one
+	// variant leaves behind in the server (its heap, its caches) weigh
+	// on all of them alike. Default: 1.
 	Rounds int
-	// Warmup runs each variant unmeasured first. Default: none.
+	// Warmup runs each variant unmeasured first, its responses checked
+	// all the same. Default: none.
 	Warmup time.Duration
-	// Concurrency is the number of keep-alive clients, each with its own
-	// username. Default: 2×GOMAXPROCS, since client and server share the
-	// cores.
-	Concurrency int
-	// PageSize is the size of the page. Default: 64 KiB.
-	PageSize int64
-	// WriteSize is the size of the app's writes. Default: 4 KiB, as from
-	// a template executed into a bufio.Writer.
-	WriteSize int
 	// Variants to run. Default: Bare, Context, Inject.
 	Variants []string
 }
 
-// LoadResult is one variant's measurement.
+// sampleEvery and sampleBudget decide which whole pages a client keeps
+// for the byte-for-byte check after a round: its first response and
+// then every sampleEvery-th, within sampleBudget bytes over all clients.
+const (
+	sampleEvery  = 16
+	sampleBudget = 32 << 20
+)
+
+func (c *LoadConfig) defaults() error {
+	if c.Doc == nil || c.URL == "" {
+		return errors.New("load: URL and Doc are required")
+	}
+	if c.Signer == nil {
+		s, err := productfruits.NewSigner(Secret)
+		if err != nil {
+			return err
+		}
+		c.Signer = s
+	}
+	if c.Protocol == "" {
+		c.Protocol = HTTP1
+	}
+	if c.Clients <= 0 {
+		c.Clients = 4
+	}
+	if c.Rounds <= 0 {
+		c.Rounds = 1
+	}
+	if len(c.Variants) == 0 {
+		c.Variants = []string{Bare, Context, Inject}
+	}
+	return nil
+}
+
+// LoadResult is one variant's measurement over the rounds.
 type LoadResult struct {
-	Variant   string
-	Requests  int64
-	Errors    int64 // failed, non-200, altered or unverifiable responses, log lines
-	CrossTalk int64 // responses carrying another client's user object
-	FirstErr  string
-	Elapsed   time.Duration
-	P50, P99  time.Duration
-	// RoundRPS is the throughput of each measured round, in order.
-	RoundRPS []float64
-	// Check is the mean time the client spent on the clock checking a
-	// response (the page, not yet the user object): CPU taken from the
-	// cores the server runs on.
-	Check time.Duration
+	Variant string
+	// Requests counts the responses received whole, status 200, in the
+	// protocol asked for.
+	Requests int64
+	// Errors counts failed requests and responses that failed a check,
+	// and lines the middleware logged; CrossTalk the responses carrying
+	// another client's user object.
+	Errors, CrossTalk int64
+	FirstErr          string
+	// Pages counts the responses compared with the page byte for byte.
+	Pages int64
+	// Elapsed is the rounds' wall time; P50 and P99 the latency of a
+	// request, from sending it to having its body whole.
+	Elapsed  time.Duration
+	P50, P99 time.Duration
+	// ServerCPU is the server process's user+system CPU time over the
+	// rounds (zero without LoadConfig.Stats); ClientCPU this process's.
+	ServerCPU, ClientCPU time.Duration
+	// RoundRPS and RoundCPU are each measured round's throughput and
+	// server CPU per request, in nanoseconds, in order.
+	RoundRPS, RoundCPU []float64
 }
 
 // RPS is the variant's requests per second.
@@ -65,113 +120,202 @@ func (r LoadResult) RPS() float64 {
 	return float64(r.Requests) / r.Elapsed.Seconds()
 }
 
-// LoadReport is the outcome of a load run.
+// CPUPerRequest is the server's CPU time per response.
+func (r LoadResult) CPUPerRequest() time.Duration {
+	if r.Requests == 0 {
+		return 0
+	}
+	return r.ServerCPU / time.Duration(r.Requests)
+}
+
+// Busy is the share of procs CPUs that cpu kept busy over the rounds.
+func (r LoadResult) Busy(cpu time.Duration, procs int) float64 {
+	if r.Elapsed <= 0 || procs <= 0 {
+		return 0
+	}
+	return float64(cpu) / float64(r.Elapsed) / float64(procs)
+}
+
+// LoadReport is the outcome of a load measurement.
 type LoadReport struct {
-	Results     []LoadResult
-	Concurrency int
-	GOMAXPROCS  int
-	PageSize    int64
-	Conns       int64 // connections the server accepted over the run
+	Protocol string
+	Clients  int
+	Results  []LoadResult
+	// Orders is the order the variants ran in, round by round.
+	Orders [][]string
+	// Server is the server's last counters; Conns the connections it
+	// accepted over the measurement. Both need LoadConfig.Stats.
+	Server ServerStats
+	Conns  int64
 }
 
-func (c *LoadConfig) defaults() {
-	if c.Rounds <= 0 {
-		c.Rounds = 1
+// Result returns variant's result.
+func (rep LoadReport) Result(variant string) (LoadResult, bool) {
+	for _, r := range rep.Results {
+		if r.Variant == variant {
+			return r, true
+		}
 	}
-	if c.Concurrency <= 0 {
-		c.Concurrency = 2 * runtime.GOMAXPROCS(0)
-	}
-	if c.PageSize <= 0 {
-		c.PageSize = 64 << 10
-	}
-	if c.WriteSize <= 0 {
-		c.WriteSize = 4 << 10
-	}
-	if len(c.Variants) == 0 {
-		c.Variants = []string{Bare, Context, Inject}
-	}
+	return LoadResult{}, false
 }
 
-// tally collects one variant's outcomes across rounds.
-type tally struct {
-	mu        sync.Mutex
-	lat       []time.Duration
-	elapsed   time.Duration
-	rounds    []float64
-	checkNs   atomic.Int64
-	checked   atomic.Int64
-	errors    atomic.Int64
-	crossTalk atomic.Int64
-	firstErr  string
+// failures counts what went wrong with responses, one count per
+// response at most.
+type failures struct {
+	errors, crossTalk int64
+	first             string
 }
 
-func (t *tally) fail(err error) {
+func (f *failures) add(err error) {
 	if IsCrossTalk(err) {
-		t.crossTalk.Add(1)
+		f.crossTalk++
 	} else {
-		t.errors.Add(1)
+		f.errors++
 	}
-	t.mu.Lock()
-	if t.firstErr == "" {
-		t.firstErr = err.Error()
+	if f.first == "" {
+		f.first = err.Error()
 	}
-	t.mu.Unlock()
 }
 
-// Load starts a server, drives every variant with concurrent keep-alive
-// clients, each with its own username, and checks every response: the
-// bare page untouched, the context page's rendered user object and the
-// injected page's init user object verified for the client that asked.
+func (f *failures) merge(g failures) {
+	f.errors += g.errors
+	f.crossTalk += g.crossTalk
+	if f.first == "" {
+		f.first = g.first
+	}
+}
+
+// loadClient is one user on one connection, and what it received in the
+// current round, held for the checks after it.
+type loadClient struct {
+	name   string
+	tr     *http.Transport
+	client *http.Client
+	body   bytes.Buffer
+
+	lat     []time.Duration
+	lens    []int    // each response's length
+	idEnds  []int    // each response's identity is ids[idEnds[i-1]:idEnds[i]]
+	ids     []byte   // the identities (Identity), back to back
+	samples []int    // responses kept whole
+	pages   [][]byte // their bodies; buffers reused from round to round
+	fail    failures
+}
+
+func (c *loadClient) reset() {
+	c.lat, c.lens, c.idEnds, c.ids, c.samples = c.lat[:0], c.lens[:0], c.idEnds[:0], c.ids[:0], c.samples[:0]
+	c.fail = failures{}
+}
+
+func (c *loadClient) ident(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = c.idEnds[i-1]
+	}
+	return c.ids[start:c.idEnds[i]]
+}
+
+// loader runs the rounds of one LoadConfig.
+type loader struct {
+	cfg       LoadConfig
+	clients   []*loadClient
+	protoMaj  int
+	sampleCap int
+}
+
+// Load drives every variant of the server at cfg.URL with cfg.Clients
+// concurrent keep-alive clients, each its own user on its own
+// connection, round after round, and checks every response once each
+// round is over. On the clock, a client only sends its request, reads
+// the body whole (the latency ends there), and copies out the bytes that
+// say whose page it is (Identity). After the round, off the clock, every
+// response's user object is parsed and verified for the client that
+// asked (no cross-talk), every response's length is matched against the
+// pages checked whole, and the first page of each client and every
+// sampleEvery-th after it (within sampleBudget) is compared with the doc
+// byte for byte around its verified user object (CheckPage).
 func Load(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
-	cfg.defaults()
-	doc := NewDoc(cfg.PageSize, cfg.WriteSize)
-	srv, err := NewServer(doc)
-	if err != nil {
+	if err := cfg.defaults(); err != nil {
 		return LoadReport{}, err
 	}
-	tr := Transport(cfg.Concurrency)
-	client := &http.Client{Transport: tr}
-	tallies := map[string]*tally{}
+	l := &loader{cfg: cfg, protoMaj: 1}
+	if cfg.Protocol == H2C {
+		l.protoMaj = 2
+	}
+	l.sampleCap = max(1, sampleBudget/(cfg.Clients*int(cfg.Doc.Size()+8<<10)))
+	for i := range cfg.Clients {
+		tr, err := ClientTransport(cfg.Protocol)
+		if err != nil {
+			return LoadReport{}, err
+		}
+		c := &loadClient{name: Username(i), tr: tr, client: &http.Client{Transport: tr}}
+		c.body.Grow(int(cfg.Doc.Size()) + 16<<10)
+		l.clients = append(l.clients, c)
+	}
+	defer func() {
+		for _, c := range l.clients {
+			c.tr.CloseIdleConnections()
+		}
+	}()
+
+	rep := LoadReport{Protocol: cfg.Protocol, Clients: cfg.Clients}
+	var first ServerStats
+	if cfg.Stats != nil {
+		var err error
+		if first, err = cfg.Stats(ctx); err != nil {
+			return rep, err
+		}
+	}
+	acc := map[string]*accum{}
 	for _, v := range cfg.Variants {
-		tallies[v] = &tally{}
+		acc[v] = &accum{}
 	}
 	if cfg.Warmup > 0 {
-		for _, v := range cfg.Variants {
-			round(ctx, client, srv, v, cfg.Concurrency, budget{d: cfg.Warmup}, tallies[v], false)
+		for _, v := range Order(0, cfg.Variants) {
+			if err := l.round(ctx, v, budget{d: cfg.Warmup}, acc[v], false); err != nil {
+				return rep, err
+			}
 		}
 	}
 	per := budget{d: cfg.Duration / time.Duration(cfg.Rounds), n: cfg.Requests}
-	for i := 0; i < cfg.Rounds && ctx.Err() == nil; i++ {
-		// Rotate who goes first, so no variant always follows another.
-		for j := range cfg.Variants {
-			v := cfg.Variants[(i+j)%len(cfg.Variants)]
-			round(ctx, client, srv, v, cfg.Concurrency, per, tallies[v], true)
+	for r := 0; r < cfg.Rounds && ctx.Err() == nil; r++ {
+		order := Order(r, cfg.Variants)
+		rep.Orders = append(rep.Orders, order)
+		for _, v := range order {
+			if err := l.round(ctx, v, per, acc[v], true); err != nil {
+				return rep, err
+			}
 		}
 	}
-	tr.CloseIdleConnections()
-	closeErr := srv.Close()
-	rep := LoadReport{Concurrency: cfg.Concurrency, GOMAXPROCS: runtime.GOMAXPROCS(0), PageSize: doc.Size(), Conns: srv.Conns.Load()}
+	if cfg.Stats != nil {
+		last, err := cfg.Stats(context.WithoutCancel(ctx))
+		if err != nil {
+			return rep, err
+		}
+		rep.Server, rep.Conns = last, last.Conns-first.Conns
+	}
 	for _, v := range cfg.Variants {
-		t := tallies[v]
-		res := LoadResult{Variant: v, Requests: int64(len(t.lat)), Errors: t.errors.Load(), CrossTalk: t.crossTalk.Load(), FirstErr: t.firstErr, Elapsed: t.elapsed, RoundRPS: t.rounds}
-		if n := t.checked.Load(); n > 0 {
-			res.Check = time.Duration(t.checkNs.Load() / n)
-		}
-		if n := len(t.lat); n > 0 {
-			slices.Sort(t.lat)
-			res.P50 = t.lat[n/2]
-			res.P99 = t.lat[(n*99+99)/100-1]
-		}
-		rep.Results = append(rep.Results, res)
+		rep.Results = append(rep.Results, acc[v].result(v))
 	}
-	// Any line the middleware logged means a request it could not serve.
-	if n := srv.Logged.Load(); n > 0 {
-		rep.Results[0].Errors += n
-		if rep.Results[0].FirstErr == "" {
-			rep.Results[0].FirstErr = fmt.Sprintf("middleware logged %d lines", n)
-		}
+	return rep, ctx.Err()
+}
+
+// accum gathers one variant's rounds.
+type accum struct {
+	LoadResult
+	lat  []time.Duration
+	fail failures
+}
+
+func (a *accum) result(v string) LoadResult {
+	r := a.LoadResult
+	r.Variant, r.Errors, r.CrossTalk, r.FirstErr = v, a.fail.errors, a.fail.crossTalk, a.fail.first
+	if n := len(a.lat); n > 0 {
+		slices.Sort(a.lat)
+		r.P50 = a.lat[n/2]
+		r.P99 = a.lat[(n*99+99)/100-1]
 	}
-	return rep, closeErr
+	return r
 }
 
 // budget is how long each client of a round keeps asking: n requests
@@ -181,136 +325,199 @@ type budget struct {
 	n int
 }
 
-// round runs one variant with n clients, each for b, and adds to t.
-func round(ctx context.Context, client *http.Client, srv *Server, variant string, n int, b budget, t *tally, measure bool) {
-	url := srv.URL + "/" + variant
-	var wg sync.WaitGroup
-	var done atomic.Int64
-	var vmu sync.Mutex
-	var verifiers []func()
-	start := time.Now()
-	deadline := start.Add(b.d)
-	more := func(sent int) bool {
-		if b.n > 0 {
-			return sent < b.n
-		}
-		return time.Now().Before(deadline)
-	}
+// Order is the order in which round r runs vs: rotated by r, and
+// reversed in every other cycle of len(vs) rounds. Over 2×len(vs) rounds
+// of three variants that makes all six orders: each variant runs first,
+// second and last, and right after each other one, equally often.
+func Order(r int, vs []string) []string {
+	n := len(vs)
+	out := make([]string, n)
 	for i := range n {
-		wg.Go(func() {
-			name := Username(i)
-			var body bytes.Buffer
-			body.Grow(int(srv.Doc.Size()) + 8<<10)
-			var lat []time.Duration
-			// The user objects, split from their pages as they come and
-			// verified once the round is over: parsing them on the clock
-			// would bill the clients' JSON decoding to the middleware.
-			var held [][]byte
-			for sent := 0; more(sent) && ctx.Err() == nil; sent++ {
-				t0 := time.Now()
-				err := get(ctx, client, url, name, &body)
-				took := time.Since(t0)
-				if err == nil {
-					c0 := time.Now()
-					var obj []byte
-					obj, err = split(variant, body.Bytes(), srv.Doc)
-					if obj != nil {
-						held = append(held, bytes.Clone(obj))
-					}
-					t.checkNs.Add(int64(time.Since(c0)))
-					t.checked.Add(1)
-				}
-				if err != nil {
-					t.fail(err)
-					continue
-				}
-				lat = append(lat, took)
-			}
-			done.Add(int64(len(lat)))
-			if measure {
-				t.mu.Lock()
-				t.lat = append(t.lat, lat...)
-				t.mu.Unlock()
-			}
-			vmu.Lock()
-			defer vmu.Unlock()
-			verifiers = append(verifiers, func() {
-				for _, obj := range held {
-					if err := verifyHeld(variant, obj, srv, name); err != nil {
-						t.fail(err)
-					}
-				}
-			})
-		})
+		out[i] = vs[(r+i)%n]
 	}
-	wg.Wait()
-	if measure {
-		took := time.Since(start)
-		t.elapsed += took
-		t.rounds = append(t.rounds, float64(done.Load())/took.Seconds())
+	if (r/max(n, 1))%2 == 1 {
+		slices.Reverse(out)
 	}
-	for _, v := range verifiers {
-		v()
-	}
+	return out
 }
 
-func get(ctx context.Context, client *http.Client, url, name string, body *bytes.Buffer) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
+// round runs variant with every client for b, then checks what they
+// received, and adds both to a (the measurements only when measure).
+func (l *loader) round(ctx context.Context, variant string, b budget, a *accum, measure bool) error {
+	var before, after ServerStats
+	if l.cfg.Stats != nil {
+		var err error
+		if before, err = l.cfg.Stats(ctx); err != nil {
+			return err
+		}
 	}
-	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
-	req.Header.Set(UserHeader, name)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
+	cpu0, cpuErr := ProcessCPU()
+	url := l.cfg.URL + "/" + variant
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(b.d)
+	for _, c := range l.clients {
+		c.reset()
+		wg.Go(func() { l.run(ctx, c, url, variant, b, deadline) })
 	}
-	defer resp.Body.Close()
-	body.Reset()
-	if _, err := body.ReadFrom(resp.Body); err != nil {
-		return err
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu1, _ := ProcessCPU()
+	if l.cfg.Stats != nil {
+		var err error
+		if after, err = l.cfg.Stats(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d: %.200s", resp.StatusCode, body.Bytes())
+
+	// Off the clock: the server is idle while its answers are checked.
+	now := time.Now()
+	var requests, pages int64
+	for _, f := range l.check(variant, now) {
+		a.fail.merge(f)
+	}
+	for _, c := range l.clients {
+		a.fail.merge(c.fail)
+		requests += int64(len(c.lat))
+		pages += int64(len(c.samples))
+	}
+	if n := after.Logged - before.Logged; n > 0 {
+		a.fail.add(fmt.Errorf("middleware logged %d lines", n))
+		a.fail.errors += n - 1
+	}
+	if !measure {
+		return nil
+	}
+	a.Requests += requests
+	a.Pages += pages
+	a.Elapsed += elapsed
+	a.ServerCPU += after.CPU - before.CPU
+	if cpuErr == nil {
+		a.ClientCPU += cpu1 - cpu0
+	}
+	a.RoundRPS = append(a.RoundRPS, float64(requests)/elapsed.Seconds())
+	if requests > 0 {
+		a.RoundCPU = append(a.RoundCPU, float64(after.CPU-before.CPU)/float64(requests))
+	}
+	for _, c := range l.clients {
+		a.lat = append(a.lat, c.lat...)
 	}
 	return nil
 }
 
-// split checks a page inline and returns the user object to verify later.
-func split(variant string, body []byte, doc *Doc) ([]byte, error) {
-	switch variant {
-	case Bare:
-		return nil, CheckBare(body, doc)
-	case Context:
-		return SplitContext(body, doc)
-	case Inject:
-		return SplitInjected(body, doc)
+// run is one client's part of a round: requests, each timed from
+// sending it to having its body whole, and the least that must be kept
+// from each response for its checks.
+func (l *loader) run(ctx context.Context, c *loadClient, url, variant string, b budget, deadline time.Time) {
+	for sent := 0; ctx.Err() == nil; sent++ {
+		if b.n > 0 && sent >= b.n || b.n <= 0 && !time.Now().Before(deadline) {
+			return
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			c.fail.add(err)
+			return
+		}
+		req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+		req.Header.Set(UserHeader, c.name)
+		t0 := time.Now()
+		resp, err := c.client.Do(req)
+		if err == nil {
+			c.body.Reset()
+			_, err = c.body.ReadFrom(resp.Body)
+			resp.Body.Close()
+		}
+		took := time.Since(t0)
+
+		if err != nil {
+			c.fail.add(err)
+			continue
+		}
+		body := c.body.Bytes()
+		if resp.StatusCode != http.StatusOK {
+			c.fail.add(fmt.Errorf("status %d: %.200s", resp.StatusCode, body))
+			continue
+		}
+		if resp.ProtoMajor != l.protoMaj {
+			c.fail.add(fmt.Errorf("response in %s, asked for %s", resp.Proto, l.cfg.Protocol))
+			continue
+		}
+		id, err := Identity(variant, body, l.cfg.Doc)
+		if err != nil {
+			c.fail.add(err)
+			continue
+		}
+		i := len(c.lat)
+		c.lat = append(c.lat, took)
+		c.lens = append(c.lens, len(body))
+		c.ids = append(c.ids, id...)
+		c.idEnds = append(c.idEnds, len(c.ids))
+		if i%sampleEvery == 0 && len(c.samples) < l.sampleCap {
+			k := len(c.samples)
+			if k == len(c.pages) {
+				c.pages = append(c.pages, nil)
+			}
+			c.pages[k] = append(c.pages[k][:0], body...)
+			c.samples = append(c.samples, i)
+		}
 	}
-	return nil, fmt.Errorf("unknown variant %q", variant)
 }
 
-func verifyHeld(variant string, obj []byte, srv *Server, name string) error {
-	if variant == Context {
-		return VerifyContextUser(obj, srv.Signer, name, time.Now())
+// check verifies, after a round, every response the clients received:
+// the whole pages kept first, byte for byte, which also fixes what every
+// response's length less its identity must be; then each response's
+// identity and that length. It returns each client's failures.
+func (l *loader) check(variant string, now time.Time) []failures {
+	out := make([]failures, len(l.clients))
+	failed := make([]map[int]bool, len(l.clients))
+	overhead := -1
+	for ci, c := range l.clients {
+		for k, i := range c.samples {
+			if err := CheckPage(variant, c.pages[k], l.cfg.Doc, l.cfg.Signer, c.name, now); err != nil {
+				out[ci].add(fmt.Errorf("%s, response %d: %w", c.name, i, err))
+				if failed[ci] == nil {
+					failed[ci] = map[int]bool{}
+				}
+				failed[ci][i] = true
+			} else if overhead < 0 {
+				overhead = c.lens[i] - len(c.ident(i))
+			}
+		}
 	}
-	return VerifySnippet(obj, srv.Signer, name, time.Now())
+	for ci, c := range l.clients {
+		for i := range c.lat {
+			if failed[ci][i] {
+				continue
+			}
+			err := VerifyIdentity(variant, c.ident(i), l.cfg.Signer, c.name, now)
+			if err == nil && overhead >= 0 && c.lens[i]-len(c.ident(i)) != overhead {
+				err = fmt.Errorf("%d bytes, %d more than the pages checked whole", c.lens[i], c.lens[i]-len(c.ident(i))-overhead)
+			}
+			if err != nil {
+				out[ci].add(fmt.Errorf("%s, response %d: %w", c.name, i, err))
+			}
+		}
+	}
+	return out
 }
 
-// RoundRatio is the median over rounds of r's throughput over base's in
-// the same round: variants of one round ran back to back, so a burst of
-// other work on the machine weighs on both sides of each ratio.
-func RoundRatio(r, base LoadResult) float64 {
-	n := min(len(r.RoundRPS), len(base.RoundRPS))
-	if n == 0 {
+// MedianRatio is the median over rounds of a[i]/b[i]: the variants of
+// one round ran back to back, so a burst of other work on the machine
+// weighs on both sides of each ratio.
+func MedianRatio(a, b []float64) float64 {
+	n := min(len(a), len(b))
+	q := make([]float64, 0, n)
+	for i := range n {
+		if b[i] != 0 {
+			q = append(q, a[i]/b[i])
+		}
+	}
+	if len(q) == 0 {
 		return 0
 	}
-	q := make([]float64, n)
-	for i := range n {
-		q[i] = r.RoundRPS[i] / base.RoundRPS[i]
-	}
 	slices.Sort(q)
-	if n%2 == 1 {
-		return q[n/2]
+	if m := len(q); m%2 == 1 {
+		return q[m/2]
 	}
-	return (q[n/2-1] + q[n/2]) / 2
+	return (q[len(q)/2-1] + q[len(q)/2]) / 2
 }

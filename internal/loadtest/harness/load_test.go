@@ -3,6 +3,9 @@ package harness
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,53 +14,112 @@ import (
 	"github.com/pfverify/productfruits"
 )
 
-// TestLoadNoErrorsNoCrossTalk is the short version of `go run
-// ./internal/loadtest`: the bare app, context mode and injection behind a
-// real server, concurrent keep-alive clients each with its own username,
-// every response checked (page intact, user object the asker's and
-// verified). Each client makes a fixed number of requests, so a busy
-// machine makes the run slower, never smaller; and it asserts only what
-// load cannot change: errors and cross-talk. Throughput, latency and
-// connection counts are the program's to report.
-func TestLoadNoErrorsNoCrossTalk(t *testing.T) {
-	const clients, rounds = 4, 3
-	perClient := 30
-	if testing.Short() {
-		perClient = 10
-	}
-	rep, err := Load(context.Background(), LoadConfig{Requests: perClient, Rounds: rounds, Concurrency: clients})
+// inProcess starts a Server for a small doc in this process, its answers
+// passed through wrap when set, for the tests of what the checks catch.
+func inProcess(t *testing.T, wrap func(http.Handler) http.Handler) *Server {
+	t.Helper()
+	srv, err := newServer(NewDoc(16<<10, 4<<10), wrap)
 	require.NoError(t, err)
-	require.Len(t, rep.Results, 3)
+	t.Cleanup(func() { assert.NoError(t, srv.Close()) })
+	return srv
+}
+
+// TestLoadCountsFailures makes sure what the checks after a round reject
+// is counted, response by response: with the wrong secret, every context
+// and injected response is an error, and no bare one.
+func TestLoadCountsFailures(t *testing.T) {
+	srv := inProcess(t, nil)
+	wrong, err := productfruits.NewSigner("another-secret")
+	require.NoError(t, err)
+	rep, err := Load(context.Background(), LoadConfig{URL: srv.URL, Doc: srv.Doc, Signer: wrong,
+		Clients: 2, Requests: 20, Rounds: 2})
+	require.NoError(t, err)
 	for _, r := range rep.Results {
-		t.Logf("%-7s %6d requests %8.0f req/s p50 %v p99 %v", r.Variant, r.Requests, r.RPS(), r.P50, r.P99)
-		assert.Zero(t, r.Errors, "%s: first error: %s", r.Variant, r.FirstErr)
-		assert.Zero(t, r.CrossTalk, "%s: first error: %s", r.Variant, r.FirstErr)
-		assert.Equal(t, int64(clients*rounds*perClient), r.Requests, "%s: responses that passed their checks", r.Variant)
+		require.Equal(t, int64(80), r.Requests, "%s: responses received", r.Variant)
+		want := r.Requests
+		if r.Variant == Bare {
+			want = 0
+		}
+		assert.Equal(t, want, r.Errors, "%s: errors (%s)", r.Variant, r.FirstErr)
+		assert.Zero(t, r.CrossTalk, r.Variant)
 	}
 }
 
-// TestRoundCountsFailures makes sure a load round counts what its
-// deferred verification rejects: with the wrong secret, every context and
-// injected response must count as an error.
-func TestRoundCountsFailures(t *testing.T) {
-	doc := NewDoc(16<<10, 4<<10)
-	srv, err := NewServer(doc)
+// TestLoadCatchesCrossTalk serves every client another client's page: each
+// context and injected response must count as cross-talk.
+func TestLoadCatchesCrossTalk(t *testing.T) {
+	srv := inProcess(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if u := r.Header.Get(UserHeader); u != "" {
+				r.Header.Set(UserHeader, strings.Replace(u, "user-", "user-1", 1))
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	rep, err := Load(context.Background(), LoadConfig{URL: srv.URL, Doc: srv.Doc, Clients: 3, Requests: 10})
 	require.NoError(t, err)
-	defer func() { assert.NoError(t, srv.Close()) }()
-	wrong, err := productfruits.NewSigner("another-secret")
-	require.NoError(t, err)
-	srv.Signer = wrong
-	tr := Transport(2)
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
-	for _, v := range []string{Bare, Context, Inject} {
-		var tl tally
-		round(context.Background(), client, srv, v, 2, budget{n: 20}, &tl, true)
-		require.Len(t, tl.lat, 40, "%s: responses that passed the inline check (%s)", v, tl.firstErr)
-		want := int64(len(tl.lat))
-		if v == Bare {
+	for _, r := range rep.Results {
+		want := r.Requests
+		if r.Variant == Bare {
 			want = 0
 		}
-		assert.Equal(t, want, tl.errors.Load(), "%s: errors (%s)", v, tl.firstErr)
+		assert.Equal(t, want, r.CrossTalk, "%s: cross-talk (%s)", r.Variant, r.FirstErr)
+		assert.Zero(t, r.Errors, "%s: %s", r.Variant, r.FirstErr)
 	}
+}
+
+// TestLoadCatchesAlteredPages appends a comment to one page in five,
+// never the first of a client (always checked whole): those the clients
+// did not keep whole must be caught by their length, each altered page
+// counted once.
+func TestLoadCatchesAlteredPages(t *testing.T) {
+	var n, altered atomic.Int64
+	srv := inProcess(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r)
+			if r.URL.Path != StatsPath && n.Add(1)%5 == 0 {
+				altered.Add(1)
+				_, _ = w.Write([]byte("<!-- x -->"))
+			}
+		})
+	})
+	rep, err := Load(context.Background(), LoadConfig{URL: srv.URL, Doc: srv.Doc, Clients: 1, Requests: 40})
+	require.NoError(t, err)
+	var errs int64
+	for _, r := range rep.Results {
+		assert.Zero(t, r.CrossTalk, r.Variant)
+		errs += r.Errors
+	}
+	assert.Equal(t, int64(24), altered.Load())
+	assert.Equal(t, altered.Load(), errs, "errors over all variants")
+}
+
+// TestOrder checks that rounds change the variants' order so that none
+// always runs first or after the same one: over six rounds of three, each
+// of the six orders once.
+func TestOrder(t *testing.T) {
+	vs := []string{Bare, Context, Inject}
+	seen := map[string]bool{}
+	after := map[[2]string]int{}
+	for r := range 6 {
+		o := Order(r, vs)
+		require.ElementsMatch(t, vs, o)
+		seen[strings.Join(o, ",")] = true
+		for i := 1; i < len(o); i++ {
+			after[[2]string{o[i-1], o[i]}]++
+		}
+	}
+	assert.Len(t, seen, 6, "distinct orders")
+	require.Len(t, after, 6, "ordered pairs")
+	for pair, n := range after {
+		assert.Equal(t, 2, n, "%v", pair)
+	}
+	assert.Equal(t, vs, Order(0, vs))
+	assert.True(t, slices.Equal(Order(6, vs), Order(0, vs)))
+}
+
+func TestMedianRatio(t *testing.T) {
+	assert.InDelta(t, 2.0, MedianRatio([]float64{2, 4, 60}, []float64{1, 2, 3}), 1e-9)
+	assert.InDelta(t, 1.5, MedianRatio([]float64{1, 2}, []float64{1, 1}), 1e-9)
+	assert.Zero(t, MedianRatio(nil, nil))
 }

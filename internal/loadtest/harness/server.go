@@ -3,7 +3,10 @@
 // own tests prove, under load, while streaming and through faults, what
 // cannot depend on how busy the machine is: no errors, no user object in
 // another user's response, a bounded heap. The loadtest command runs the
-// same code to publish the numbers, so both prove the same thing.
+// same code to publish the numbers, so both prove the same thing: there
+// the server runs in a process of its own (Serve, StartRemote), pinned
+// away from the clients' CPUs when it can be (Pinning), and reports its
+// own CPU time (ServerStats).
 package harness
 
 import (
@@ -16,6 +19,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -100,8 +105,29 @@ func (h countingHandler) Handle(context.Context, slog.Record) error {
 func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h countingHandler) WithGroup(string) slog.Handler      { return h }
 
+// StatsPath is where a Server answers with its ServerStats, as JSON.
+const StatsPath = "/_loadtest/stats"
+
+// ServerStats are a server process's counters, read by the load clients
+// before and after each round.
+type ServerStats struct {
+	// CPU is the user+system CPU time the whole process has used
+	// (getrusage RUSAGE_SELF): handlers, the HTTP stack, GC, syscalls.
+	CPU time.Duration `json:"cpu"`
+	// Conns counts the connections accepted, Logged the middleware's log
+	// lines (each one a request it could not serve).
+	Conns  int64 `json:"conns"`
+	Logged int64 `json:"logged"`
+	// GOMAXPROCS, CPUs (the process's CPU affinity, empty when unknown)
+	// and PID describe the process.
+	GOMAXPROCS int   `json:"gomaxprocs"`
+	CPUs       []int `json:"cpus"`
+	PID        int   `json:"pid"`
+}
+
 // Server is a real http.Server on 127.0.0.1 serving the three variants of
-// one doc.
+// one doc, over HTTP/1.1 and over HTTP/2 cleartext with prior knowledge
+// (h2c), and its ServerStats at StatsPath.
 type Server struct {
 	URL    string
 	Signer *productfruits.Signer
@@ -114,7 +140,11 @@ type Server struct {
 }
 
 // NewServer starts a Server for doc.
-func NewServer(doc *Doc) (*Server, error) {
+func NewServer(doc *Doc) (*Server, error) { return newServer(doc, nil) }
+
+// newServer starts a Server for doc whose handler, when wrap is set, is
+// wrap's: a test's way of breaking the answers.
+func newServer(doc *Doc, wrap func(http.Handler) http.Handler) (*Server, error) {
 	s := &Server{Doc: doc, done: make(chan error, 1)}
 	logger := slog.New(countingHandler{&s.Logged})
 	ctxMW, err := productfruits.New(Config(false, logger))
@@ -130,13 +160,22 @@ func NewServer(doc *Doc) (*Server, error) {
 	mux.Handle("/"+Bare, doc)
 	mux.Handle("/"+Context, ctxMW.Handler(ContextApp(doc)))
 	mux.Handle("/"+Inject, injMW.Handler(doc))
+	mux.HandleFunc(StatsPath, s.serveStats)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	s.URL = "http://" + ln.Addr().String()
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	var h http.Handler = Auth(mux)
+	if wrap != nil {
+		h = wrap(h)
+	}
 	s.srv = &http.Server{
-		Handler:           Auth(mux),
+		Protocols:         &protocols,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          log.New(io.Discard, "", 0),
 		ConnState: func(_ net.Conn, st http.ConnState) {
@@ -147,6 +186,27 @@ func NewServer(doc *Doc) (*Server, error) {
 	}
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil
+}
+
+// Stats returns the server process's counters.
+func (s *Server) Stats() (ServerStats, error) {
+	cpu, err := ProcessCPU()
+	if err != nil {
+		return ServerStats{}, err
+	}
+	cpus, _ := AllowedCPUs() // unknown off Linux: left empty
+	return ServerStats{CPU: cpu, Conns: s.Conns.Load(), Logged: s.Logged.Load(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0), CPUs: cpus, PID: os.Getpid()}, nil
+}
+
+func (s *Server) serveStats(w http.ResponseWriter, _ *http.Request) {
+	st, err := s.Stats()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotImplemented)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(st)
 }
 
 // Close shuts the server down and waits for its connections to end. The
@@ -163,6 +223,29 @@ func (s *Server) Close() error {
 		return serr
 	}
 	return err
+}
+
+// Protocols the load clients speak.
+const (
+	HTTP1 = "HTTP/1.1"
+	H2C   = "h2c" // HTTP/2 over cleartext TCP with prior knowledge
+)
+
+// ClientTransport returns the transport of one load client: a single
+// keep-alive connection, as a browser's, speaking protocol (HTTP1 or
+// H2C).
+func ClientTransport(protocol string) (*http.Transport, error) {
+	tr := Transport(1)
+	switch protocol {
+	case HTTP1:
+	case H2C:
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true) // and not HTTP1: prior knowledge
+		tr.Protocols = &p
+	default:
+		return nil, fmt.Errorf("unknown protocol %q (want %q or %q)", protocol, HTTP1, H2C)
+	}
+	return tr, nil
 }
 
 // Transport returns a keep-alive client transport for n concurrent

@@ -52,23 +52,25 @@ func main() {
 		os.Exit(2)
 	}
 	var (
-		duration  = flag.Duration("duration", 6*time.Second, "measured time per variant, protocol and client count, split over -rounds")
-		requests  = flag.Int("requests", 0, "requests per client, variant and round instead of -duration (0: use -duration)")
-		rounds    = flag.Int("rounds", 6, "rounds per protocol and client count, the variants' order changing every round (6: all six orders)")
-		warmup    = flag.Duration("warmup", 500*time.Millisecond, "unmeasured time per variant, protocol and client count first")
-		clientsF  = flag.String("clients", "4,32,256", "comma-separated counts of keep-alive clients; the goals are checked at the largest")
-		protosF   = flag.String("protocols", "http1,h2c", "comma-separated protocols: http1, h2c (HTTP/2 cleartext, prior knowledge)")
-		pin       = flag.String("pin", "auto", "keep server and clients on separate CPUs: auto (taskset if on PATH, else sched_setaffinity), taskset, syscall, off")
-		size      = flag.Int64("size", 64<<10, "page size in bytes")
-		write     = flag.Int("write", 4<<10, "size of the app's writes")
-		serve     = flag.Bool("serve", false, "run as the load test's server process (started by the load test itself)")
-		memory    = flag.Bool("memory", false, "measure the heap while streaming a -memsize page instead")
-		memSize   = flag.Int64("memsize", 1<<30, "streamed page size for -memory")
-		memWrite  = flag.Int("memwrite", 32<<10, "size of the app's writes for -memory")
-		cpuProf   = flag.String("cpuprofile", "", "write a CPU profile of the server process to this file")
-		ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt)
+		duration = flag.Duration("duration", 6*time.Second, "measured time per variant, protocol and client count, split over -rounds")
+		requests = flag.Int("requests", 0, "requests per client, variant and round instead of -duration (0: use -duration)")
+		rounds   = flag.Int("rounds", 6, "rounds per protocol and client count, the variants' order changing every round (6: all six orders)")
+		warmup   = flag.Duration("warmup", 500*time.Millisecond, "unmeasured time per variant, protocol and client count first")
+		clientsF = flag.String("clients", "4,32,256", "comma-separated counts of keep-alive clients; the goals are checked at the largest")
+		protosF  = flag.String("protocols", "http1,h2c", "comma-separated protocols: http1, h2c (HTTP/2 cleartext, prior knowledge)")
+		pin      = flag.String("pin", "auto", "keep server and clients on separate CPUs: auto (taskset if on PATH, else sched_setaffinity), taskset, syscall, off")
+		size     = flag.Int64("size", 64<<10, "page size in bytes")
+		write    = flag.Int("write", 4<<10, "size of the app's writes")
+		serve    = flag.Bool("serve", false, "run as the load test's server process (started by the load test itself)")
+		memory   = flag.Bool("memory", false, "measure the heap while streaming a -memsize page instead")
+		memSize  = flag.Int64("memsize", 1<<30, "streamed page size for -memory")
+		memWrite = flag.Int("memwrite", 32<<10, "size of the app's writes for -memory")
+		cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the server process to this file")
 	)
 	flag.Parse()
+	// The server process ignores an interrupt too: it stops when the load
+	// process, interrupted, closes its input.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	var err error
 	switch {
@@ -303,8 +305,8 @@ func printChecks(reports []harness.LoadReport) {
 // protocol; false when one is missed.
 func printGoals(reports []harness.LoadReport, clients int) bool {
 	fmt.Printf("Goals at %d clients (the verdict on the overall figures; the median over rounds of each round's ratio for comparison):\n\n", clients)
-	fmt.Println("| protocol | goal | overall | median of rounds | limit | met |")
-	fmt.Println("|---|---|---:|---:|---:|---|")
+	fmt.Println("| protocol | goal | overall | median of rounds | rounds, min–max | limit | met |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---|")
 	ok := true
 	var notes []string
 	for _, rep := range reports {
@@ -327,17 +329,19 @@ func printGoals(reports []harness.LoadReport, clients int) bool {
 			ok = false
 			return "MISSED"
 		}
-		fmt.Printf("| %s | injected server CPU per page / bare | %.3f× | %.3f× | ≤ %.2f× | %s |\n", rep.Protocol, cpu,
-			harness.MedianRatio(inj.RoundCPU, bare.RoundCPU), maxCPURatio, verdict(cpu <= maxCPURatio))
-		fmt.Printf("| %s | injected throughput / bare | %.3f× | %.3f× | ≥ %.2f× | %s |\n", rep.Protocol, rps,
-			harness.MedianRatio(inj.RoundRPS, bare.RoundRPS), minRPSRatio, verdict(rps >= minRPSRatio))
+		fmt.Printf("| %s | injected server CPU per page / bare | %.3f× | %.3f× | %s | ≤ %.2f× | %s |\n", rep.Protocol, cpu,
+			harness.MedianRatio(inj.RoundCPU, bare.RoundCPU), spread(inj.RoundCPU, bare.RoundCPU), maxCPURatio, verdict(cpu <= maxCPURatio))
+		fmt.Printf("| %s | injected throughput / bare | %.3f× | %.3f× | %s | ≥ %.2f× | %s |\n", rep.Protocol, rps,
+			harness.MedianRatio(inj.RoundRPS, bare.RoundRPS), spread(inj.RoundRPS, bare.RoundRPS), minRPSRatio, verdict(rps >= minRPSRatio))
 		if busy := bare.Busy(bare.ServerCPU, rep.Server.GOMAXPROCS); busy < 0.9 {
-			what := "neither process kept its CPUs busy: other work on the machine bounded throughput"
+			what := "neither process kept its CPUs busy, so other work on the machine bounded throughput: " +
+				"the throughput ratio measures the machine more than the middleware"
 			if cb := bare.Busy(bare.ClientCPU, runtime.GOMAXPROCS(0)); cb >= 0.9 {
-				what = fmt.Sprintf("the clients were busy %s: they, not the server, bounded throughput", pct(cb))
+				what = fmt.Sprintf("the clients were busy %s, so they, not the server, bounded throughput: "+
+					"the throughput ratio understates the server's cost", pct(cb))
 			}
-			notes = append(notes, fmt.Sprintf("%s: the server was busy %s of the bare rounds' time; %s, and the throughput ratio "+
-				"understates the server's cost (the CPU ratio does not depend on it).", rep.Protocol, pct(busy), what))
+			notes = append(notes, fmt.Sprintf("%s: the server was busy %s of the bare rounds' time; %s (CPU per page depends less on it).",
+				rep.Protocol, pct(busy), what))
 		}
 	}
 	fmt.Println()
@@ -348,6 +352,21 @@ func printGoals(reports []harness.LoadReport, clients int) bool {
 		fmt.Println()
 	}
 	return ok
+}
+
+// spread is the range of the rounds' ratios a[i]/b[i]: how much the
+// machine moved the figures during the run.
+func spread(a, b []float64) string {
+	var q []float64
+	for i := range min(len(a), len(b)) {
+		if b[i] != 0 {
+			q = append(q, a[i]/b[i])
+		}
+	}
+	if len(q) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f–%.2f×", slices.Min(q), slices.Max(q))
 }
 
 func mib(b uint64) string { return fmt.Sprintf("%.2f MiB", float64(b)/(1<<20)) }

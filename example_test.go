@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"time"
 
@@ -137,10 +138,36 @@ func ExampleTemplateScript() {
 	pf.Handler(page).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	body := rec.Body.String()
 	fmt.Println(strings.Contains(body, `.push({"workspace":"ws","language":"en","user":{"username":"testUser","hmac":{"hash":"LZGb1SPNlIIk0XBPWhCXc7boAxE/pmul4Mrzt23ZfEg="}}});`))
-	fmt.Println(strings.Count(body, `<script async="async" src="https://app.productfruits.com/static/script.js"`))
+	// The page loads the lifecycle runtime from the middleware, which
+	// caches for a year; the runtime appends the product's loader.
+	fmt.Println(strings.Count(body, `<script async="async" src="`+pf.RuntimePath()+`"`))
 	// Output:
 	// true
 	// 1
+}
+
+func ExampleMiddleware_RuntimePath() {
+	pf, _ := productfruits.New(productfruits.Config{
+		WorkspaceCode: "ws",
+		Secret:        "SecretkeyFromWorkspaceSettings",
+		Username:      func(*http.Request) (string, error) { return "testUser", nil },
+		TTL:           time.Hour,
+	})
+	// A router that runs middleware on matched routes only (gorilla/mux,
+	// a Gin group, Fiber) gives the identity endpoint and the runtime a
+	// route each; IdentityHandler serves both.
+	mux := http.NewServeMux()
+	mux.Handle("GET "+productfruits.DefaultIdentityPath, pf.IdentityHandler())
+	mux.Handle("GET "+pf.RuntimePath(), pf.IdentityHandler())
+
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", pf.RuntimePath(), nil))
+	// The version in the file name changes with the runtime's bytes.
+	fmt.Println(regexp.MustCompile(`[0-9a-f]{12}`).ReplaceAllString(pf.RuntimePath(), "<version>"))
+	fmt.Println(rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Cache-Control"))
+	// Output:
+	// /productfruits/identity/lifecycle.<version>.js
+	// 200 text/javascript; charset=utf-8 public, max-age=31536000, immutable
 }
 
 func ExampleConfig_profile() {

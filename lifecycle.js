@@ -1,8 +1,11 @@
 // The page lifecycle of a verified Product Fruits user, installed once per
-// document by the first snippet that runs in it. Every snippet (and every
-// anonymous page's one-line script) pushes its page's data onto
-// window.__productfruitsGo; this runtime acts on each push:
-//   a user, first time in the document: init the product;
+// document. Every snippet pushes its page's data onto
+// window.__productfruitsGo (an anonymous page's one-line script pushes 0),
+// then loads this runtime, which acts on the latest push made before it
+// ran and on every push after:
+//   a user, first time in the document: init the product, then append
+//     the product's loader (once per document), as the product's own
+//     install snippet does;
 //   the same username again: hand the fresher user object to identifyUser
 //     (an older or identical one changes nothing);
 //   another username: destroy the product, then init it for that user;
@@ -14,15 +17,21 @@
 // the language of whatever brought its user: the page's data, or the
 // endpoint's Content-Language; the same user keeps the language it was
 // inited with (identifyUser takes none).
-// This file is embedded by renewal.go; lines are kept, comments and
-// indentation are dropped, so it must hold neither "</" nor non-ASCII.
-(function (w, d) {
-var q = w.__productfruitsGo;
-if (!q || q.installed) return;
+// renewal.go serves this file at the identity endpoint's path plus
+// "/lifecycle.<version>.js", with LOADER_URL replaced by the product's
+// loader URL as a JSON string; a page whose endpoint has no URL carries it
+// inline. Lines are kept, comments and indentation are dropped, so it must
+// hold neither "</" nor non-ASCII.
+(function (w, d, LOADER) {
+var q = w.__productfruitsGo || [];
+if (q.installed) return;
+// The loader this runtime appends runs under the page's nonce, which
+// this script's own element carries.
+var me = d.currentScript, nonce = (me && me.nonce) || '';
 var MAXDELAY = 2147483647;
 var conf = null, cur = null, lang = null, cmd = null, running = null, given = null;
 var busy = false, waiting = [];
-var timer = 0, last = 0, fails = 0, warned = false, gen = 0;
+var timer = 0, last = 0, fails = 0, warned = false, gen = 0, appended = false;
 
 function emit(action, u) {
 try { w.dispatchEvent(new CustomEvent('productfruits:identity', { detail: { action: action, user: u } })); } catch (e) {}
@@ -33,11 +42,28 @@ function loaderRan() {
 var a = w.$productFruits;
 return !!a && a.push !== Array.prototype.push;
 }
+// load appends the product's loader to the head once per document,
+// after the first init is on the queue, unless the loader ran already or
+// the page holds it.
+function load() {
+if (appended || loaderRan()) return;
+appended = true;
+var s = d.getElementsByTagName('script');
+for (var i = 0; i < s.length; i++) if (s[i].getAttribute('src') === LOADER || s[i].src === LOADER) return;
+var el = d.createElement('script');
+el.async = true;
+el.src = LOADER;
+if (nonce) el.setAttribute('nonce', nonce);
+el.setAttribute('data-productfruits', '');
+(d.head || d.documentElement).appendChild(el);
+}
 // htmx's head-support extension takes out of the head what the next
-// page's head lacks and puts it back when a page holds it again. The
-// loader stays, or it would run a second time in this document after a
-// logout and a login; an anonymous page's script that take() has taken
-// out already is not taken out again (removeChild would throw).
+// page's head lacks and puts it back when a page holds it again. Our
+// elements with a src stay: the loader, or it would run a second time in
+// this document after a logout and a login, and this runtime's, which
+// would only run again for nothing; an anonymous page's script that
+// take() has taken out already is not taken out again (removeChild would
+// throw).
 d.addEventListener('htmx:removingHeadElement', function (e) {
 var el = e.detail && e.detail.headElement;
 if (!el || !el.dataset || el.dataset.productfruits === undefined) return;
@@ -58,6 +84,7 @@ given = u;
 cmd = ['init', conf.workspace, lang || conf.language, u];
 if (conf.options) cmd.push(conf.options);
 (w.$productFruits = w.$productFruits || []).push(cmd);
+load();
 }
 // sync brings the product in line with cur: init, identifyUser with a
 // fresher object, or destroy (then init for another user).
@@ -172,4 +199,4 @@ renew(function () { push(first); });
 } else if (first) {
 push(first);
 }
-})(window, document);
+})(window, document, LOADER_URL);

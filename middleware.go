@@ -29,6 +29,7 @@ type Middleware struct {
 	initHead, initTail []byte
 	renewalJSON        []byte // `,"identity":…,"ttl":…` of the page data; nil without TTL
 	ttlJSON            []byte // its `,"ttl":…` part
+	runtime            runtimeAsset
 }
 
 // New validates cfg and returns a Middleware. Every error wraps ErrConfig
@@ -50,6 +51,7 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	m.buildInitPrefix()
 	m.buildRenewal()
+	m.buildRuntime()
 	return m, nil
 }
 
@@ -76,9 +78,15 @@ func (m *Middleware) Signer() *Signer { return m.signer }
 // and so do those Config.Skip reports.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if m.identityPath != "" && r.URL.Path == m.identityPath {
-			m.serveIdentity(w, r)
-			return
+		if m.identityPath != "" {
+			switch r.URL.Path {
+			case m.identityPath:
+				m.serveIdentity(w, r)
+				return
+			case m.runtime.path:
+				m.serveRuntime(w, r)
+				return
+			}
 		}
 		if m.skip != nil && m.skip(r) {
 			next.ServeHTTP(w, r)

@@ -1,15 +1,22 @@
 package productfruits
 
 import (
+	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
+	"html"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// The renewal protocol: with a TTL every HMAC expires, so the snippet
-// carries a script that fetches the identity endpoint before expiry and
-// hands the fresh user object to the product. Both halves live here.
+// The page protocol: the snippet pushes the page's data to the lifecycle
+// runtime, which the middleware serves beside the identity endpoint; with
+// a TTL every HMAC expires, and the runtime fetches the endpoint before
+// expiry and hands the fresh user object to the product. Both halves live
+// here.
 
 // IdentityHandler returns the identity endpoint as a handler of its own,
 // for routers that run middleware on matched routes only (gorilla/mux,
@@ -18,8 +25,37 @@ import (
 // resolver or profile hook error is answered with 503 so that the renewal
 // script retries, an anonymous request with 401 so that it stops, and a
 // user that cannot be signed or encoded with 500.
+//
+// A request whose path ends in the runtime's file name (see RuntimePath)
+// gets the page lifecycle runtime instead, so that one handler mounted at
+// both IdentityPath and RuntimePath serves what a page fetches.
 func (m *Middleware) IdentityHandler() http.Handler {
-	return http.HandlerFunc(m.serveIdentity)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, m.runtime.file) {
+			m.serveRuntime(w, r)
+			return
+		}
+		m.serveIdentity(w, r)
+	})
+}
+
+// RuntimePath returns the path, as the wrapped handler sees it, where
+// Handler serves the page lifecycle runtime that every logged-in page
+// loads: IdentityPath followed by "/lifecycle.<version>.js", the version
+// naming the runtime's bytes (so the file is cached for a year and never
+// revalidated). With the endpoint switched off (IdentityPath "-") it is
+// under IdentityURL, where the app mounts IdentityHandler. Routers that
+// run middleware on matched routes only give this path a route to
+// IdentityHandler, as they give IdentityPath one. It returns "" when
+// there is neither: pages then carry the runtime inline.
+func (m *Middleware) RuntimePath() string {
+	switch {
+	case m.runtime.path != "":
+		return m.runtime.path
+	case m.identityURL != "":
+		return m.identityURL + m.runtime.file
+	}
+	return ""
 }
 
 // serveIdentity answers the identity endpoint: the current user's object
@@ -91,14 +127,20 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) 
 }
 
 // lifecycleSource is the browser side of the protocol: the runtime that
-// inits, renews, switches and destroys the product for the page's user.
+// inits, renews, switches and destroys the product for the page's user,
+// and appends the product's loader.
 //
 //go:embed lifecycle.js
 var lifecycleSource string
 
-// lifecycleJS is lifecycleSource without comments and indentation, as it
-// goes into every page; its lines stay, so no statement joins another.
+// lifecycleJS is lifecycleSource without comments and indentation; its
+// lines stay, so no statement joins another. It still names the loader
+// as loaderPlaceholder.
 var lifecycleJS = compactJS(lifecycleSource)
+
+// loaderPlaceholder is the name lifecycle.js gives the product's loader
+// URL, which buildRuntime fills in.
+const loaderPlaceholder = "LOADER_URL"
 
 func compactJS(src string) string {
 	var b strings.Builder
@@ -111,6 +153,81 @@ func compactJS(src string) string {
 		b.WriteByte('\n')
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// runtimeAsset is the lifecycle runtime as one Middleware serves it. Its
+// bytes depend on Config.ScriptURL alone, so every instance of an app
+// configured alike serves the same version.
+type runtimeAsset struct {
+	js   []byte // lifecycleJS with the loader's URL: what is served, or inlined
+	etag string // the version, quoted
+	file string // "/lifecycle.<version>.js", how its path ends
+	path string // where Handler serves it; "" when the endpoint is off
+	// src is the browser's URL of it, escaped for an attribute, when no
+	// prefix was stripped; nil when it has none and pages carry it inline.
+	src []byte
+}
+
+// buildRuntime precomputes the runtime: its bytes, version, paths and the
+// URL in the page. The version is the first 12 hex digits of the SHA-256
+// of the bytes: a new runtime (a library upgrade, another ScriptURL) is a
+// new URL, so the old one can be cached as immutable.
+func (m *Middleware) buildRuntime() {
+	js := strings.Replace(lifecycleJS, loaderPlaceholder, string(appendJSONString(nil, m.scriptURL)), 1)
+	sum := sha256.Sum256([]byte(js))
+	version := hex.EncodeToString(sum[:6])
+	rt := &m.runtime
+	rt.js = []byte(js)
+	rt.etag = `"` + version + `"`
+	rt.file = "/lifecycle." + version + ".js"
+	if m.identityPath != "" {
+		rt.path = m.identityPath + rt.file
+	}
+	switch {
+	case m.identityURL != "":
+		rt.src = []byte(html.EscapeString(m.identityURL + rt.file))
+	case m.identityPath != "":
+		rt.src = []byte(html.EscapeString(m.identityPath + rt.file))
+	}
+}
+
+// serveRuntime answers the runtime's URL. The bytes hold no user data and
+// change only with the URL: any cache may keep them for a year.
+func (m *Middleware) serveRuntime(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h.Set("Content-Type", "text/javascript; charset=utf-8")
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("ETag", m.runtime.etag)
+	// ServeContent sets Content-Length, answers If-None-Match with 304
+	// and HEAD without a body.
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(m.runtime.js))
+}
+
+// appendRuntime appends the snippet's second script element: the runtime
+// loaded from its URL (under prefix, when one was stripped), or, when it
+// has none, inline.
+func (m *Middleware) appendRuntime(dst []byte, prefix, nonce string) []byte {
+	if m.runtime.src == nil {
+		dst = append(dst, "<script "...)
+		dst = appendNonceAttr(dst, nonce)
+		dst = append(dst, snippetMarker+`="">//<![CDATA[`+"\n"...)
+		dst = append(dst, m.runtime.js...)
+		return append(dst, "\n//]]></script>"...)
+	}
+	dst = append(dst, `<script async="async" src="`...)
+	if prefix != "" {
+		dst = append(dst, html.EscapeString(prefix)...)
+	}
+	dst = append(dst, m.runtime.src...)
+	dst = append(dst, '"', ' ')
+	dst = appendNonceAttr(dst, nonce)
+	return append(dst, snippetMarker+`=""></script>`...)
 }
 
 // pushData starts every snippet's inline script: the page's data goes
@@ -138,19 +255,27 @@ func (m *Middleware) buildRenewal() {
 	m.renewalJSON = append(appendJSONString([]byte(`,"identity":`), url), m.ttlJSON...)
 }
 
-// appendRenewal appends the renewal settings of the page data object for
-// request r. Without a request (ScriptFor, r nil) the endpoint is at
-// IdentityURL, else at IdentityPath as configured.
-func (m *Middleware) appendRenewal(dst []byte, r *http.Request) []byte {
+// pagePrefix returns the prefix stripped from r's path before the
+// middleware saw it, for the page's URLs of the endpoint and the runtime:
+// "" when IdentityURL says where they are, when the page needs neither, or
+// without a request (ScriptFor).
+func (m *Middleware) pagePrefix(r *http.Request) string {
+	if r == nil || m.identityURL != "" || (m.ttl <= 0 && m.runtime.src == nil) {
+		return ""
+	}
+	return strippedPrefix(r)
+}
+
+// appendRenewal appends the renewal settings of the page data object,
+// with the endpoint under prefix (see pagePrefix) when it is not "".
+func (m *Middleware) appendRenewal(dst []byte, prefix string) []byte {
 	if m.ttl <= 0 {
 		return dst
 	}
-	if m.identityURL == "" && r != nil {
-		if prefix := strippedPrefix(r); prefix != "" {
-			dst = append(dst, `,"identity":`...)
-			dst = appendJSONString(dst, prefix+m.identityPath)
-			return append(dst, m.ttlJSON...)
-		}
+	if prefix != "" {
+		dst = append(dst, `,"identity":`...)
+		dst = appendJSONString(dst, prefix+m.identityPath)
+		return append(dst, m.ttlJSON...)
 	}
 	return append(dst, m.renewalJSON...)
 }

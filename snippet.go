@@ -43,11 +43,16 @@ func (m *Middleware) appendPageStart(dst []byte, lang string) []byte {
 	return append(dst, m.initTail...)
 }
 
-// appendSnippet appends the snippet for st's user: the page data (the
-// signed user object, and with a TTL where and when to renew it) pushed
-// to the lifecycle runtime, the runtime, and the product's loader. For an
-// anonymous request it appends the anonymous page's one-line script. The
-// result is pure ASCII and inert inside any HTML page. h is the response
+// appendSnippet appends the snippet for st's user: a script that pushes
+// the page data (the signed user object, and with a TTL where and when to
+// renew it) to the lifecycle runtime, and a script element that loads the
+// runtime from the middleware (cached by the browser across pages), which
+// appends the product's loader. Only the page data is per page: the
+// snippet is a few hundred bytes plus the user object. When the runtime
+// has no URL (IdentityPath "-" and no IdentityURL) the second script
+// carries it inline. For an anonymous request it appends the anonymous
+// page's one-line script. The result is pure ASCII and inert inside any
+// HTML page. h is the response
 // header, whose Content-Security-Policy may give the nonce. On error dst
 // comes back as it was, with nothing half-written.
 func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState, h http.Header) ([]byte, error) {
@@ -101,15 +106,10 @@ func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState,
 		}
 		dst = out
 	}
-	dst = m.appendRenewal(dst, r)
-	dst = append(dst, "});\n"...)
-	dst = append(dst, lifecycleJS...)
-	dst = append(dst, "\n//]]></script><script async=\"async\" src=\""...)
-	dst = append(dst, m.scriptAttr...)
-	dst = append(dst, "\" "...)
-	dst = appendNonceAttr(dst, nonce)
-	dst = append(dst, snippetMarker+`=""></script>`...)
-	return dst, nil
+	prefix := m.pagePrefix(r)
+	dst = m.appendRenewal(dst, prefix)
+	dst = append(dst, "});\n//]]></script>"...)
+	return m.appendRuntime(dst, prefix, nonce), nil
 }
 
 func appendNonceAttr(dst []byte, nonce string) []byte {

@@ -223,7 +223,7 @@ func TestScriptFor(t *testing.T) {
 		assert.Equal(t, DefaultIdentityPath, d.Identity)
 		assert.Equal(t, int64(time.Hour/time.Millisecond), d.TTL)
 		assert.Equal(t, 2, strings.Count(string(s), `nonce="n0nce"`))
-		assert.Contains(t, string(s), lifecycleJS)
+		assert.Contains(t, string(s), `<script async="async" src="`+m.RuntimePath()+`" nonce="n0nce" data-productfruits=""></script>`)
 		assert.False(t, profileCalled)
 		assert.Equal(t, "forged", user.HMAC.Hash, "the caller's user is not changed")
 	})
@@ -248,7 +248,10 @@ func TestScriptFor(t *testing.T) {
 		wantErr error  // or errAny
 	}{
 		{"IdentityURL wins", func(c *Config) { c.TTL, c.IdentityURL = time.Minute, "/app/pf" }, User{Username: "a"}, "", `"identity":"/app/pf"`, nil},
+		{"the runtime under IdentityURL", func(c *Config) { c.IdentityURL = "/app/pf" }, User{Username: "a"}, "", `src="/app/pf/lifecycle.`, nil},
 		{"IdentityPath as configured", func(c *Config) { c.TTL, c.IdentityPath = time.Minute, "/api/pf" }, User{Username: "a"}, "", `"identity":"/api/pf"`, nil},
+		{"the runtime under IdentityPath", func(c *Config) { c.IdentityPath = "/api/pf" }, User{Username: "a"}, "", `src="/api/pf/lifecycle.`, nil},
+		{"no endpoint: the runtime inline", func(c *Config) { c.IdentityPath = "-" }, User{Username: "a"}, "", "//]]></script><script data-productfruits=\"\">//<![CDATA[\n(function (w, d, LOADER) {", nil},
 		{"no TTL, no renewal", nil, User{Username: "a"}, "", `"hmac":{"hash":"`, nil},
 		{"nobody: the anonymous script", nil, User{Email: "ignored"}, "abc",
 			`<script nonce="abc" data-productfruits="anonymous">` + anonymousScript + `</script>`, nil},
@@ -267,6 +270,9 @@ func TestScriptFor(t *testing.T) {
 				if tt.mod == nil {
 					assert.NotContains(t, string(s), `"identity"`)
 				}
+				if tt.mod == nil && tt.user.Username != "" {
+					assert.Contains(t, string(s), `src="/productfruits/identity/lifecycle.`)
+				}
 			case errAny:
 				assert.Error(t, err)
 				assert.Empty(t, s)
@@ -283,3 +289,94 @@ func TestScriptFor(t *testing.T) {
 
 // errAny stands for any error in a table.
 var errAny = errors.New("any error")
+
+// TestSnippetMarkup pins the snippet's markup as the browser gets it: the
+// page data script, then the runtime loaded from the middleware (at the
+// URL the browser knows) or, when it has none, inline; the nonce on both
+// elements; attributes with values and CDATA markers as JavaScript
+// comments, so that XHTML pages take it too.
+func TestSnippetMarkup(t *testing.T) {
+	const user = `{"username":"alice","hmac":{"hash":"`
+	tests := []struct {
+		name   string
+		mod    func(*Config)
+		prefix string // stripped before the middleware, as by http.StripPrefix
+		nonce  string
+		data   string // the page data after the user object
+		src    string // the runtime's URL; "" for the inline runtime
+	}{
+		{"default", nil, "", "", "", "/productfruits/identity/lifecycle.V.js"},
+		{"nonce", nil, "", "abc+/=", "", "/productfruits/identity/lifecycle.V.js"},
+		{"TTL under a stripped prefix", func(c *Config) { c.TTL = time.Hour }, "/app", "n1",
+			`,"identity":"/app/productfruits/identity","ttl":3600000`, "/app/productfruits/identity/lifecycle.V.js"},
+		{"no TTL under a stripped prefix", nil, "/app", "", "", "/app/productfruits/identity/lifecycle.V.js"},
+		{"custom IdentityPath", func(c *Config) { c.IdentityPath = "/api/pf" }, "", "", "", "/api/pf/lifecycle.V.js"},
+		{"IdentityURL, whatever was stripped", func(c *Config) { c.IdentityURL = "/proxied/pf" }, "/app", "",
+			"", "/proxied/pf/lifecycle.V.js"},
+		{"endpoint off, IdentityURL", func(c *Config) { c.IdentityPath, c.IdentityURL, c.TTL = "-", "/me/pf", time.Minute }, "/app", "",
+			`,"identity":"/me/pf","ttl":60000`, "/me/pf/lifecycle.V.js"},
+		{"path escaped for the attribute", func(c *Config) { c.IdentityPath = `/a&b"c` }, "", "", "", "/a&amp;b&#34;c/lifecycle.V.js"},
+		{"no endpoint: inline", func(c *Config) { c.IdentityPath = "-" }, "/app", "n2", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTestMiddleware(t, tt.mod)
+			var s string
+			h := withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.nonce != "" {
+					w.Header().Set("Content-Security-Policy", "script-src 'nonce-"+tt.nonce+"'")
+				}
+				s = string(TemplateScript(r))
+			})))
+			if tt.prefix != "" {
+				h = http.StripPrefix(tt.prefix, h)
+			}
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", tt.prefix+"/page", nil))
+
+			nonceAttr := ""
+			if tt.nonce != "" {
+				nonceAttr = `nonce="` + tt.nonce + `" `
+			}
+			head := `<script ` + nonceAttr + `data-productfruits="">//<![CDATA[` + "\n" + pushData + `{"workspace":"ws_Code-1","language":"en","user":` + user
+			require.True(t, strings.HasPrefix(s, head), "%s", s)
+			_, rest, ok := strings.Cut(s, `"}}`)
+			require.True(t, ok, "%s", s)
+			runtime := `<script async="async" src="` + strings.Replace(tt.src, "lifecycle.V.js", m.runtime.file[1:], 1) + `" ` + nonceAttr + `data-productfruits=""></script>`
+			if tt.src == "" {
+				runtime = `<script ` + nonceAttr + `data-productfruits="">//<![CDATA[` + "\n" + string(m.runtime.js) + "\n//]]></script>"
+			}
+			assert.Equal(t, tt.data+"});\n//]]></script>"+runtime, rest)
+			if tt.src != "" && tt.prefix == "" && !strings.Contains(tt.src, "&") {
+				assert.Equal(t, tt.src[:len(tt.src)-len("lifecycle.V.js")]+m.runtime.file[1:], m.RuntimePath(), "the page fetches it where RuntimePath says")
+			}
+		})
+	}
+}
+
+// TestSnippetSize holds the snippet to its budget (issue 12, "bytes on
+// the wire"): at most 700 bytes on a page besides the user object, with
+// a nonce, a TTL, a stripped prefix and every init option. The runtime
+// is not in it: the browser caches that once.
+func TestSnippetSize(t *testing.T) {
+	const budget = 700
+	m := newTestMiddleware(t, func(c *Config) {
+		c.TTL = 30 * 24 * time.Hour
+		c.Options = InitOptions{true, true, true, true}
+	})
+	nonce := strings.Repeat("N", 44) // 32 random bytes in base64
+	var s string
+	var user []byte
+	http.StripPrefix("/app", withUser("alice@example.com", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "script-src 'nonce-"+nonce+"'")
+		st := stateFrom(r.Context())
+		var err error
+		user, err = appendSignedUser(nil, &st.user, &st.sig)
+		require.NoError(t, err)
+		s = string(TemplateScript(r))
+	})))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/app/reports/1", nil))
+	require.Contains(t, s, string(user))
+	require.Contains(t, s, `src="/app/productfruits/identity/lifecycle.`)
+	t.Logf("snippet %d bytes: user object %d, the rest %d (budget %d); the runtime, cached, %d",
+		len(s), len(user), len(s)-len(user), budget, len(m.runtime.js))
+	assert.LessOrEqual(t, len(s)-len(user), budget, "%s", s)
+}

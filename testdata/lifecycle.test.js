@@ -1,14 +1,17 @@
-// Runs the lifecycle runtime (read from stdin, exactly as pages get it)
-// in a fake browser with a fake product that behaves as the product's
+// Runs the lifecycle runtime (read from stdin, exactly as the middleware
+// serves it; the loader URL it was built with is the first argument) in a
+// fake browser with a fake product that behaves as the product's
 // documented browser API does (the $productFruits queue read on load,
 // push running commands at once afterwards, identifyUser,
 // services.destroy, productfruits_ready), and checks every decision the
-// runtime makes. Driven by TestLifecycleRuntime; exits non-zero on the
-// first failure.
+// runtime makes, the loader it appends among them. Driven by
+// TestLifecycleRuntime; exits non-zero on the first failure.
 'use strict';
 const vm = require('vm');
 const assert = require('assert');
 const runtime = require('fs').readFileSync(0, 'utf8');
+const LOADER = process.argv[2];
+assert.ok(/^https:[/][/]/.test(LOADER || ''), 'the loader URL is the first argument');
 
 const settle = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); };
 
@@ -30,10 +33,48 @@ function browser(opts) {
   const env = { now: 1e12, timers: new Map(), fetches: [], warnings: [], events: [], delays: [] };
   let nextTimer = 1;
   const on = (target) => (type, fn) => { (listeners[target + type] = listeners[target + type] || []).push(fn); };
+  env.listenerCount = () => Object.values(listeners).reduce((n, fns) => n + fns.length, 0);
   env.fire = (target, type, ev) => { for (const fn of (listeners[target + type] || []).slice()) fn(ev || { type: type }); };
-  const head = { scripts: [], getElementsByTagName(tag) { assert.strictEqual(tag, 'script'); return this.scripts.slice(); } };
+  // A script element: attributes, dataset and the src and nonce
+  // properties, as the runtime reads and writes them.
+  const element = (attrs) => {
+    const el = {
+      attrs: Object.assign({}, attrs || {}), dataset: {}, async: false, parentNode: null,
+      setAttribute(name, value) {
+        this.attrs[name] = String(value);
+        if (name.indexOf('data-') === 0) this.dataset[name.slice(5)] = String(value);
+      },
+      getAttribute(name) { return name in this.attrs ? this.attrs[name] : null; },
+      get src() { return this.attrs.src || ''; },
+      set src(v) { this.attrs.src = String(v); },
+      get nonce() { return this.attrs.nonce || ''; },
+    };
+    for (const name of Object.keys(el.attrs)) el.setAttribute(name, el.attrs[name]);
+    return el;
+  };
+  env.element = element;
+  const head = {
+    scripts: [],
+    getElementsByTagName(tag) { assert.strictEqual(tag, 'script'); return this.scripts.slice(); },
+    appendChild(el) {
+      assert.strictEqual(el.tagName, 'SCRIPT');
+      el.parentNode = this;
+      this.scripts.push(el);
+      // What the queue held when the loader went in: the loader reads it
+      // no earlier than that.
+      env.appended.push({ el: el, queue: env.queue() });
+      return el;
+    },
+    removeChild(el) { this.scripts.splice(this.scripts.indexOf(el), 1); el.parentNode = null; return el; },
+  };
+  env.appended = [];
   const window = { addEventListener: on('w:'), dispatchEvent(ev) { env.fire('w:', ev.type, ev); return true; } };
-  const document = { addEventListener: on('d:'), hidden: false, head: head };
+  const document = {
+    addEventListener: on('d:'), hidden: false, head: head, currentScript: null,
+    // The page's own scripts (opts.pageScripts) come before the head's.
+    getElementsByTagName(tag) { assert.strictEqual(tag, 'script'); return (opts.pageScripts || []).concat(head.scripts); },
+    createElement(tag) { const el = element(); el.tagName = tag.toUpperCase(); return el; },
+  };
   const ctx = {
     window: window,
     document: document,
@@ -57,9 +98,22 @@ function browser(opts) {
   env.window = window;
   env.document = document;
   env.head = head;
-  env.page = (d) => vm.runInContext('(window.__productfruitsGo=window.__productfruitsGo||[]).push(' + JSON.stringify(d) + ');\n' + runtime, ctx);
+  // push runs a page's inline data script; install runs the runtime as
+  // the browser runs the page's runtime element, whenever that arrives
+  // (it is async, so any number of pushes may come first); page does
+  // both, as a page load or a navigation library's visit does.
+  env.nonce = opts.nonce === undefined ? 'n0nce' : opts.nonce;
+  env.push = (d) => vm.runInContext('(window.__productfruitsGo=window.__productfruitsGo||[]).push(' + JSON.stringify(d) + ');', ctx);
+  env.install = () => {
+    document.currentScript = element(env.nonce ? { nonce: env.nonce } : {});
+    try { vm.runInContext(runtime, ctx); } finally { document.currentScript = null; }
+  };
+  env.page = (d) => { env.push(d); env.install(); };
+  env.run = (code) => vm.runInContext(code, ctx);
   env.anonymous = () => vm.runInContext('(window.__productfruitsGo=window.__productfruitsGo||[]).push(0)', ctx);
   env.queue = () => JSON.parse(JSON.stringify(window.$productFruits || []));
+  // loaders returns the loader elements in the document.
+  env.loaders = () => document.getElementsByTagName('script').filter((el) => el.getAttribute('src') === LOADER);
   // advance moves the clock, running due timers in order.
   env.advance = async (ms) => {
     const end = env.now + ms;
@@ -95,9 +149,12 @@ function browser(opts) {
     await settle();
     return f;
   };
-  // load plays the product's loader script: it reads the queue, then
-  // runs every later push at once.
+  // load plays the product's loader script, which the runtime must have
+  // appended (once): it reads the queue, then runs every later push at
+  // once.
   env.load = () => {
+    assert.strictEqual(env.appended.length, 1, 'the runtime appended the loader once');
+    assert.strictEqual(env.appended[0].el.getAttribute('src'), LOADER);
     const p = env.product = { inits: [], languages: [], options: [], identified: [], destroyed: 0, running: null, errors: [] };
     const run = (cmd) => {
       if (!cmd || cmd[0] !== 'init') return;
@@ -217,7 +274,8 @@ const cases = {
 
   async 'an anonymous page destroys the product; a later login inits again'() {
     const b = browser();
-    b.head.scripts.push({ dataset: {}, parentNode: null });
+    b.head.appendChild(Object.assign(b.element(), { tagName: 'SCRIPT' }));
+    b.appended = [];
     b.page(data(user('ann')));
     b.load();
     b.ready();
@@ -226,18 +284,19 @@ const cases = {
     assert.strictEqual(b.product.running, null);
     // Turbo keeps the anonymous page's script in the head; the next user
     // page takes it out, so that the next logout's script runs again.
-    const anon = { dataset: { productfruits: 'anonymous' } };
-    anon.parentNode = { removeChild: (el) => b.head.scripts.splice(b.head.scripts.indexOf(el), 1) };
-    b.head.scripts.push(anon);
+    const anon = Object.assign(b.element({ 'data-productfruits': 'anonymous' }), { tagName: 'SCRIPT' });
+    b.head.appendChild(anon);
+    const before = b.head.scripts.length;
     b.page(data(user('bob')));
     assert.ok(!b.head.scripts.includes(anon), 'the anonymous script was removed');
-    assert.strictEqual(b.head.scripts.length, 1, 'nothing else was removed');
+    assert.strictEqual(b.head.scripts.length, before - 1, 'nothing else was removed');
     assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann', 'bob']);
     b.ready();
     b.anonymous();
     assert.strictEqual(b.product.destroyed, 2);
     assert.deepStrictEqual(b.product.errors, []);
     assert.deepStrictEqual(b.events, ['init:ann', 'destroy:ann', 'init:bob', 'destroy:bob']);
+    assert.strictEqual(b.loaders().length, 1, 'one loader in the document, through logout and login');
   },
 
   async 'an anonymous page before the loader ran takes the init back'() {
@@ -364,7 +423,10 @@ const cases = {
     b.page(data(user('ann', 'stale'), { identity: '/id', ttl: 10000 }));
     assert.strictEqual(b.fetches.length, 1, 'renews at once');
     assert.deepStrictEqual(b.queue(), [], 'no init with a possibly expired HMAC');
+    assert.deepStrictEqual(b.appended, [], 'no loader before the init');
     await b.respond(200, user('ann', 'fresh'));
+    assert.deepStrictEqual(b.appended.map((a) => a.queue.map((c) => c[3].hmac.expiration)), [['fresh']],
+      'the loader went in with the fresh init queued');
     b.load();
     assert.deepStrictEqual(b.product.inits.map((u) => u.hmac.expiration), ['fresh']);
   },
@@ -373,8 +435,8 @@ const cases = {
     const b = browser({ navigation: { type: 'back_forward', transferSize: 5000 } });
     b.page(data(user('ann', 'stale'), { identity: '/id', ttl: 10000 }));
     await b.respond(401, {});
-    b.load();
-    assert.strictEqual(b.product.inits.length, 0);
+    assert.deepStrictEqual(b.queue(), [], 'no init');
+    assert.deepStrictEqual(b.appended, [], 'nobody to load the product for: no loader');
   },
 
   async 'from the cache with the endpoint down: init with the page object'() {
@@ -490,6 +552,122 @@ const cases = {
     b.load();
     assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['bob']);
     assert.deepStrictEqual(b.product.languages, ['cs']);
+  },
+
+  async 'the loader goes into the head after the init, with the runtime\'s nonce and the marker'() {
+    const b = browser();
+    b.page(data(user('ann')));
+    assert.strictEqual(b.appended.length, 1);
+    const a = b.appended[0];
+    assert.deepStrictEqual(a.queue, [['init', 'ws', 'en', user('ann')]], 'init queued before the loader went in');
+    assert.strictEqual(a.el.getAttribute('src'), LOADER);
+    assert.strictEqual(a.el.async, true);
+    assert.strictEqual(a.el.getAttribute('nonce'), 'n0nce');
+    assert.strictEqual(a.el.getAttribute('data-productfruits'), '');
+    assert.strictEqual(a.el.parentNode, b.head);
+    b.load();
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann']);
+  },
+
+  async 'without a nonce the loader gets none'() {
+    const b = browser({ nonce: '' });
+    b.page(data(user('ann')));
+    assert.strictEqual(b.appended.length, 1);
+    assert.strictEqual(b.appended[0].el.getAttribute('nonce'), null);
+  },
+
+  async 'the loader is appended once per document, whatever the visits, switches and logouts'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1')));
+    // Taken out of the head before it ran (a navigation library's head
+    // merge): it still runs, so it is not appended again.
+    b.head.removeChild(b.appended[0].el);
+    b.page(data(user('ann', 'e2')));
+    b.page(data(user('bob', 'e2')));
+    b.anonymous();
+    b.page(data(user('ann', 'e2')));
+    assert.strictEqual(b.appended.length, 1);
+    b.head.appendChild(b.appended[0].el);
+    b.appended.pop();
+    b.load();
+    b.ready();
+    b.page(data(user('ann', 'e3')));
+    b.page(data(user('bob', 'e3')));
+    b.ready();
+    b.anonymous();
+    b.page(data(user('cid', 'e4')));
+    b.ready();
+    assert.strictEqual(b.appended.length, 1);
+    assert.strictEqual(b.loaders().length, 1);
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann', 'bob', 'cid']);
+    assert.deepStrictEqual(b.product.errors, []);
+  },
+
+  async 'a page that holds the loader already gets no second one'() {
+    for (const attrs of [{ src: LOADER, async: '' }, { src: LOADER, 'data-productfruits': '' }]) {
+      const b = browser({ pageScripts: [browser().element(attrs)] });
+      b.page(data(user('ann')));
+      assert.deepStrictEqual(b.appended, [], JSON.stringify(attrs));
+      assert.deepStrictEqual(b.queue(), [['init', 'ws', 'en', user('ann')]]);
+    }
+  },
+
+  async 'a loader that ran already is not appended again'() {
+    // The loader ran before the runtime (the app loads it itself, from
+    // another URL): it replaced the queue's push.
+    const b = browser();
+    b.run('window.$productFruits = []; window.$productFruits.push = function () { return 0; };');
+    b.page(data(user('ann')));
+    assert.deepStrictEqual(b.appended, []);
+  },
+
+  async 'a runtime that arrives after several pushes acts on the latest'() {
+    const b = browser();
+    b.push(data(user('ann', 'e1')));
+    b.push(data(user('bob', 'e2'), { language: 'cs' }));
+    assert.deepStrictEqual(b.queue(), [], 'nothing before the runtime runs');
+    b.install();
+    assert.deepStrictEqual(b.queue(), [['init', 'ws', 'cs', user('bob', 'e2')]]);
+    assert.strictEqual(b.appended.length, 1);
+    b.load();
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['bob']);
+    assert.deepStrictEqual(b.events, ['init:bob']);
+  },
+
+  async 'a runtime after an anonymous page\'s push does nothing; the next push inits'() {
+    const b = browser();
+    b.push(data(user('ann')));
+    b.anonymous();
+    b.install();
+    assert.deepStrictEqual(b.queue(), []);
+    assert.deepStrictEqual(b.appended, []);
+    b.push(data(user('bob')));
+    assert.deepStrictEqual(b.queue(), [['init', 'ws', 'en', user('bob')]]);
+    assert.strictEqual(b.appended.length, 1);
+  },
+
+  async 'the runtime run again (a library re-adding its element) installs nothing twice'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 10000 }));
+    const listeners = b.listenerCount();
+    b.install();
+    b.install();
+    assert.strictEqual(b.listenerCount(), listeners, 'no second set of listeners');
+    assert.strictEqual(b.timers.size, 1, 'one renewal timer');
+    b.load();
+    b.ready();
+    assert.strictEqual(b.product.inits.length, 1);
+    assert.strictEqual(b.appended.length, 1);
+  },
+
+  async 'a runtime with no push before it waits for one'() {
+    const b = browser();
+    b.install();
+    assert.deepStrictEqual(b.appended, []);
+    b.push(data(user('ann')));
+    assert.strictEqual(b.appended.length, 1);
+    b.load();
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann']);
   },
 
   async 'a renewal answer for an old generation is dropped'() {

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"regexp"
 	"testing"
 	"time"
 
@@ -34,6 +36,24 @@ type pageState struct {
 	Username      string   `json:"username"`
 	Charset       string   `json:"charset"`
 	Violations    []string `json:"violations"`
+	// Elements are the document's elements with the snippet's marker, in
+	// document order.
+	Elements []snippetElement `json:"elements"`
+	// LoaderSaw is the product's queue as the loader found it, JSON.
+	LoaderSaw string `json:"loaderSaw"`
+	// RuntimeFetches are the document's fetches of the lifecycle runtime.
+	RuntimeFetches []fetched `json:"runtimeFetches"`
+}
+
+type snippetElement struct {
+	Src    string `json:"src"`   // its src attribute, "" for an inline script
+	Nonce  string `json:"nonce"` // its nonce, as the browser keeps it
+	InHead bool   `json:"inHead"`
+}
+
+type fetched struct {
+	URL    string `json:"url"`
+	Status int    `json:"status"`
 }
 
 const readState = `({
@@ -46,7 +66,14 @@ const readState = `({
   markedScripts: document.querySelectorAll('script[data-productfruits]').length,
   username: (document.getElementById('username') || {}).textContent || '',
   charset: document.characterSet,
-  violations: window.__cspViolations || []
+  violations: window.__cspViolations || [],
+  elements: Array.prototype.map.call(document.querySelectorAll('[data-productfruits]'), function (el) {
+    return { src: el.getAttribute('src') || '', nonce: el.nonce || '', inHead: el.parentNode === document.head };
+  }),
+  loaderSaw: (window.__pfStandIn && window.__pfStandIn.saw) || '',
+  runtimeFetches: performance.getEntriesByType('resource').filter(function (e) {
+    return /\/lifecycle\.[0-9a-f]{12}\.js$/.test(e.name);
+  }).map(function (e) { return { url: e.name, status: e.responseStatus }; })
 })`
 
 // standInReported waits until the stand-in has said whether it loaded.
@@ -102,6 +129,39 @@ func browserInit(t *testing.T, st pageState) initCall {
 	return c
 }
 
+// runtimePath is where the middleware serves the lifecycle runtime.
+var runtimePath = regexp.MustCompile(`^` + regexp.QuoteMeta(productfruits.DefaultIdentityPath) + `/lifecycle\.[0-9a-f]{12}\.js$`)
+
+// checkSnippet requires the snippet as the browser ran it: the page data
+// script and the runtime's element in <head>, the runtime fetched from the
+// middleware's route, and the loader the runtime appended, once, after it
+// had queued one init for username; every element with nonce.
+func checkSnippet(t *testing.T, app *testApp, st pageState, username, nonce string) {
+	t.Helper()
+	require.Len(t, st.Elements, 3, "the snippet's two elements and the loader the runtime appended: %+v", st.Elements)
+	data, runtime, loader := st.Elements[0], st.Elements[1], st.Elements[2]
+	assert.Empty(t, data.Src, "the page data script is inline")
+	assert.Regexp(t, runtimePath, runtime.Src, "the runtime comes from the middleware")
+	assert.Equal(t, app.cfg.ScriptURL, loader.Src, "the runtime appended the product's loader")
+	for i, el := range st.Elements {
+		assert.True(t, el.InHead, "element %d (%s) is in <head>", i, el.Src)
+		assert.Equal(t, nonce, el.Nonce, "element %d (%s) carries the page's nonce", i, el.Src)
+	}
+	require.Len(t, st.RuntimeFetches, 1, "the document fetched the runtime once")
+	assert.Equal(t, app.URL+runtime.Src, st.RuntimeFetches[0].URL)
+	assert.Equal(t, http.StatusOK, st.RuntimeFetches[0].Status)
+
+	var saw [][]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(st.LoaderSaw), &saw), "the loader's queue: %q", st.LoaderSaw)
+	require.Len(t, saw, 1, "the loader found one command queued: %s", st.LoaderSaw)
+	var verb string
+	var user productfruits.User
+	require.NoError(t, json.Unmarshal(saw[0][0], &verb))
+	assert.Equal(t, "init", verb)
+	require.NoError(t, json.Unmarshal(saw[0][3], &user))
+	assert.Equal(t, username, user.Username, "the init queued before the loader ran")
+}
+
 func standInLoaded(username string) string {
 	return "Product Fruits (stand-in) loaded for " + username + " \u2014 HMAC verified"
 }
@@ -129,6 +189,7 @@ func TestBrowser(t *testing.T) {
 		assert.True(t, st.Ready, "the stand-in signalled readiness")
 		assert.Equal(t, standInLoaded(name), st.Status)
 		assert.Equal(t, "true", st.Verified)
+		checkSnippet(t, app, st, name, "")
 		assert.Empty(t, console.Exceptions())
 	})
 
@@ -143,8 +204,11 @@ func TestBrowser(t *testing.T) {
 				t.Logf("document.characterSet = %s", st.Charset)
 
 				assert.False(t, st.Pwned, "the username's script ran")
-				assert.Equal(t, 3, st.Scripts, "the page holds the demo's panel script and the snippet's two, no other")
-				assert.Equal(t, 2, st.MarkedScripts, "the snippet's scripts")
+				assert.Equal(t, 4, st.Scripts, "the page holds the demo's panel script, the snippet's two and the loader, no other")
+				assert.Equal(t, 3, st.MarkedScripts, "the snippet's scripts and the loader")
+				if path != "/csp" {
+					checkSnippet(t, app, st, hostileUsername, "")
+				}
 				call := browserInit(t, st)
 				assert.Equal(t, hostileUsername, call.User.Username, "the username arrives unchanged")
 				pftest.VerifyUser(t, app.signer, call.User, hostileUsername)
@@ -175,6 +239,8 @@ func TestBrowser(t *testing.T) {
 		pftest.VerifyUser(t, app.signer, call.User, name)
 		assert.True(t, st.Ready, "the loader, allowed by its nonce, ran")
 		assert.Equal(t, standInLoaded(name), st.Status)
+		nonce := regexp.MustCompile(`'nonce-([^']+)'`).FindStringSubmatch(csp)[1]
+		checkSnippet(t, app, st, name, nonce)
 
 		// Control: the observer does see a script the policy blocks.
 		_, err = chromedp.Run(tab, chromedp.Evaluate[chromedp.Void](

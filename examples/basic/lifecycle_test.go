@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,7 @@ type standInEvent struct {
 
 type standInRecord struct {
 	Loads  int            `json:"loads"`
+	Saw    string         `json:"saw"` // the queue as the loader found it, JSON
 	Inits  int            `json:"inits"`
 	Events []standInEvent `json:"events"`
 }
@@ -75,6 +77,10 @@ type lifecycleState struct {
 	NavType      string  `json:"navType"`
 	TransferSize float64 `json:"transferSize"`
 	Visibility   string  `json:"visibility"`
+	// Sources are the src attributes of the document's elements with the
+	// snippet's marker: the runtime's (one a visit that brought a new
+	// one) and the loader's, which the runtime appends.
+	Sources []string `json:"sources"`
 }
 
 const readLifecycle = `(function () {
@@ -89,7 +95,8 @@ const readLifecycle = `(function () {
     snippet: s ? s.textContent : '',
     navType: n.type || '',
     transferSize: n.transferSize || 0,
-    visibility: document.visibilityState
+    visibility: document.visibilityState,
+    sources: Array.prototype.map.call(document.querySelectorAll('[data-productfruits][src]'), function (el) { return el.getAttribute('src'); })
   };
 })()`
 
@@ -134,6 +141,35 @@ func (st lifecycleState) index(typ, username string) int {
 		}
 	}
 	return -1
+}
+
+// loaders returns how many loader elements (the stand-in's URL) the
+// document holds.
+func (st lifecycleState) loaders() int {
+	n := 0
+	for _, src := range st.Sources {
+		if strings.HasSuffix(src, standInPath) {
+			n++
+		}
+	}
+	return n
+}
+
+// checkLoader requires that the runtime appended the loader once in the
+// document, and that the loader found one init queued, for username.
+func checkLoader(t *testing.T, st lifecycleState, username string) {
+	t.Helper()
+	assert.Equal(t, 1, st.loaders(), "loader elements: %q", st.Sources)
+	assert.Equal(t, 1, st.StandIn.Loads, "the loader ran once in the document")
+	var saw [][]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(st.StandIn.Saw), &saw), "the loader's queue %q", st.StandIn.Saw)
+	require.Len(t, saw, 1, "the loader found one command queued: %s", st.StandIn.Saw)
+	var verb string
+	var user struct{ Username string }
+	require.NoError(t, json.Unmarshal(saw[0][0], &verb))
+	require.NoError(t, json.Unmarshal(saw[0][3], &user))
+	assert.Equal(t, "init", verb)
+	assert.Equal(t, username, user.Username, "the init was queued before the loader ran")
 }
 
 func (st lifecycleState) actionNames() []string {
@@ -325,7 +361,7 @@ func TestLifecycle(t *testing.T) {
 		waitEvents(t, tab, "init", "alice", 1)
 		st := readLifecycleState(t, tab)
 		checkVerified(t, st, true)
-		assert.Equal(t, 1, st.StandIn.Loads)
+		checkLoader(t, st, "alice")
 		assert.Equal(t, 1, st.StandIn.Inits)
 
 		click(t, tab, "to-1")
@@ -345,11 +381,17 @@ func TestLifecycle(t *testing.T) {
 		for _, name := range st.actionNames()[1:] {
 			assert.Equal(t, "renew:alice", name)
 		}
+		checkLoader(t, st, "alice")
 		reqs := a.identityRequests(time.Time{})
 		require.NotEmpty(t, reqs)
 		for _, r := range reqs {
 			assert.Equal(t, http.StatusOK, r.status)
 		}
+		// Two documents ran the runtime; the browser asked the server for
+		// it once and took it from its cache for the second.
+		runtime := a.runtimeRequests()
+		require.Len(t, runtime, 1, "runtime requests: %s", statuses(runtime))
+		assert.Equal(t, http.StatusOK, runtime[0].status)
 		noConsoleTrouble(t, console)
 	})
 
@@ -437,7 +479,7 @@ func TestLifecycle(t *testing.T) {
 		time.Sleep(3 * time.Second)
 		assert.Empty(t, a.identityRequests(time.Time{}), "identity requests the server saw")
 		fetched, err := evaluate[int](tab,
-			`performance.getEntriesByType('resource').filter(function (e) { return e.name.indexOf('/productfruits/identity') >= 0; }).length`)
+			`performance.getEntriesByType('resource').filter(function (e) { return /\/productfruits\/identity$/.test(e.name); }).length`)
 		require.NoError(t, err)
 		assert.Zero(t, fetched, "identity fetches the page made")
 
@@ -479,6 +521,10 @@ func TestLifecycle(t *testing.T) {
 			assert.Equal(t, http.StatusOK, r.status)
 		}
 		assert.Empty(t, a.requestsTo("/productfruits/identity", time.Time{}), "requests outside the prefix")
+		runtime := a.runtimeRequests()
+		require.Len(t, runtime, 1, "runtime requests under the prefix: %s", statuses(runtime))
+		assert.Equal(t, http.StatusOK, runtime[0].status)
+		checkLoader(t, st, "alice")
 		assert.Equal(t, 1, st.StandIn.Inits)
 		noConsoleTrouble(t, console)
 	})
@@ -552,6 +598,12 @@ func testBack(t *testing.T, b context.Context, blocker string) {
 	assert.LessOrEqual(t, fresh.At-shown.At, int64(1000),
 		"the fresh HMAC was verified %d ms after the page was shown", fresh.At-shown.At)
 	assert.Equal(t, 1, st.StandIn.Inits, "one init in the document shown")
+	// In a document shown again from the HTTP cache the runtime, from the
+	// cache too, fetched the fresh object first and queued its init before
+	// it appended the loader.
+	checkLoader(t, st, "alice")
+	runtime := a.runtimeRequests()
+	require.Len(t, runtime, 1, "every document took the runtime from the browser's cache after the first: %s", statuses(runtime))
 	noConsoleTrouble(t, console)
 }
 
@@ -578,7 +630,8 @@ func testOneDocument(t *testing.T, b context.Context, library string) {
 	sameDocument := func(st lifecycleState) {
 		t.Helper()
 		require.True(t, st.SameDocument, "%s loaded a new document", library)
-		assert.Equal(t, 1, st.StandIn.Loads, "the loader ran once")
+		// Once, queued behind alice's init, whatever came since.
+		checkLoader(t, st, "alice")
 	}
 
 	t.Log("login")
@@ -652,5 +705,12 @@ func testOneDocument(t *testing.T, b context.Context, library string) {
 		assert.Len(t, st.events("init", name), 1, "inits for %s", name)
 	}
 	assert.Len(t, st.events("destroy", ""), 2)
+	// The runtime came from the middleware's route, and the first page
+	// that needed it (after the anonymous first page) brought it.
+	runtime := a.runtimeRequests()
+	require.NotEmpty(t, runtime)
+	for _, r := range runtime {
+		assert.Equal(t, http.StatusOK, r.status)
+	}
 	noConsoleTrouble(t, console)
 }

@@ -291,6 +291,20 @@ func (a *lifecycleApp) url(path string) string {
 	return a.URL + a.opts.prefix + path
 }
 
+// runtimeRequests returns the requests for the lifecycle runtime (under
+// the prefix, at any version).
+func (a *lifecycleApp) runtimeRequests() []request {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []request
+	for _, req := range a.requests {
+		if strings.HasPrefix(req.path, a.identityPath()+"/lifecycle.") {
+			out = append(out, req)
+		}
+	}
+	return out
+}
+
 // identityRequests returns the identity endpoint's requests since since.
 func (a *lifecycleApp) identityRequests(since time.Time) []request {
 	return a.requestsTo(a.identityPath(), since)

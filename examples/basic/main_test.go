@@ -146,7 +146,8 @@ func TestLoginPageLogout(t *testing.T) {
 	assert.Equal(t, "en", call.Lang)
 	pftest.VerifyUser(t, app.signer, call.User, name)
 	assert.Equal(t, rendered.HMAC, call.User.HMAC, "the page shows the very object it hands the product")
-	assert.Contains(t, page, `src="`+app.URL+standInPath+`"`, "demo pages load the stand-in")
+	runtime := pftest.RequireRuntime(t, c, app.URL, page)
+	assert.Equal(t, app.URL+standInPath, pftest.RuntimeLoader(t, runtime), "demo pages load the stand-in")
 
 	resp, body := get(t, c, app.URL+productfruits.DefaultIdentityPath)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -279,7 +280,8 @@ func TestRealValues(t *testing.T) {
 	assert.Equal(t, "cs", call.Lang)
 	// The reference vector: no TTL, so no expiration.
 	assert.Equal(t, &productfruits.HMAC{Hash: "LZGb1SPNlIIk0XBPWhCXc7boAxE/pmul4Mrzt23ZfEg="}, call.User.HMAC)
-	assert.Contains(t, page, `src="`+productfruits.DefaultScriptURL+`"`)
+	runtime := pftest.RequireRuntime(t, c, app.URL, page)
+	assert.Equal(t, productfruits.DefaultScriptURL, pftest.RuntimeLoader(t, runtime), "the product's loader")
 
 	resp, _ := get(t, c, app.URL+standInPath)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "no stand-in with a real workspace")

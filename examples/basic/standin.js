@@ -16,9 +16,9 @@
 //   - window.productFruitsIsReady and the productfruits_ready event once
 //     an init has verified.
 // Everything it sees is recorded in window.__pfStandIn for the browser
-// tests: loads (times the loader ran in this document), inits, and
-// events {type: init|identify|destroy|rejected|error, username,
-// expiration, error, at}. window.__pfIdentified keeps every user handed to
+// tests: loads (times the loader ran in this document), saw (the queue
+// as the loader found it, JSON), inits, and events {type:
+// init|identify|destroy|rejected|error, username, expiration, error, at}. window.__pfIdentified keeps every user handed to
 // identifyUser.
 (function () {
   'use strict';
@@ -136,6 +136,7 @@
   }
   var queue = w.$productFruits = w.$productFruits || [];
   var waiting = queue.slice();
+  rec.saw = JSON.stringify(waiting);
   queue.push = function () {
     for (var i = 0; i < arguments.length; i++) run(arguments[i]);
     return queue.length;

@@ -56,6 +56,8 @@ type snapshot struct {
 	Icons         []string `json:"icons"`
 	Snippet       []struct {
 		Tag    string `json:"tag"`
+		Src    string `json:"src"`
+		Nonce  string `json:"nonce"`
 		InHead bool   `json:"inHead"`
 		Parent string `json:"parent"`
 	} `json:"snippet"`
@@ -305,9 +307,10 @@ var modes = []struct{ name, query string }{
 // TestCorpusInBrowser loads a fixed sample of the real-world pages the
 // middleware injects, and every XHTML page it injects, in headless
 // Chromium, each as the original and through the middleware, in both
-// modes. The injected page must hold the snippet's two scripts in <head>,
-// push one init for the corpus user before the loader runs, run the
-// loader once, log the same console errors and exceptions as the
+// modes. The injected page must hold the snippet's two scripts in <head>
+// (the page data and the runtime, fetched from the middleware), push one
+// init for the corpus user before the loader runs, have the runtime
+// append the loader to <head> and run it once, log the same console errors and exceptions as the
 // original, keep its encoding, rendering mode and content type, render
 // an XHTML page as XHTML, and, with the pages' scripts blocked, be the
 // original document node for node once the snippet is left out.
@@ -358,9 +361,18 @@ func checkPage(t *testing.T, cs *corpusServer, tb *tab, signer *productfruits.Si
 		require.Equal(t, origURL, orig.URL, "%s: the original stayed where it was loaded", mode.name)
 		require.Equal(t, injURL, inj.URL, "%s: the injected page stayed where it was loaded", mode.name)
 		assert.Empty(t, orig.Snippet, mode.name)
-		require.Len(t, inj.Snippet, 2, "%s: the snippet's two elements", mode.name)
-		for _, s := range inj.Snippet {
+		// The page data script and the runtime's element, from the
+		// middleware, and the loader the runtime appended to <head>.
+		require.Len(t, inj.Snippet, 3, "%s: the snippet's two elements and the loader", mode.name)
+		assert.Empty(t, inj.Snippet[0].Src, "%s: the page data script is inline", mode.name)
+		assert.Equal(t, cs.runtimePath, inj.Snippet[1].Src, "%s: the runtime from the middleware", mode.name)
+		assert.Equal(t, cs.URL+"/loader.js", inj.Snippet[2].Src, "%s: the loader, appended by the runtime", mode.name)
+		assert.True(t, inj.Snippet[2].InHead, "%s: the loader is a child of <head>, not of %s", mode.name, inj.Snippet[2].Parent)
+		for i, s := range inj.Snippet {
 			assert.Equal(t, "script", s.Tag, mode.name)
+			if mode.query == "" {
+				assert.Equal(t, nonce, s.Nonce, "%s: element %d carries the page's nonce", mode.name, i)
+			}
 			switch {
 			case mode.query == "":
 				assert.True(t, s.InHead, "%s: the snippet's scripts are children of <head>, not of %s", mode.name, s.Parent)

@@ -113,13 +113,15 @@ func readRealworld(t *testing.T, dir string) []corpusPage {
 var loaderJS []byte
 
 // corpusServer serves every page at /orig/<name> as it is and at
-// /inj/<name> through the middleware, and the stand-in loader at
+// /inj/<name> through the middleware, the lifecycle runtime at its
+// RuntimePath (from the middleware), and the stand-in loader at
 // /loader.js. A page comes with a Content-Security-Policy that lets only
 // the snippet's scripts run, unless its URL asks for ?scripts=on.
 type corpusServer struct {
 	*httptest.Server
-	pages    map[string]corpusPage
-	injector http.Handler
+	pages       map[string]corpusPage
+	injector    http.Handler
+	runtimePath string
 }
 
 func newCorpusServer(t *testing.T, pages []corpusPage) *corpusServer {
@@ -135,13 +137,15 @@ func newCorpusServer(t *testing.T, pages []corpusPage) *corpusServer {
 		Secret:        secret,
 		Username:      func(*http.Request) (string, error) { return username, nil },
 		Inject:        true,
-		IdentityPath:  "-",
 		ScriptURL:     cs.URL + "/loader.js",
 	})
 	require.NoError(t, err)
+	cs.runtimePath = pf.RuntimePath()
 	cs.injector = pf.Handler(cs.pageHandler("/inj/"))
 	mux.Handle("/orig/", cs.pageHandler("/orig/"))
 	mux.Handle("/inj/", cs.injector)
+	// The middleware serves the lifecycle runtime the snippet loads.
+	mux.Handle(cs.runtimePath, cs.injector)
 	mux.HandleFunc("/loader.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript")
 		_, _ = w.Write(loaderJS)

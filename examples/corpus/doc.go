@@ -6,11 +6,13 @@
 // fixed sample of the injected real-world pages, and every injected XHTML
 // page, in headless Chromium, once as the original and once through the
 // middleware, and requires of the injected page what a visitor would
-// notice: the product's init pushed once, for the right user, before the
-// loader runs; the loader run once; the same console errors, uncaught
-// exceptions and dialogs as the original; an XHTML page still rendered as
-// XHTML; and the document, once the snippet's two script elements are left
-// out, equal to the original node for node.
+// notice: the lifecycle runtime fetched from the middleware's route; the
+// product's init pushed once, for the right user, before the loader runs;
+// the loader appended by the runtime and run once; the same console
+// errors, uncaught exceptions and dialogs as the original; an XHTML page
+// still rendered as XHTML; and the document, once the snippet's two
+// script elements and the loader are left out, equal to the original node
+// for node.
 //
 // Each page is loaded twice over. First with the page's own scripts
 // blocked by a Content-Security-Policy whose nonce only the snippet

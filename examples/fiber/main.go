@@ -10,8 +10,9 @@
 //   - the user of Fiber's own auth: yes. Under the adaptor, the net/http
 //     request's context reads Fiber's Locals, so Config.Username can ask
 //     basicauth.UsernameFromContext(r.Context()).
-//   - the identity endpoint: yes, as a net/http handler
-//     (adaptor.HTTPHandler(pf.IdentityHandler())).
+//   - the identity endpoint and the page lifecycle runtime: yes, as a
+//     net/http handler (adaptor.HTTPHandler(pf.IdentityHandler())) at
+//     productfruits.DefaultIdentityPath and pf.RuntimePath().
 //   - Config.Inject into pages Fiber handlers write: no. HTTPMiddleware
 //     finishes the middleware before Fiber's handlers run, and they write
 //     into fasthttp's response, never through the middleware's writer.
@@ -95,7 +96,11 @@ func newApp(workspaceCode, secret string) (*fiber.App, error) {
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.JSON(fiber.Map{"productFruitsUser": user})
 	})
-	app.Get(productfruits.DefaultIdentityPath, adaptor.HTTPHandler(pf.IdentityHandler()))
+	// The identity endpoint, and the page lifecycle runtime that the
+	// snippet loads, which IdentityHandler serves too.
+	identity := adaptor.HTTPHandler(pf.IdentityHandler())
+	app.Get(productfruits.DefaultIdentityPath, identity)
+	app.Get(pf.RuntimePath(), identity)
 	// A net/http handler behind the middleware, without signedUser: the
 	// snippet is injected. Under HTTPMiddleware the copied context would
 	// tell this second middleware that an outer one injects, and neither

@@ -80,6 +80,9 @@ func TestFiber(t *testing.T) {
 		pftest.VerifyUser(t, signer, user, jane)
 		pftest.VerifyExpiration(t, user, time.Hour)
 		assert.Equal(t, productfruits.DefaultIdentityPath, pftest.IdentityURL(t, page))
+		runtime := pftest.RuntimeURL(t, page)
+		res, js := get(t, base, runtime, jane)
+		pftest.CheckRuntime(t, runtime, res, []byte(js))
 	})
 
 	t.Run("FromContext in a Fiber handler", func(t *testing.T) {
@@ -101,6 +104,9 @@ func TestFiber(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		assert.Contains(t, res.Header.Get("Cache-Control"), "private")
 		pftest.VerifyUser(t, signer, pftest.HeadUser(t, page, pftest.Workspace), jane)
+		runtime := pftest.RuntimeURL(t, page)
+		res, js := get(t, base, runtime, jane)
+		pftest.CheckRuntime(t, runtime, res, []byte(js))
 	})
 }
 

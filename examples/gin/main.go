@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"flag"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -77,8 +78,11 @@ func newGroupApp(workspaceCode, secret string) (*gin.Engine, error) {
 	app.GET("/", page("Product Fruits in a Gin route group"))
 	app.GET("/me", me)
 	// Gin runs a group's middleware on matched routes only: the endpoint
-	// needs a route, whose handler the middleware answers before.
-	app.GET(productfruits.DefaultIdentityPath, gin.WrapH(pf.IdentityHandler()))
+	// and the page lifecycle runtime need routes, whose handler the
+	// middleware answers before.
+	identity := gin.WrapH(pf.IdentityHandler())
+	app.GET(productfruits.DefaultIdentityPath, identity)
+	app.GET(strings.TrimPrefix(pf.RuntimePath(), "/app"), identity)
 	return r, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +43,7 @@ func TestGinEngine(t *testing.T) {
 
 	page = []byte(app.Login(t, "Žluťoučký kůň"))
 	pftest.VerifyUser(t, app.Signer, pftest.HeadUser(t, string(page), pftest.Workspace), "Žluťoučký kůň")
+	app.RequireRuntime(t, string(page))
 	requireUser(t, app, "/me", "Žluťoučký kůň")
 	res, body := app.Get(t, productfruits.DefaultIdentityPath)
 	require.Equal(t, http.StatusOK, res.StatusCode)
@@ -74,6 +76,8 @@ func TestGinGroup(t *testing.T) {
 		pftest.VerifyUser(t, app.Signer, user, "jane")
 		pftest.VerifyExpiration(t, user, time.Hour)
 		assert.Equal(t, identity, pftest.IdentityURL(t, string(page)), "the page renews in the group")
+		assert.True(t, strings.HasPrefix(pftest.RuntimeURL(t, string(page)), identity+"/lifecycle."), "the runtime is in the group")
+		app.RequireRuntime(t, string(page))
 
 		requireUser(t, app, "/app/me", "jane")
 		res, body := app.Get(t, identity)

@@ -2,7 +2,8 @@
 // with r.Use like any mux.MiddlewareFunc, reading the user from a
 // gorilla/sessions session with productfruits.SessionUsername. Its HMACs
 // expire after an hour; the snippet renews them through the identity
-// endpoint, which needs a route of its own under mux. The demo login takes
+// endpoint, which needs a route of its own under mux, as does the page
+// lifecycle runtime the snippet loads. The demo login takes
 // any username, no password.
 package main
 
@@ -31,8 +32,10 @@ func newApp(workspaceCode, secret string) (http.Handler, error) {
 	r := mux.NewRouter()
 	r.Use(pf.Handler)
 	// mux runs middleware on matched routes only: the identity endpoint
-	// needs a route of its own.
+	// and the page lifecycle runtime, which IdentityHandler serves too,
+	// need routes of their own.
 	r.Handle(productfruits.DefaultIdentityPath, pf.IdentityHandler())
+	r.Handle(pf.RuntimePath(), pf.IdentityHandler()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/", demoapp.Page{Title: "Product Fruits with gorilla/mux"}).Methods(http.MethodGet)
 	r.HandleFunc("/login", sessions.Login).Methods(http.MethodPost)
 	r.HandleFunc("/logout", sessions.Logout).Methods(http.MethodPost)

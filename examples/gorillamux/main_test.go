@@ -35,6 +35,7 @@ func TestGorillaMux(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		checkUser(t, pftest.HeadUser(t, string(body), pftest.Workspace))
 		assert.Contains(t, pftest.Head(t, string(body)), productfruits.DefaultIdentityPath, "renewal script")
+		app.RequireRuntime(t, string(body))
 	})
 	t.Run("identity endpoint", func(t *testing.T) {
 		res, body := app.Get(t, productfruits.DefaultIdentityPath)

@@ -36,11 +36,13 @@ func TestTemplatePage(t *testing.T) {
 
 			page := get(t, client, app.URL+"/")
 			head := pftest.Head(t, page)
-			// The snippet is two elements, the init call and the loader, and
-			// nothing else on the page may open a script element.
+			// The snippet is two elements, the page data and the lifecycle
+			// runtime (which appends the loader), and nothing else on the
+			// page may open a script element.
 			assert.Equal(t, 2, strings.Count(page, "<script"), "script elements in the page")
 			assert.Equal(t, 2, strings.Count(head, "data-productfruits"), "snippet's script elements in <head>")
-			assert.Equal(t, 1, strings.Count(head, `src="`+productfruits.DefaultScriptURL+`"`), "loader in <head>")
+			runtime := pftest.RequireRuntime(t, client, app.URL, head)
+			assert.Equal(t, productfruits.DefaultScriptURL, pftest.RuntimeLoader(t, runtime), "the runtime loads the product")
 
 			user := pftest.InitUser(t, head, pftest.Workspace)
 			pftest.VerifyUser(t, app.Signer, user, tc.username)

@@ -1,6 +1,7 @@
 // What the test reads from a loaded page: the document as a list of lines,
 // one a node, that leaves out the elements carrying data-productfruits
-// (the snippet), and what the snippet and the stand-in loader left behind.
+// (the snippet's two and the loader the runtime appends), and what the
+// snippet and the stand-in loader left behind.
 // A line is the node's depth, '|', and the node: an element as its
 // namespace, local name and attributes in the parser's order; text as a
 // JSON string, with the text on both sides of a left-out element joined,
@@ -44,6 +45,8 @@
       if (n.nodeType === 1 && n.hasAttribute('data-productfruits')) {
         snippet.push({
           tag: name(n.namespaceURI, n.localName),
+          src: n.getAttribute('src') || '',
+          nonce: n.nonce || '',
           inHead: n.parentNode === d.head,
           parent: n.parentNode.nodeName
         });

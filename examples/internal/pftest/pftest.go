@@ -15,12 +15,15 @@ package pftest
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -236,6 +239,68 @@ func IdentityURL(t testing.TB, page string) string {
 	var data struct{ Identity string }
 	require.NoError(t, json.NewDecoder(strings.NewReader(`{"workspace":`+rest)).Decode(&data))
 	return data.Identity
+}
+
+// runtimeElement matches the snippet's second script element: the page
+// lifecycle runtime, loaded from the middleware.
+var runtimeElement = regexp.MustCompile(`<script async="async" src="([^"]*/lifecycle\.[0-9a-f]{12}\.js)" (?:nonce="[^"]*" )?data-productfruits=""></script>`)
+
+// RuntimeURL returns the URL (a path on the page's origin) that page's
+// one snippet loads the lifecycle runtime from, requiring that there is
+// exactly one such snippet.
+func RuntimeURL(t testing.TB, page string) string {
+	t.Helper()
+	m := runtimeElement.FindAllStringSubmatch(page, -1)
+	require.Len(t, m, 1, "runtime elements in the page")
+	return m[0][1]
+}
+
+// RequireRuntime fetches the lifecycle runtime that page's snippet loads,
+// with a.Client, and requires what a browser needs to run it and cache it
+// for good: 200, JavaScript, immutable for a year, the same bytes the
+// version in its file name names. It returns the runtime.
+func (a *App) RequireRuntime(t testing.TB, page string) []byte {
+	t.Helper()
+	return RequireRuntime(t, a.Client, a.URL, page)
+}
+
+// RequireRuntime is App.RequireRuntime for client c and the app at
+// baseURL.
+func RequireRuntime(t testing.TB, c *http.Client, baseURL, page string) []byte {
+	t.Helper()
+	path := RuntimeURL(t, page)
+	res, body := Get(t, c, baseURL+path)
+	CheckRuntime(t, path, res, body)
+	return body
+}
+
+// CheckRuntime requires of res, the answer to a GET of the runtime at
+// path, with its body, what RequireRuntime does.
+func CheckRuntime(t testing.TB, path string, res *http.Response, body []byte) {
+	t.Helper()
+	require.Equal(t, http.StatusOK, res.StatusCode, "GET %s: %s", path, body)
+	assert.Equal(t, "text/javascript; charset=utf-8", res.Header.Get("Content-Type"), path)
+	assert.Equal(t, "public, max-age=31536000, immutable", res.Header.Get("Cache-Control"), path)
+	assert.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"), path)
+	sum := sha256.Sum256(body)
+	assert.True(t, strings.HasSuffix(path, "/lifecycle."+hex.EncodeToString(sum[:6])+".js"),
+		"%s: the file name names the bytes served", path)
+	require.Contains(t, string(body), "__productfruitsGo", "the lifecycle runtime")
+}
+
+// runtimeLoader matches the end of the lifecycle runtime, where the
+// middleware wrote the loader's URL as a JSON string.
+var runtimeLoader = regexp.MustCompile(`\}\)\(window, document, ("(?:[^"\\]|\\.)*")\);$`)
+
+// RuntimeLoader returns the URL of the product's loader that runtime, the
+// lifecycle runtime a page loads, appends to the page.
+func RuntimeLoader(t testing.TB, runtime []byte) string {
+	t.Helper()
+	m := runtimeLoader.FindSubmatch(runtime)
+	require.NotNil(t, m, "no loader URL at the runtime's end: %.200q", runtime)
+	var url string
+	require.NoError(t, json.Unmarshal(m[1], &url))
+	return url
 }
 
 // Head returns page up to its </head>, requiring that there is one.

@@ -63,6 +63,36 @@ func TestHandlerContext(t *testing.T) {
 	})
 }
 
+// TestRequestContext: the request's context carries the state and stays
+// the context the middleware got for everything else: values, deadline,
+// cancellation; printed, it does not show the hash.
+func TestRequestContext(t *testing.T) {
+	m := newTestMiddleware(t, nil)
+	type appKey struct{}
+	parent, cancel := context.WithTimeout(context.WithValue(context.Background(), appKey{}, "app value"), time.Hour)
+	var ctx context.Context
+	var printed string
+	withUser("jane.doe@example.com", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx = r.Context()
+		printed = fmt.Sprintf("%v %+v %s", ctx, ctx, ctx)
+	}))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil).WithContext(parent))
+	require.NotNil(t, ctx)
+	u, ok := FromContext(ctx)
+	require.True(t, ok)
+	assert.Equal(t, "app value", ctx.Value(appKey{}))
+	d1, _ := ctx.Deadline()
+	d2, _ := parent.Deadline()
+	assert.Equal(t, d2, d1)
+	assert.NotContains(t, printed, u.HMAC.Hash)
+	assert.Contains(t, printed, "productfruits")
+	child, stop := context.WithCancel(ctx)
+	defer stop()
+	cancel()
+	<-child.Done()
+	assert.ErrorIs(t, ctx.Err(), context.Canceled)
+	assert.ErrorIs(t, child.Err(), context.Canceled)
+}
+
 func TestHandlerFailuresPassThrough(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -9,11 +9,14 @@
 // The middleware finds the logged-in username (ContextUsername,
 // SessionUsername or a function of your own), signs it exactly as the
 // product expects (Signer), puts the user object in the request context
-// (FromContext), and, with Config.Inject, streams the product's loader and
-// init call into the HTML pages the app writes. TemplateScript places the
-// same snippet in html/template pages, and the identity endpoint
+// (FromContext), and, with Config.Inject, streams a small snippet into the
+// HTML pages the app writes: the page's user object and a script element
+// for the lifecycle runtime, which the middleware serves beside the
+// identity endpoint (RuntimePath) for browsers to cache, and which queues
+// the product's init and loads the product. TemplateScript places the same
+// snippet in html/template pages, and the identity endpoint
 // (Config.IdentityPath) lets pages renew an expiring HMAC without a reload;
-// the injected snippet does that by itself when Config.TTL is set.
+// the runtime does that by itself when Config.TTL is set.
 //
 // Per request, Config.LanguageFunc, Config.Skip, SkipInject and SetProps
 // adjust what the snippet carries; ScriptFor and Script render it where

@@ -252,6 +252,15 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/float
 func us(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond)) }
 func pct(x float64) string      { return fmt.Sprintf("%.0f%%", 100*x) }
 
+// busy is the share of procs CPUs that cpu, spent over r's rounds, kept
+// busy.
+func busy(r harness.LoadResult, cpu time.Duration, procs int) float64 {
+	if r.Elapsed <= 0 || procs <= 0 {
+		return 0
+	}
+	return float64(cpu) / float64(r.Elapsed) / float64(procs)
+}
+
 func ratio(a, b float64) string {
 	if b == 0 {
 		return "-"
@@ -272,7 +281,7 @@ func printLoadTable(rep harness.LoadReport) bool {
 		fmt.Printf("| %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d |\n", r.Variant, r.Requests,
 			r.RPS(), ratio(r.RPS(), bare.RPS()),
 			us(r.CPUPerRequest()), ratio(float64(r.CPUPerRequest()), float64(bare.CPUPerRequest())),
-			pct(r.Busy(r.ServerCPU, procs)), pct(r.Busy(r.ClientCPU, runtime.GOMAXPROCS(0))),
+			pct(busy(r, r.ServerCPU, procs)), pct(busy(r, r.ClientCPU, runtime.GOMAXPROCS(0))),
 			ms(r.P50), ratio(float64(r.P50), float64(bare.P50)), ms(r.P99), ratio(float64(r.P99), float64(bare.P99)),
 			r.Errors, r.CrossTalk)
 		if r.Errors > 0 || r.CrossTalk > 0 {
@@ -333,15 +342,15 @@ func printGoals(reports []harness.LoadReport, clients int) bool {
 			harness.MedianRatio(inj.RoundCPU, bare.RoundCPU), spread(inj.RoundCPU, bare.RoundCPU), maxCPURatio, verdict(cpu <= maxCPURatio))
 		fmt.Printf("| %s | injected throughput / bare | %.3f× | %.3f× | %s | ≥ %.2f× | %s |\n", rep.Protocol, rps,
 			harness.MedianRatio(inj.RoundRPS, bare.RoundRPS), spread(inj.RoundRPS, bare.RoundRPS), minRPSRatio, verdict(rps >= minRPSRatio))
-		if busy := bare.Busy(bare.ServerCPU, rep.Server.GOMAXPROCS); busy < 0.9 {
+		if sb := busy(bare, bare.ServerCPU, rep.Server.GOMAXPROCS); sb < 0.9 {
 			what := "neither process kept its CPUs busy, so other work on the machine bounded throughput: " +
 				"the throughput ratio measures the machine more than the middleware"
-			if cb := bare.Busy(bare.ClientCPU, runtime.GOMAXPROCS(0)); cb >= 0.9 {
+			if cb := busy(bare, bare.ClientCPU, runtime.GOMAXPROCS(0)); cb >= 0.9 {
 				what = fmt.Sprintf("the clients were busy %s, so they, not the server, bounded throughput: "+
 					"the throughput ratio understates the server's cost", pct(cb))
 			}
 			notes = append(notes, fmt.Sprintf("%s: the server was busy %s of the bare rounds' time; %s (CPU per page depends less on it).",
-				rep.Protocol, pct(busy), what))
+				rep.Protocol, pct(sb), what))
 		}
 	}
 	fmt.Println()

@@ -128,14 +128,6 @@ func (r LoadResult) CPUPerRequest() time.Duration {
 	return r.ServerCPU / time.Duration(r.Requests)
 }
 
-// Busy is the share of procs CPUs that cpu kept busy over the rounds.
-func (r LoadResult) Busy(cpu time.Duration, procs int) float64 {
-	if r.Elapsed <= 0 || procs <= 0 {
-		return 0
-	}
-	return float64(cpu) / float64(r.Elapsed) / float64(procs)
-}
-
 // LoadReport is the outcome of a load measurement.
 type LoadReport struct {
 	Protocol string

@@ -75,6 +75,9 @@ func (c *LoadConfig) defaults() error {
 	if c.Protocol == "" {
 		c.Protocol = HTTP1
 	}
+	if _, err := ClientTransport(c.Protocol); err != nil {
+		return err
+	}
 	if c.Clients <= 0 {
 		c.Clients = 4
 	}
@@ -236,10 +239,7 @@ func Load(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 	}
 	l.sampleCap = max(1, sampleBudget/(cfg.Clients*int(cfg.Doc.Size()+8<<10)))
 	for i := range cfg.Clients {
-		tr, err := ClientTransport(cfg.Protocol)
-		if err != nil {
-			return LoadReport{}, err
-		}
+		tr, _ := ClientTransport(cfg.Protocol) // checked by defaults
 		c := &loadClient{name: Username(i), tr: tr, client: &http.Client{Transport: tr}}
 		c.body.Grow(int(cfg.Doc.Size()) + 16<<10)
 		l.clients = append(l.clients, c)

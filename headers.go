@@ -79,7 +79,8 @@ func isHTMLType(v string) bool {
 // sniffed, when set, is the Content-Type net/http would have sniffed; grow
 // is the snippet's length, or -1 when the final length is not known yet;
 // ttl is the HMAC's lifetime, 0 when it does not expire.
-func injectedHeaders(h http.Header, sniffed string, grow int, anonymous bool, ttl time.Duration) {
+// Values it sets go into hv's room (see headerValues).
+func injectedHeaders(h http.Header, hv *headerValues, sniffed string, grow int, anonymous bool, ttl time.Duration) {
 	if sniffed != "" {
 		// Say what net/http would have sniffed: the snippet may land
 		// inside the first 512 bytes it would otherwise look at.
@@ -121,14 +122,32 @@ func injectedHeaders(h http.Header, sniffed string, grow int, anonymous bool, tt
 	if anonymous {
 		return
 	}
-	if ttl == 0 && len(h["Cache-Control"]) == 0 && len(h["Vary"]) == 0 {
-		// The common case, in one allocation.
-		both := []string{"private", "Cookie"}
-		h["Cache-Control"], h["Vary"] = both[:1:1], both[1:]
-		return
-	}
 	// The loop above already dropped the shared caches' own fields.
-	privateFields(h, ttl)
+	privateFields(h, hv, ttl)
+}
+
+// headerValues is room for the Cache-Control and Vary values the
+// middleware sets on a response, kept in the request's state so that
+// setting them costs no allocation of its own. Each value is a slice of
+// one element with no room to grow: an append elsewhere copies it, and a
+// write in place changes this response's value alone. A nil
+// *headerValues allocates each value instead.
+type headerValues [2]string
+
+const (
+	cacheControlValue = iota
+	varyValue
+)
+
+// one returns the one-element value slice of v, in room i unless that
+// is taken already (by a value that may still be in use: it is never
+// written twice).
+func (hv *headerValues) one(i int, v string) []string {
+	if hv == nil || hv[i] != "" || v == "" {
+		return []string{v}
+	}
+	hv[i] = v
+	return hv[i : i+1 : i+1]
 }
 
 // sharedCacheField reports the response fields that tell one kind of shared
@@ -168,20 +187,20 @@ func dropSharedCaching(h http.Header) {
 // sharedCacheField). With a TTL it also keeps the browser's own cache
 // from showing the page after its HMAC expired: max-age is bounded by the
 // TTL and the stale-* extensions that allow showing it later are dropped.
-func markPrivate(h http.Header, ttl time.Duration) {
+func markPrivate(h http.Header, hv *headerValues, ttl time.Duration) {
 	dropSharedCaching(h)
-	privateFields(h, ttl)
+	privateFields(h, hv, ttl)
 }
 
 // privateFields is markPrivate without the shared caches' fields:
 // Cache-Control and Vary.
-func privateFields(h http.Header, ttl time.Duration) {
+func privateFields(h http.Header, hv *headerValues, ttl time.Duration) {
 	maxAge := int64(-1)
 	if ttl > 0 {
 		maxAge = int64(ttl / time.Second)
 	}
-	privateCacheControl(h, maxAge)
-	varyCookie(h)
+	privateCacheControl(h, hv, maxAge)
+	varyCookie(h, hv)
 }
 
 // privateCacheControl keeps shared caches from storing a page that carries
@@ -189,10 +208,10 @@ func privateFields(h http.Header, ttl time.Duration) {
 // (which only shared caches obey) are dropped, everything else stays.
 // maxAge, unless negative, bounds max-age and drops stale-while-revalidate
 // and stale-if-error.
-func privateCacheControl(h http.Header, maxAge int64) {
+func privateCacheControl(h http.Header, hv *headerValues, maxAge int64) {
 	vals := h["Cache-Control"]
 	if len(vals) == 0 {
-		h["Cache-Control"] = []string{"private"}
+		h["Cache-Control"] = hv.one(cacheControlValue, "private")
 		return
 	}
 	var out []byte
@@ -236,7 +255,7 @@ func privateCacheControl(h http.Header, maxAge int64) {
 		}
 		out = append(out, "private"...)
 	}
-	h["Cache-Control"] = []string{string(out)}
+	h["Cache-Control"] = hv.one(cacheControlValue, string(out))
 }
 
 // nextDirective splits off the first comma-separated Cache-Control
@@ -258,7 +277,7 @@ func nextDirective(v string) (string, string) {
 
 // varyCookie makes caches key the page on the cookie that identifies its
 // user, merged into the existing Vary so no field appears twice.
-func varyCookie(h http.Header) {
+func varyCookie(h http.Header, hv *headerValues) {
 	vals := h["Vary"]
 	for _, v := range vals {
 		for tok := range strings.SplitSeq(v, ",") {
@@ -271,9 +290,12 @@ func varyCookie(h http.Header) {
 	// other middleware (rs/cors puts one package-level slice in every
 	// response).
 	n := len(vals)
-	if n > 0 && strings.TrimSpace(vals[n-1]) != "" {
+	switch {
+	case n == 0:
+		h["Vary"] = hv.one(varyValue, "Cookie")
+	case strings.TrimSpace(vals[n-1]) != "":
 		h["Vary"] = append(vals[:n-1:n-1], vals[n-1]+", Cookie")
-		return
+	default:
+		h["Vary"] = append(vals[:n-1:n-1], "Cookie")
 	}
-	h["Vary"] = append(vals[:max(n-1, 0):max(n-1, 0)], "Cookie")
 }

@@ -175,7 +175,7 @@ func TestCacheControlHelpers(t *testing.T) {
 			if tt.in != "" {
 				h.Set("Cache-Control", tt.in)
 			}
-			privateCacheControl(h, -1)
+			privateCacheControl(h, nil, -1)
 			assert.Equal(t, tt.want, h.Get("Cache-Control"))
 		})
 	}
@@ -330,4 +330,27 @@ func TestSharedCacheFieldsDropped(t *testing.T) {
 		}
 		assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
 	})
+}
+
+// TestHeaderValuesRoom: the state's room for header values is used once
+// per value: a value handed out is never written again, and a slice from
+// it cannot grow into the next one.
+func TestHeaderValuesRoom(t *testing.T) {
+	var hv headerValues
+	h := http.Header{}
+	privateFields(h, &hv, 0)
+	cc, vary := h["Cache-Control"], h["Vary"]
+	assert.Equal(t, []string{"private"}, cc)
+	assert.Equal(t, []string{"Cookie"}, vary)
+	assert.Equal(t, 1, cap(cc), "an append elsewhere copies")
+
+	h2 := http.Header{}
+	privateFields(h2, &hv, time.Minute) // the room is taken: new slices
+	assert.Equal(t, []string{"private"}, h2["Cache-Control"])
+	h2["Cache-Control"][0] = "changed in place"
+	assert.Equal(t, "private", cc[0])
+
+	h["Vary"] = append(h["Vary"], "Accept")
+	assert.Equal(t, "Cookie", hv[varyValue])
+	assert.Equal(t, "private", hv[cacheControlValue])
 }

@@ -600,7 +600,7 @@ func (w *injectWriter) commitInjected(lengthKnown bool) {
 	if w.sniff {
 		sniffed = w.sniffed
 	}
-	injectedHeaders(w.rw.Header(), sniffed, grow, w.st.anonymous, w.m.ttl)
+	injectedHeaders(w.rw.Header(), &w.st.values, sniffed, grow, w.st.anonymous, w.m.ttl)
 	w.writeStatus()
 }
 

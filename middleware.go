@@ -109,8 +109,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			st = &requestState{m: m, anonymous: true}
 		}
 		st.header = w.Header()
-		st.Context = r.Context()
-		r = r.WithContext(st)
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 		st.r = r
 		if m.inject && injectableRequest(r) {
 			m.serveInjected(w, r, st, next)
@@ -123,21 +122,23 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 // ctxKey is the private context key of the per-request state.
 type ctxKey struct{}
 
-// requestState is what the middleware keeps per request, in one
-// allocation: it is the request's context (the handler's context with the
-// state under ctxKey) and holds the response writer's handle.
+// requestState is the one context value the middleware adds per request.
+// It is a plain context.WithValue value (frameworks such as Fiber's
+// adaptor copy those, and only those, into their own context), and in the
+// same allocation it holds what the response needs: the writer's handle
+// and room for the header values the middleware sets.
 type requestState struct {
-	context.Context               // the request's context as the middleware got it
-	anonymous       bool          // nobody is logged in: no user, no hmac
-	snippet         atomic.Uint32 // snippetOpen, snippetClaimed or snippetSkipped
-	user            User          // HMAC nil: the signature is sig
-	sig             signature
-	handle          writerHandle  // the injecting writer, as the handler holds it
-	header          http.Header   // response header of the writer the middleware saw
-	r               *http.Request // the request as handlers get it, for Script
-	m               *Middleware
-	extra           atomic.Pointer[extraProps] // SetProps's props; nil until it is called
-	userJSON        []byte                     // the user object, encoded early when it has props or a group
+	anonymous bool          // nobody is logged in: no user, no hmac
+	snippet   atomic.Uint32 // snippetOpen, snippetClaimed or snippetSkipped
+	user      User          // HMAC nil: the signature is sig
+	sig       signature
+	handle    writerHandle  // the injecting writer, as the handler holds it
+	values    headerValues  // for Cache-Control and Vary (headers.go)
+	header    http.Header   // response header of the writer the middleware saw
+	r         *http.Request // the request as handlers get it, for Script
+	m         *Middleware
+	extra     atomic.Pointer[extraProps] // SetProps's props; nil until it is called
+	userJSON  []byte                     // the user object, encoded early when it has props or a group
 }
 
 // The life of a request's snippet: open until someone emits it (claimed)
@@ -214,20 +215,6 @@ func (st *requestState) takeProps() map[string]any {
 	defer x.mu.Unlock()
 	x.closed = true
 	return x.props
-}
-
-// Value returns the state itself for ctxKey and asks the request's
-// context for any other key.
-func (st *requestState) Value(key any) any {
-	if _, ok := key.(ctxKey); ok {
-		return st
-	}
-	return st.Context.Value(key)
-}
-
-// String names the context without printing the user or the signature.
-func (st *requestState) String() string {
-	return fmt.Sprint(st.Context) + ".WithValue(productfruits)"
 }
 
 func stateFrom(ctx context.Context) *requestState {

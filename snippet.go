@@ -150,7 +150,7 @@ func (st *requestState) script(r *http.Request, caller string) template.HTML {
 		// The page now carries this user's hash: no shared cache may keep
 		// it. Once the handler has written its headers this changes nothing,
 		// which is why the README asks such pages to set the same.
-		markPrivate(st.header, st.m.ttl)
+		markPrivate(st.header, &st.values, st.m.ttl)
 	}
 	// The markup is built by appendSnippet with JSON and HTML escaping,
 	// never by pasting user data into template.HTML.

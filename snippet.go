@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -52,9 +53,9 @@ func (m *Middleware) appendPageStart(dst []byte, lang string) []byte {
 // has no URL (IdentityPath "-" and no IdentityURL) the second script
 // carries it inline. For an anonymous request it appends the anonymous
 // page's one-line script. The result is pure ASCII and inert inside any
-// HTML page. h is the response
-// header, whose Content-Security-Policy may give the nonce. On error dst
-// comes back as it was, with nothing half-written.
+// HTML page. h is the response header, whose Content-Security-Policy may
+// give the nonce. On error dst comes back as it was, with nothing
+// half-written.
 func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState, h http.Header) ([]byte, error) {
 	nonce := ""
 	if m.nonce != nil {
@@ -153,14 +154,28 @@ func (st *requestState) script(r *http.Request, caller string) template.HTML {
 		markPrivate(st.header, &st.values, st.m.ttl)
 	}
 	// The markup is built by appendSnippet with JSON and HTML escaping,
-	// never by pasting user data into template.HTML.
-	b, err := st.m.appendSnippet(nil, r, st, st.header)
+	// never by pasting user data into template.HTML. It is built in a
+	// pooled buffer: the string is the call's one allocation.
+	bp := scriptBufs.Get().(*[]byte)
+	b, err := st.m.appendSnippet((*bp)[:0], r, st, st.header)
+	html := template.HTML(b)
+	if cap(b) <= maxPooledSnippet {
+		*bp = b[:0]
+		scriptBufs.Put(bp)
+	}
 	if err != nil {
 		st.m.logFailure(r, err, caller+" left the page without the snippet")
 		return ""
 	}
-	return template.HTML(b)
+	return html
 }
+
+// scriptBufs are the buffers TemplateScript and Script build the snippet
+// in; the injecting writer keeps its own.
+var scriptBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, 1024)
+	return &b
+}}
 
 // ScriptFor signs user now (with the TTL, as the middleware signs a
 // request's user; user.HMAC is ignored and replaced) and returns the

@@ -223,11 +223,11 @@ func (w *injectWriter) reset(rw http.ResponseWriter, m *Middleware, r *http.Requ
 // pool pins neither it nor an oversized buffer.
 func (w *injectWriter) release() {
 	w.held.Reset()
-	snip := w.snip[:0]
-	if cap(snip) > maxPooledSnippet {
-		snip = nil
+	if cap(w.snip) > maxPooledSnippet {
+		w.snip = nil
 	}
-	*w = injectWriter{snip: snip, rbuf: w.rbuf, trailers: w.trailers[:0], scratch: w.scratch}
+	// The rest is reset by assignment when the writer is taken again.
+	w.rw, w.m, w.r, w.st = nil, nil, nil, nil
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer for the
@@ -525,12 +525,18 @@ func (w *injectWriter) prescanDecides(p []byte) bool {
 	return w.bufOff > 0 || !bytes.HasPrefix(w.window(p, 0, 3), []byte("\xef\xbb\xbf"))
 }
 
-// hasCharset reports a charset parameter in a Content-Type value.
+// hasCharset reports a charset parameter in a Content-Type value: a
+// "charset" (in any case) right before one of its '='.
 func hasCharset(ct string) bool {
-	for i := 0; i+8 <= len(ct); i++ {
-		if strings.EqualFold(ct[i:i+8], "charset=") {
+	for i := strings.IndexByte(ct, '='); i >= 0; {
+		if i >= len("charset") && strings.EqualFold(ct[i-len("charset"):i], "charset") {
 			return true
 		}
+		next := strings.IndexByte(ct[i+1:], '=')
+		if next < 0 {
+			break
+		}
+		i += 1 + next
 	}
 	return false
 }

@@ -1278,3 +1278,19 @@ func TestInjectWriteAfterReturn(t *testing.T) {
 	_, _, body = first.result()
 	assert.True(t, strings.HasSuffix(body, "<body>first"))
 }
+
+func TestHasCharset(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"text/html; charset=utf-8":         true,
+		"text/html;CHARSET=iso-8859-2":     true,
+		"text/html; q=1; Charset=utf-8":    true,
+		"charset=utf-8":                    true,
+		"text/html":                        false,
+		"text/html; level=1":               false,
+		"text/html; charset":               false,
+		"=charset":                         false,
+		"text/html; boundary=x; harset=up": false,
+	} {
+		assert.Equal(t, want, hasCharset(ct), ct)
+	}
+}

@@ -15,7 +15,9 @@
 // that already carry the snippet, or whose rest is not markup.
 package htmlscan
 
-import "bytes"
+import (
+	"bytes"
+)
 
 // MarkerAttr is the attribute every script element of the snippet carries:
 // a page with a script element that has it already holds the snippet.
@@ -43,8 +45,7 @@ const (
 type state uint8
 
 const (
-	dataState          state = iota
-	byteOrderMarkState       // §13.2.3.1: a UTF-8 BOM is stripped before tokenizing
+	dataState state = iota
 	tagOpenState
 	endTagOpenState
 	tagNameState
@@ -55,6 +56,7 @@ const (
 	attributeValueQuotedState // double- and single-quoted: quote says which
 	attributeValueUnquotedState
 	afterAttributeValueQuotedState
+	byteOrderMarkState // §13.2.3.1: a UTF-8 BOM is stripped before tokenizing
 
 	// The cold states, each family in its own function (markup.go, text.go).
 	markupDeclarationOpenState // matching "--" or "DOCTYPE" (the spec's look-ahead)
@@ -180,307 +182,354 @@ func init() {
 
 // Scan consumes p, the next bytes of the page, and reports the decision.
 // After Insert or GiveUp the Scanner must be Reset before further use.
-//
-// The tag states are kept inline in this loop: most of a head is tags,
-// and a call per tag state costs a quarter more time on a tag-dense page.
 func (s *Scanner) Scan(p []byte) Result {
 	base := s.off
 	s.off += len(p)
-	for i := 0; i < len(p); {
-		c := p[i]
-		switch s.state {
-		case dataState:
-			if s.prolog {
-				var r Result
-				if i, r = s.prologData(p, i, base); r != More {
-					return r
-				}
-				continue
-			}
-			j := bytes.IndexByte(p[i:], '<')
-			if j < 0 {
-				j = len(p) - i
-			}
-			if s.depth == 0 && !s.xml {
-				// In the head only whitespace is text; any other
-				// character makes the parser leave it (§13.2.6.4.4).
-				if k := firstNonSpace(p[i : i+j]); k >= 0 {
-					if p[i+k] == '&' && !s.headOpen {
-						// A character reference may stand for whitespace,
-						// which the parser drops before the head opens
-						// but keeps in it: the snippet would change
-						// the tree.
-						return GiveUp
-					}
-					s.insertAt = base + i + k
-					return Insert
-				}
-			}
-			if i += j; i == len(p) {
-				return More
-			}
-			s.tagStart = base + i
-			i++
-			if i < len(p) && isAlpha(p[i]) {
-				// The common case, straight into the tag name.
-				s.endTag, s.nameLen, s.state = false, 0, tagNameState
-			} else {
-				s.state = tagOpenState
-			}
-			continue
-
-		case tagOpenState:
-			switch {
-			case c == '!':
-				s.state, s.keyword, s.matched = markupDeclarationOpenState, "", 0
-				s.tagStart = -1
-			case c == '/':
-				if s.prolog {
-					return GiveUp
-				}
-				s.state = endTagOpenState
-			case isAlpha(c):
-				s.endTag, s.nameLen, s.state = false, 0, tagNameState
-				continue
-			case c == '?' && s.xml:
-				s.state, s.matched = processingInstructionState, 0
-				s.tagStart = -1
-			case s.prolog:
-				return GiveUp
-			case c == '?':
-				s.state = bogusCommentState
-				s.tagStart = -1
-			default:
-				// Not a tag: '<' was text, which ends the head.
-				if s.depth == 0 && !s.xml {
-					s.insertAt = s.tagStart
-					return Insert
-				}
-				s.state = dataState
-				s.tagStart = -1
-				continue
-			}
-
-		case endTagOpenState:
-			switch {
-			case isAlpha(c):
-				s.endTag, s.nameLen, s.state = true, 0, tagNameState
-				continue
-			case c == '>':
-				s.state = dataState
-				s.tagStart = -1
-			default:
-				s.state = bogusCommentState
-				s.tagStart = -1
-				continue
-			}
-
-		case tagNameState:
-			n := s.nameLen
-			for ; i < len(p) && !nameStop[p[i]]; i++ {
-				if n < len(s.name) {
-					s.name[n] = lower(p[i])
-				}
-				n++
-			}
-			s.nameLen = n
-			if i == len(p) {
-				return More
-			}
-			if !s.endName() {
-				return GiveUp
-			}
-			s.slash = p[i] == '/'
-			if p[i] != '>' {
-				s.state = beforeAttributeNameState
-				break
-			}
-			if r := s.emitTag(); r != More {
-				return r
-			}
-
-		case beforeAttributeNameState:
-			// '/' moves to the self-closing start tag state, which goes
-			// back here for anything but '>': skipping it is the same.
-			for ; i < len(p) && (isSpace(p[i]) || p[i] == '/'); i++ {
-				s.slash = p[i] == '/'
-			}
-			if i == len(p) {
-				return More
-			}
-			if p[i] != '>' {
-				s.beginAttr(p[i])
-				break
-			}
-			if r := s.emitTag(); r != More {
-				return r
-			}
-
-		case attributeNameState:
-			// Only a script's attribute names matter (the marker, src).
-			for ; i < len(p) && !attrStop[p[i]]; i++ {
-				if s.script {
-					s.addAttr(p[i])
-				}
-			}
-			if i == len(p) {
-				return More
-			}
-			s.endAttrName()
-			switch p[i] {
-			case '/':
-				s.state, s.slash = beforeAttributeNameState, true
-			case '=':
-				s.state = beforeAttributeValueState
-			case '>':
-				if r := s.emitTag(); r != More {
-					return r
-				}
-			default:
-				s.state = afterAttributeNameState
-			}
-
-		case afterAttributeNameState:
-			switch {
-			case isSpace(c):
-			case c == '/':
-				s.state, s.slash = beforeAttributeNameState, true
-			case c == '=':
-				s.state = beforeAttributeValueState
-			case c == '>':
-				if r := s.emitTag(); r != More {
-					return r
-				}
-			default:
-				s.beginAttr(c)
-			}
-
-		case beforeAttributeValueState:
-			switch {
-			case isSpace(c):
-			case c == '"' || c == '\'':
-				s.quote = c
-				s.beginValue()
-				s.state = attributeValueQuotedState
-			case c == '>':
-				s.srcValue = false
-				if r := s.emitTag(); r != More {
-					return r
-				}
-			default:
-				s.beginValue()
-				s.state = attributeValueUnquotedState
-				continue
-			}
-
-		case attributeValueQuotedState:
-			for ; i < len(p) && s.srcValue && p[i] != s.quote; i++ {
-				s.matchSrc(p[i])
-			}
-			if i < len(p) && p[i] != s.quote {
-				j := bytes.IndexByte(p[i:], s.quote)
-				if j < 0 {
-					return More
-				}
-				i += j
-			}
-			if i == len(p) {
-				return More
-			}
-			s.endValue()
-			s.state = afterAttributeValueQuotedState
-
-		case attributeValueUnquotedState:
-			for ; i < len(p) && !unquotedStop[p[i]]; i++ {
-				if s.srcValue {
-					s.matchSrc(p[i])
-				}
-			}
-			if i == len(p) {
-				return More
-			}
-			s.endValue()
-			if p[i] != '>' {
-				s.state = beforeAttributeNameState
-				break
-			}
-			if r := s.emitTag(); r != More {
-				return r
-			}
-
-		case afterAttributeValueQuotedState:
-			switch {
-			case isSpace(c) || c == '/':
-				s.state, s.slash = beforeAttributeNameState, c == '/'
-			case c == '>':
-				if r := s.emitTag(); r != More {
-					return r
-				}
-			default:
-				s.state = beforeAttributeNameState
-				continue
-			}
-
-		case byteOrderMarkState:
-			if c != s.keyword[s.matched] {
-				return GiveUp
-			}
-			if s.matched++; s.matched == len(s.keyword) {
-				s.state = dataState
-			}
-
+	r := More
+	for i := 0; i < len(p) && r == More; {
+		switch {
+		case s.state <= byteOrderMarkState:
+			i, r = s.tags(p, i, base)
+		case s.state < rawTextState:
+			i, r = s.markupDeclaration(p, i)
+		case s.state < scriptDataState:
+			i = s.rawText(p, i, base)
 		default:
-			var r Result
-			if s.state < rawTextState {
-				i, r = s.markupDeclaration(p, i)
-			} else if s.state < scriptDataState {
-				i = s.rawText(p, i, base)
-			} else {
-				i, r = s.scriptData(p, i, base)
+			i, r = s.scriptData(p, i, base)
+		}
+	}
+	return r
+}
+
+// tags runs the data state and the tag states on p[i:] until p ends, a
+// decision is made, or a comment, raw text or script data takes over.
+// Most of a head is tags, so these states are labels of one function
+// rather than cases of a switch: "goto" is the spec's "switch to" after
+// i++ consumed the byte, and its "reconsume in" without; the state is
+// stored only when the function returns.
+func (s *Scanner) tags(p []byte, i, base int) (int, Result) {
+	switch s.state {
+	case tagOpenState:
+		goto tagOpen
+	case endTagOpenState:
+		goto endTagOpen
+	case tagNameState:
+		goto tagName
+	case beforeAttributeNameState:
+		goto beforeAttributeName
+	case attributeNameState:
+		goto attributeName
+	case afterAttributeNameState:
+		goto afterAttributeName
+	case beforeAttributeValueState:
+		goto beforeAttributeValue
+	case attributeValueQuotedState:
+		goto attributeValueQuoted
+	case attributeValueUnquotedState:
+		goto attributeValueUnquoted
+	case afterAttributeValueQuotedState:
+		goto afterAttributeValueQuoted
+	case byteOrderMarkState:
+		goto byteOrderMark
+	}
+
+data:
+	switch {
+	case s.prolog:
+		// Before the first tag a document may have only whitespace and
+		// a leading BOM.
+		for i < len(p) && isSpace(p[i]) {
+			i++
+		}
+		if i < len(p) && p[i] == bom[0] && base+i == 0 {
+			s.matched = 1
+			i++
+			goto byteOrderMark
+		}
+	case s.depth == 0 && !s.xml:
+		// In the head only whitespace is text; any other character
+		// makes the parser leave it (§13.2.6.4.4).
+		for i < len(p) && isSpace(p[i]) {
+			i++
+		}
+	default:
+		// Template contents, and text in XML, are skipped.
+		if j := bytes.IndexByte(p[i:], '<'); j >= 0 {
+			i += j
+		} else {
+			i = len(p)
+		}
+	}
+	if i == len(p) {
+		s.state = dataState
+		return i, More
+	}
+	if p[i] != '<' {
+		switch {
+		case s.prolog:
+			return i, GiveUp
+		case p[i] == '&' && !s.headOpen:
+			// A character reference may stand for whitespace, which
+			// the parser drops before the head opens but keeps in it:
+			// the snippet would change the tree.
+			return i, GiveUp
+		}
+		s.insertAt = base + i
+		return i, Insert
+	}
+	s.tagStart = base + i
+	i++
+
+tagOpen:
+	if i == len(p) {
+		s.state = tagOpenState
+		return i, More
+	}
+	switch c := p[i]; {
+	case isAlpha(c):
+		s.endTag, s.nameLen = false, 0
+		goto tagName
+	case c == '/':
+		if s.prolog {
+			return i, GiveUp
+		}
+		i++
+		goto endTagOpen
+	case c == '!':
+		s.state, s.keyword, s.matched = markupDeclarationOpenState, "", 0
+	case c == '?' && s.xml:
+		s.state, s.matched = processingInstructionState, 0
+	case s.prolog:
+		return i, GiveUp
+	case c == '?':
+		s.state = bogusCommentState
+	default:
+		// Not a tag: '<' was text, which ends the head.
+		if s.depth == 0 && !s.xml {
+			s.insertAt = s.tagStart
+			return i, Insert
+		}
+		s.tagStart = -1
+		goto data
+	}
+	s.tagStart = -1
+	return i + 1, More
+
+endTagOpen:
+	if i == len(p) {
+		s.state = endTagOpenState
+		return i, More
+	}
+	switch c := p[i]; {
+	case isAlpha(c):
+		s.endTag, s.nameLen = true, 0
+		goto tagName
+	case c == '>':
+		s.tagStart = -1
+		i++
+		goto data
+	}
+	s.state, s.tagStart = bogusCommentState, -1
+	return i, More
+
+tagName:
+	{
+		n := s.nameLen
+		for ; i < len(p) && !nameStop[p[i]]; i++ {
+			if n < len(s.name) {
+				s.name[n] = foldCase(p[i])
 			}
-			if r != More {
-				return r
-			}
-			continue
+			n++
+		}
+		s.nameLen = n
+	}
+	if i == len(p) {
+		s.state = tagNameState
+		return i, More
+	}
+	if s.prolog && !s.documentStart() {
+		return i, GiveUp
+	}
+	s.script = !s.endTag && s.depth == 0 && s.nameIs("script")
+	s.marked = false
+	if s.slash = p[i] == '/'; p[i] == '>' {
+		goto emit
+	}
+	i++
+
+beforeAttributeName:
+	// '/' moves to the self-closing start tag state, which goes back here
+	// for anything but '>': skipping it is the same.
+	for ; i < len(p) && (isSpace(p[i]) || p[i] == '/'); i++ {
+		s.slash = p[i] == '/'
+	}
+	if i == len(p) {
+		s.state = beforeAttributeNameState
+		return i, More
+	}
+	if p[i] == '>' {
+		goto emit
+	}
+	s.attrLen, s.slash = 0, false
+	if p[i] == '=' {
+		// An '=' here starts the attribute's name.
+		if s.script {
+			s.addAttr('=')
 		}
 		i++
 	}
-	return More
-}
 
-// prologData reads the data state before the first tag: whitespace and a
-// leading BOM are all a document may have there.
-func (s *Scanner) prologData(p []byte, i, base int) (int, Result) {
-	for ; i < len(p); i++ {
-		switch c := p[i]; {
-		case c == '<':
-			s.state = tagOpenState
-			s.tagStart = base + i
-			return i + 1, More
-		case c == bom[0] && base+i == 0:
-			s.state, s.keyword, s.matched = byteOrderMarkState, bom, 1
-			return i + 1, More
-		case !isSpace(c):
+attributeName:
+	// Only a script's attribute names matter (the marker, src).
+	if s.script {
+		for ; i < len(p) && !attrStop[p[i]]; i++ {
+			s.addAttr(p[i])
+		}
+	} else {
+		for i < len(p) && !attrStop[p[i]] {
+			i++
+		}
+	}
+	if i == len(p) {
+		s.state = attributeNameState
+		return i, More
+	}
+	s.endAttrName()
+	switch p[i] {
+	case '>':
+		goto emit
+	case '=':
+		i++
+		goto beforeAttributeValue
+	case '/':
+		s.slash = true
+		i++
+		goto beforeAttributeName
+	}
+	i++
+
+afterAttributeName:
+	for i < len(p) && isSpace(p[i]) {
+		i++
+	}
+	if i == len(p) {
+		s.state = afterAttributeNameState
+		return i, More
+	}
+	switch p[i] {
+	case '>':
+		goto emit
+	case '=':
+		i++
+		goto beforeAttributeValue
+	case '/':
+		s.slash = true
+		i++
+		goto beforeAttributeName
+	}
+	s.attrLen, s.slash = 0, false
+	goto attributeName
+
+beforeAttributeValue:
+	for i < len(p) && isSpace(p[i]) {
+		i++
+	}
+	if i == len(p) {
+		s.state = beforeAttributeValueState
+		return i, More
+	}
+	switch p[i] {
+	case '"', '\'':
+		s.quote = p[i]
+		s.beginValue()
+		i++
+		goto attributeValueQuoted
+	case '>':
+		s.srcValue = false
+		goto emit
+	}
+	s.beginValue()
+	goto attributeValueUnquoted
+
+attributeValueQuoted:
+	for ; i < len(p) && s.srcValue && p[i] != s.quote; i++ {
+		s.matchSrc(p[i])
+	}
+	if j := bytes.IndexByte(p[i:], s.quote); j >= 0 {
+		i += j
+	} else {
+		s.state = attributeValueQuotedState
+		return len(p), More
+	}
+	s.endValue()
+	i++
+
+afterAttributeValueQuoted:
+	if i == len(p) {
+		s.state = afterAttributeValueQuotedState
+		return i, More
+	}
+	if p[i] == '>' {
+		goto emit
+	}
+	// Whitespace and '/' are read there; anything else is an attribute
+	// missing the whitespace before it, reconsumed there.
+	goto beforeAttributeName
+
+attributeValueUnquoted:
+	for ; i < len(p) && s.srcValue && !unquotedStop[p[i]]; i++ {
+		s.matchSrc(p[i])
+	}
+	for i < len(p) && !unquotedStop[p[i]] {
+		i++
+	}
+	if i == len(p) {
+		s.state = attributeValueUnquotedState
+		return i, More
+	}
+	s.endValue()
+	if p[i] == '>' {
+		goto emit
+	}
+	i++
+	goto beforeAttributeName
+
+byteOrderMark:
+	// §13.2.3.1: a UTF-8 BOM is stripped before tokenizing.
+	for ; s.matched < len(bom); s.matched++ {
+		if i == len(p) {
+			s.state = byteOrderMarkState
+			return i, More
+		}
+		if p[i] != bom[s.matched] {
 			return i, GiveUp
 		}
+		i++
+	}
+	goto data
+
+emit:
+	// p[i] is the tag's '>'.
+	i++
+	if r := s.emitTag(); r != More {
+		return i, r
+	}
+	if s.state == dataState {
+		goto data
 	}
 	return i, More
 }
 
 const bom = "\xef\xbb\xbf"
 
-// endName ends a tag name. The first tag of the page must be <html> or
-// <head> (or come after a doctype) for it to be a whole document rather
-// than a fragment.
-func (s *Scanner) endName() bool {
-	if s.prolog {
-		if s.endTag || !(s.nameIs("html") || s.nameIs("head")) {
-			return false
-		}
-		s.prolog = false
+// documentStart reports whether the first tag of the page is <html> or
+// <head> (or comes after a doctype): a whole document rather than a
+// fragment.
+func (s *Scanner) documentStart() bool {
+	if s.endTag || !(s.nameIs("html") || s.nameIs("head")) {
+		return false
 	}
-	s.script = !s.endTag && s.depth == 0 && s.nameIs("script")
-	s.marked = false
+	s.prolog = false
 	return true
 }
 
@@ -513,26 +562,31 @@ func (s *Scanner) emitTag() Result {
 	if s.depth > 0 {
 		return s.emitTemplateTag(name, long)
 	}
-	if long || !inHead(name) {
+	if long {
 		s.insertAt = start
 		return Insert
 	}
-	if string(name) != "html" {
-		s.headOpen = true // <head>, or an element that opens it implicitly
-	}
-	if s.script && s.marked {
-		return GiveUp // the page already carries the snippet
-	}
+	// The start tags the head keeps; any other makes the parser leave it.
 	switch string(name) {
-	case "template":
-		s.depth++
-	case "script":
-		s.state, s.live, s.loader = scriptDataState, true, 0
-	case "style", "noscript", "noframes": // RAWTEXT, scripting enabled
-		s.state, s.rawEnd = rawTextState, rawTextEnd(name)
+	case "html":
+		return More
+	case "head", "base", "basefont", "bgsound", "link", "meta":
 	case "title": // RCDATA
 		s.state, s.rawEnd = rawTextState, "title"
+	case "style", "noscript", "noframes": // RAWTEXT, scripting enabled
+		s.state, s.rawEnd = rawTextState, rawTextEnd(name)
+	case "script":
+		if s.marked {
+			return GiveUp // the page already carries the snippet
+		}
+		s.state, s.live, s.loader = scriptDataState, true, 0
+	case "template":
+		s.depth++
+	default:
+		s.insertAt = start
+		return Insert
 	}
+	s.headOpen = true // <head>, or an element that opens it implicitly
 	return More
 }
 
@@ -579,17 +633,6 @@ func (s *Scanner) emitTemplateTag(name []byte, long bool) Result {
 	return More
 }
 
-// inHead reports the start tags the parser keeps in the head; any other
-// makes it leave the head.
-func inHead(name []byte) bool {
-	switch string(name) {
-	case "html", "head", "base", "basefont", "bgsound", "link", "meta", "title",
-		"noscript", "noframes", "style", "script", "template":
-		return true
-	}
-	return false
-}
-
 // headEnd reports the end tags that end the head: </head>, and </body>,
 // </html> and </br>, which the head treats like any other content.
 func headEnd(name []byte) bool {
@@ -632,7 +675,7 @@ func (s *Scanner) nameIs(n string) bool {
 // appendName adds c to the tag name or temporary buffer.
 func (s *Scanner) appendName(c byte) {
 	if s.nameLen < len(s.name) {
-		s.name[s.nameLen] = lower(c)
+		s.name[s.nameLen] = foldCase(c)
 	}
 	s.nameLen++
 }
@@ -706,25 +749,19 @@ func (s *Scanner) endValue() {
 	s.srcValue = false
 }
 
-// firstNonSpace returns the index of the first byte of b that is not
-// ASCII whitespace, or -1.
-func firstNonSpace(b []byte) int {
-	for k, c := range b {
-		if !isSpace(c) {
-			return k
-		}
-	}
-	return -1
-}
-
 func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+	return c <= ' ' && 1<<c&(1<<' '|1<<'\t'|1<<'\n'|1<<'\f'|1<<'\r') != 0
 }
 
 func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
 // endsTagName reports the bytes after which an end tag's name is complete.
 func endsTagName(c byte) bool { return isSpace(c) || c == '/' || c == '>' }
+
+// foldCase lower-cases the letters of a tag name without a branch. It
+// changes other bytes too, but never into a letter: names compared only
+// with names of letters match exactly when their lower case does.
+func foldCase(c byte) byte { return c | 0x20 }
 
 func lower(c byte) byte {
 	if c >= 'A' && c <= 'Z' {

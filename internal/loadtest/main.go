@@ -3,6 +3,7 @@
 //
 //	go run ./internal/loadtest            # load: bare vs context mode vs injection
 //	go run ./internal/loadtest -duration 1s -clients 256 -protocols h2c
+//	go run ./internal/loadtest -variants inject -clients 256 -protocols http1 -cpuprofile server.prof
 //	go run ./internal/loadtest -memory    # heap while streaming a 1 GiB page
 //
 // Load runs the server in a process of its own (this command
@@ -52,20 +53,21 @@ func main() {
 		os.Exit(2)
 	}
 	var (
-		duration = flag.Duration("duration", 6*time.Second, "measured time per variant, protocol and client count, split over -rounds")
-		requests = flag.Int("requests", 0, "requests per client, variant and round instead of -duration (0: use -duration)")
-		rounds   = flag.Int("rounds", 6, "rounds per protocol and client count, the variants' order changing every round (6: all six orders)")
-		warmup   = flag.Duration("warmup", 500*time.Millisecond, "unmeasured time per variant, protocol and client count first")
-		clientsF = flag.String("clients", "4,32,256", "comma-separated counts of keep-alive clients; the goals are checked at the largest")
-		protosF  = flag.String("protocols", "http1,h2c", "comma-separated protocols: http1, h2c (HTTP/2 cleartext, prior knowledge)")
-		pin      = flag.String("pin", "auto", "keep server and clients on separate CPUs: auto (taskset if on PATH, else sched_setaffinity), taskset, syscall, off")
-		size     = flag.Int64("size", 64<<10, "page size in bytes")
-		write    = flag.Int("write", 4<<10, "size of the app's writes")
-		serve    = flag.Bool("serve", false, "run as the load test's server process (started by the load test itself)")
-		memory   = flag.Bool("memory", false, "measure the heap while streaming a -memsize page instead")
-		memSize  = flag.Int64("memsize", 1<<30, "streamed page size for -memory")
-		memWrite = flag.Int("memwrite", 32<<10, "size of the app's writes for -memory")
-		cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the server process to this file")
+		duration  = flag.Duration("duration", 6*time.Second, "measured time per variant, protocol and client count, split over -rounds")
+		requests  = flag.Int("requests", 0, "requests per client, variant and round instead of -duration (0: use -duration)")
+		rounds    = flag.Int("rounds", 6, "rounds per protocol and client count, the variants' order changing every round (6: all six orders)")
+		warmup    = flag.Duration("warmup", 500*time.Millisecond, "unmeasured time per variant, protocol and client count first")
+		clientsF  = flag.String("clients", "4,32,256", "comma-separated counts of keep-alive clients; the goals are checked at the largest")
+		variantsF = flag.String("variants", "bare,context,inject", "comma-separated variants to run (the goals need bare and inject)")
+		protosF   = flag.String("protocols", "http1,h2c", "comma-separated protocols: http1, h2c (HTTP/2 cleartext, prior knowledge)")
+		pin       = flag.String("pin", "auto", "keep server and clients on separate CPUs: auto (taskset if on PATH, else sched_setaffinity), taskset, syscall, off")
+		size      = flag.Int64("size", 64<<10, "page size in bytes")
+		write     = flag.Int("write", 4<<10, "size of the app's writes")
+		serve     = flag.Bool("serve", false, "run as the load test's server process (started by the load test itself)")
+		memory    = flag.Bool("memory", false, "measure the heap while streaming a -memsize page instead")
+		memSize   = flag.Int64("memsize", 1<<30, "streamed page size for -memory")
+		memWrite  = flag.Int("memwrite", 32<<10, "size of the app's writes for -memory")
+		cpuProf   = flag.String("cpuprofile", "", "write a CPU profile of the server process to this file")
 	)
 	flag.Parse()
 	// The server process ignores an interrupt too: it stops when the load
@@ -84,7 +86,7 @@ func main() {
 		if err == nil {
 			opts.pin, opts.cpuProf = *pin, *cpuProf
 			opts.cfg = harness.LoadConfig{Duration: *duration, Requests: *requests, Rounds: *rounds, Warmup: *warmup,
-				Doc: harness.NewDoc(*size, *write)}
+				Doc: harness.NewDoc(*size, *write), Variants: strings.Split(*variantsF, ",")}
 			err = runLoad(ctx, opts)
 		}
 	}

@@ -87,6 +87,11 @@ func (c *LoadConfig) defaults() error {
 	if len(c.Variants) == 0 {
 		c.Variants = []string{Bare, Context, Inject}
 	}
+	for _, v := range c.Variants {
+		if v != Bare && v != Context && v != Inject {
+			return fmt.Errorf("unknown variant %q (want %s, %s or %s)", v, Bare, Context, Inject)
+		}
+	}
 	return nil
 }
 

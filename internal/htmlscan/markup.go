@@ -82,13 +82,18 @@ func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
 
 		case commentState:
 			// The comment less-than sign states ("<!--" inside a comment)
-			// lead to the same end states as plain dashes: nothing but '-'
-			// can start the end of a comment.
-			j := bytes.IndexByte(p[i:], '-')
-			if j < 0 {
-				return len(p), More
+			// lead to the same end states as plain dashes: nothing but "--"
+			// can start the end of a comment, and a lone '-' is text.
+			for {
+				j := indexByte(p[i:], '-')
+				if j < 0 {
+					return len(p), More
+				}
+				if i += j; i+1 == len(p) || p[i+1] == '-' {
+					break
+				}
+				i++
 			}
-			i += j
 			s.state = commentEndDashState
 
 		case commentEndDashState:
@@ -128,7 +133,7 @@ func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
 			}
 
 		case bogusCommentState, doctypeState:
-			j := bytes.IndexByte(p[i:], '>')
+			j := indexByte(p[i:], '>')
 			if s.xml && s.state == doctypeState {
 				if k := bytes.IndexByte(p[i:], '['); k >= 0 && (j < 0 || k < j) {
 					// An internal subset may hold '>' and declare
@@ -145,11 +150,17 @@ func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
 		case cdataSectionState:
 			// XML: "]]>" ends it; matched counts the ']' just before.
 			if s.matched == 0 {
-				j := bytes.IndexByte(p[i:], ']')
-				if j < 0 {
-					return len(p), More
+				// A ']' not followed by another is text.
+				for {
+					j := indexByte(p[i:], ']')
+					if j < 0 {
+						return len(p), More
+					}
+					if i += j; i+1 == len(p) || p[i+1] == ']' {
+						break
+					}
+					i++
 				}
-				i += j
 				c = ']'
 			}
 			switch {
@@ -163,16 +174,22 @@ func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
 			}
 
 		case processingInstructionState:
-			// XML: "?>" ends it.
-			switch {
-			case c == '?':
-				s.matched = 1
-			case c == '>' && s.matched == 1:
-				s.state = dataState
-				return i + 1, More
-			default:
+			// XML: "?>" ends it; matched notes a '?' that ended the
+			// last piece.
+			j := indexByte(p[i:], '>')
+			if j < 0 {
 				s.matched = 0
+				if p[len(p)-1] == '?' {
+					s.matched = 1
+				}
+				return len(p), More
 			}
+			if j > 0 && p[i+j-1] == '?' || j == 0 && s.matched == 1 {
+				s.state = dataState
+				return i + j + 1, More
+			}
+			s.matched = 0
+			i += j
 
 		default:
 			return i, More

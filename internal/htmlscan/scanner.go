@@ -254,7 +254,7 @@ data:
 		}
 	default:
 		// Template contents, and text in XML, are skipped.
-		if j := bytes.IndexByte(p[i:], '<'); j >= 0 {
+		if j := indexByte(p[i:], '<'); j >= 0 {
 			i += j
 		} else {
 			i = len(p)
@@ -747,6 +747,26 @@ func (s *Scanner) endValue() {
 		}
 	}
 	s.srcValue = false
+}
+
+// indexByte is bytes.IndexByte for content where c may come thick as
+// well as rare: it reads the first bytes itself, so that a page full of c
+// costs a short loop per c rather than a call of bytes.IndexByte, and a
+// page without it still costs one such call.
+func indexByte(b []byte, c byte) int {
+	const near = 8
+	for k := 0; k < len(b) && k < near; k++ {
+		if b[k] == c {
+			return k
+		}
+	}
+	if len(b) <= near {
+		return -1
+	}
+	if j := bytes.IndexByte(b[near:], c); j >= 0 {
+		return near + j
+	}
+	return -1
 }
 
 func isSpace(c byte) bool {

@@ -282,3 +282,134 @@ func BenchmarkScan(b *testing.B) {
 		})
 	}
 }
+
+// stateFamilies are pages that keep the scanner in one family of states
+// for 64 KiB: each repeats a pattern between a prefix that enters the
+// state and a suffix that leaves it and ends the head.
+//
+// The first pattern of each is its baseline, "plain": what the state
+// ordinarily holds (script without '<', '$' or '-', CSS without '<',
+// comment text without '-', a tag's ordinary attributes, ...). Most
+// states read plain content with one bytes.IndexByte call for the byte
+// that may end it, tens of GB/s; the tag states, escaped script data and
+// the head itself read every byte. The other patterns are the bytes that
+// make the state change or look as if they might, as thick as they come:
+// each of those must be looked at, so where plain is an IndexByte skip
+// they cannot come near its speed. What they must not do is cost more
+// than a few times the slowest plain content, the scanner reading every
+// byte: go run ./internal/scantable prints both ratios.
+var stateFamilies = []struct {
+	state          string
+	prefix, suffix string
+	xml            bool
+	patterns       []string // "plain" first
+}{
+	{"data-in-template", "<html><head><template>", "</template></head>", false,
+		[]string{"plain text in a template, not markup ", "<", "< ", "<!x>", "</ x>", "&", "<p>", "</p>"}},
+	{"head", "<!DOCTYPE html><html><head>", "</head>", false,
+		[]string{`<meta name="viewport" content="width=device-width">` + "\n", "<meta>", "\n", "</x>", "<!---->", "<!-x>", "<?x>", "<!DOCTYPE>", "</>"}},
+	{"tag-name", "<html><head><meta", "></head>", false,
+		[]string{"metametameta", "M", "-", "\x00", "'", "\""}},
+	{"attributes", "<html><head><meta ", "></head>", false,
+		[]string{` name="value"`, " ", "/", "a", "=", `"`, "'", `""`, `a=""`, `a=''`, "a=b ", "a ", "a=", "<"}},
+	{"attribute-value", "<html><head><meta content=\"", "\"></head>", false,
+		[]string{"plain attribute value ", "'", ">", "<", "&", "=", "</head>"}},
+	{"attribute-value-unquoted", "<html><head><meta content=", "></head>", false,
+		[]string{"plainvalue", `"`, "'", "=", "<", "`"}},
+	{"script-src", "<html><head><script src=\"", "\"></script></head>", false,
+		[]string{"https://cdn.example.com/other/script.js?v=1 ", "h", "https://cdn.example.com/pf.js?a=1&b="}},
+	{"script", "<!DOCTYPE html><html><head><script>", "</script></head>", false,
+		[]string{"var a = b + c; function f(x) { return x * 2; }\n", "$", "$productFruit ", "<", "</", "</scrip", "</scriptx", "<!", "<!-", "-", "/", "<script>", "-->"}},
+	{"script-escaped", "<!DOCTYPE html><html><head><script><!--", "--></script></head>", false,
+		[]string{"var a = b + c; function f(x) { return x * 2; }\n", "-", "-x", "--x", "<", "</", "</scrip", "<!--", "<x", "$"}},
+	{"script-double-escaped", "<!DOCTYPE html><html><head><script><!--<script>", "</script>--></script></head>", false,
+		[]string{"var a = b + c; function f(x) { return x * 2; }\n", "-", "-x", "--x", "<", "</", "</scrip", "<script>", "<!--"}},
+	{"rawtext", "<!DOCTYPE html><html><head><style>", "</style></head>", false,
+		[]string{".btn{color:#fff;margin:0 auto}\n", "<", "</", "</styl", "</stylex", "<!--", "-->"}},
+	{"rcdata", "<!DOCTYPE html><html><head><title>", "</title></head>", false,
+		[]string{"A plain page title ", "<", "</", "</titl", "&amp;"}},
+	{"comment", "<!DOCTYPE html><html><head><!--", "--></head>", false,
+		[]string{"a comment without dashes ", "-", "-x", "--x", "--!x", "<!--", "<!-", "a>"}},
+	{"bogus-comment", "<!DOCTYPE html><html><head><!x", "></head>", false,
+		[]string{"a bogus comment ", "-", "<", "!"}},
+	{"doctype", "<!DOCTYPE html", "><html><head></head>", false,
+		[]string{` PUBLIC "-//W3C//DTD XHTML 1.0//EN"`, `"`, "'", "<", "["}},
+	{"xml-data", `<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head>`, "</head>", true,
+		[]string{"text that XML keeps in the head ", "<", "&", "<p/>", "</p>"}},
+	{"cdata", `<html xmlns="http://www.w3.org/1999/xhtml"><head><script><![CDATA[`, "]]></script></head>", true,
+		[]string{"var a = b + c; function f(x) { return x * 2; }\n", "]", "]x", "]]x", ">", "<"}},
+	{"processing-instruction", `<html xmlns="http://www.w3.org/1999/xhtml"><head><?pi `, "?></head>", true,
+		[]string{"a processing instruction ", "?", "?x", ">", "<"}},
+	{"xml-comment", `<html xmlns="http://www.w3.org/1999/xhtml"><head><!--`, "--></head>", true,
+		[]string{"a comment without dashes ", "-", "-x", "--!>x", "<!-->"}},
+}
+
+// statePage is a family's page for one pattern: prefix, the pattern
+// repeated to at most size bytes, suffix.
+func statePage(prefix, pattern, suffix string, size int) []byte {
+	return []byte(prefix + strings.Repeat(pattern, size/len(pattern)) + suffix)
+}
+
+// BenchmarkScanStates scans 64 KiB in each state per pattern.
+func BenchmarkScanStates(b *testing.B) {
+	for _, f := range stateFamilies {
+		for k, pattern := range f.patterns {
+			name := "plain"
+			if k > 0 {
+				name = fmt.Sprintf("%q", pattern)
+			}
+			page := statePage(f.prefix, pattern, f.suffix, 64<<10)
+			b.Run(f.state+"/"+name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(page)))
+				var s Scanner
+				for b.Loop() {
+					s.Reset(testLoader, testLoaderAttr)
+					if f.xml {
+						s.SetXML()
+					}
+					if s.Scan(page) != Insert {
+						b.Fatal("no insertion point")
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestScanStatePages checks that every page of BenchmarkScanStates is
+// undecided until its suffix, whole, in pieces and byte by byte (a shorter
+// page), so that the benchmark measures the state it names, and that no
+// page allocates.
+func TestScanStatePages(t *testing.T) {
+	for _, f := range stateFamilies {
+		for _, pattern := range f.patterns {
+			for _, c := range []struct{ size, piece int }{{64 << 10, 64 << 10}, {64 << 10, 4093}, {256, 1}} {
+				page := statePage(f.prefix, pattern, f.suffix, c.size)
+				r, _, _ := scanPieces(split(page[:len(page)-len(f.suffix)], c.piece), f.xml)
+				assert.Equal(t, More, r, "%s %q before the suffix, in pieces of %d", f.state, pattern, c.piece)
+				r, _, _ = scanPieces(split(page, c.piece), f.xml)
+				assert.Equal(t, Insert, r, "%s %q in pieces of %d", f.state, pattern, c.piece)
+			}
+			page := statePage(f.prefix, pattern, f.suffix, 64<<10)
+			var s Scanner
+			allocs := testing.AllocsPerRun(10, func() {
+				s.Reset(testLoader, testLoaderAttr)
+				if f.xml {
+					s.SetXML()
+				}
+				s.Scan(page)
+			})
+			assert.Zero(t, allocs, "%s %q", f.state, pattern)
+		}
+	}
+}
+
+func split(p []byte, size int) [][]byte {
+	var pieces [][]byte
+	for len(p) > size {
+		pieces = append(pieces, p[:size])
+		p = p[size:]
+	}
+	return append(pieces, p)
+}

@@ -1,7 +1,5 @@
 package htmlscan
 
-import "bytes"
-
 // rawText reads the text of a RAWTEXT or RCDATA element (style, title,
 // textarea, ...) from p[i:] until its end tag's name is complete or p
 // ends. On the end tag it leaves the tag name state to finish the tag, as
@@ -11,15 +9,23 @@ func (s *Scanner) rawText(p []byte, i, base int) int {
 		c := p[i]
 		switch s.state {
 		case rawTextState:
-			j := bytes.IndexByte(p[i:], '<')
-			if j < 0 {
-				return len(p)
-			}
-			i += j
-			s.endTagAt = base + i
-			if n := endTagAt(p[i:], s.rawEnd); n > 0 {
-				s.beginEndTag(s.rawEnd)
-				return i + n
+			// A '<' is text unless it starts the element's end tag: when
+			// p holds enough bytes to tell, it is read here.
+			for {
+				j := indexByte(p[i:], '<')
+				if j < 0 {
+					return len(p)
+				}
+				i += j
+				s.endTagAt = base + i
+				if n := endTagAt(p[i:], s.rawEnd); n > 0 {
+					s.beginEndTag(s.rawEnd)
+					return i + n
+				}
+				if len(p)-i <= len("</")+len(s.rawEnd) {
+					break
+				}
+				i++
 			}
 			s.state = rawTextLessThanSignState
 
@@ -78,15 +84,23 @@ func (s *Scanner) scriptStates(p []byte, i, base int) int {
 		c := p[i]
 		switch s.state {
 		case scriptDataState:
-			j := bytes.IndexByte(p[i:], '<')
-			if j < 0 {
-				return len(p)
-			}
-			i += j
-			s.endTagAt = base + i
-			if n := endTagAt(p[i:], "script"); n > 0 {
-				s.beginEndTag("script")
-				return i + n
+			// A '<' is text unless it starts "</script" or "<!--": when
+			// p holds enough bytes to tell, it is read here.
+			for {
+				j := indexByte(p[i:], '<')
+				if j < 0 {
+					return len(p)
+				}
+				i += j
+				s.endTagAt = base + i
+				if n := endTagAt(p[i:], "script"); n > 0 {
+					s.beginEndTag("script")
+					return i + n
+				}
+				if len(p)-i <= len("</script") || string(p[i:i+4]) == "<!--" {
+					break
+				}
+				i++
 			}
 			s.state = scriptDataLessThanSignState
 
@@ -145,8 +159,16 @@ func (s *Scanner) scriptStates(p []byte, i, base int) int {
 			}
 			if p[i] == '-' {
 				s.state = scriptDataEscapedDashState
-			} else {
-				s.endTagAt = base + i
+				break
+			}
+			// A '<' is text unless it starts "</script" or "<script":
+			// when p holds enough bytes to tell, it is read here.
+			s.endTagAt = base + i
+			if n := endTagAt(p[i:], "script"); n > 0 {
+				s.beginEndTag("script")
+				return i + n
+			}
+			if len(p)-i <= len("</script") || startTagAt(p[i:], "script") {
 				s.state = scriptDataEscapedLessThanSignState
 			}
 
@@ -219,7 +241,11 @@ func (s *Scanner) scriptStates(p []byte, i, base int) int {
 			}
 			if p[i] == '-' {
 				s.state = scriptDataDoubleEscapedDashState
-			} else {
+				break
+			}
+			// A '<' is text unless it starts "</script": when p holds
+			// enough bytes to tell, it is read here.
+			if len(p)-i <= len("</script") || endTagAt(p[i:], "script") > 0 {
 				s.state = scriptDataDoubleEscapedLessThanSignState
 			}
 
@@ -277,12 +303,16 @@ func (s *Scanner) mentionsLoader(b []byte) bool {
 			}
 			s.loader = 0
 		}
-		d := bytes.IndexByte(b, '$')
+		d := indexByte(b, '$')
 		if d < 0 {
 			return false
 		}
 		b = b[d:]
 		n := min(len(loaderGlobal), len(b))
+		if n > 1 && b[1] != loaderGlobal[1] {
+			b = b[1:] // the common miss, told without comparing strings
+			continue
+		}
 		if string(b[:n]) == loaderGlobal[:n] {
 			if n == len(loaderGlobal) {
 				return true
@@ -295,21 +325,33 @@ func (s *Scanner) mentionsLoader(b []byte) bool {
 	return false
 }
 
-// endTagAt returns the length of "</"+name at the start of b when a byte
-// that ends a tag name follows it in b, or 0: a fast path for the end of
-// raw text and script data, which otherwise goes through the end tag
-// states byte by byte.
+// endTagAt returns, for b starting with '<', the length of "</"+name at
+// its start when a byte that ends a tag name follows it in b, or 0: a
+// fast path for the end of raw text and script data, which otherwise goes
+// through the end tag states byte by byte.
 func endTagAt(b []byte, name string) int {
-	n := 2 + len(name)
-	if len(b) <= n || b[0] != '<' || b[1] != '/' || !nameStop[b[n]] {
+	if len(b) <= len("</")+len(name) || b[1] != '/' || !nameAt(b[2:], name) {
 		return 0
 	}
+	return len("</") + len(name)
+}
+
+// startTagAt reports, for b starting with '<', whether "<"+name and a
+// byte that ends a tag name follow: in escaped script data, "<script"
+// escapes it twice.
+func startTagAt(b []byte, name string) bool {
+	return len(b) > len("<")+len(name) && nameAt(b[1:], name)
+}
+
+// nameAt reports whether b starts with name, in any case, and a byte that
+// ends a tag name; b must be longer than name.
+func nameAt(b []byte, name string) bool {
 	for k := 0; k < len(name); k++ {
-		if lower(b[2+k]) != name[k] {
-			return 0
+		if lower(b[k]) != name[k] {
+			return false
 		}
 	}
-	return n
+	return nameStop[b[len(name)]]
 }
 
 // beginEndTag starts reading the end tag of a raw text or script element

@@ -1,0 +1,150 @@
+// Command scantable turns the output of
+//
+//	go test -run '^$' -bench 'Scan' -count 6 ./internal/htmlscan
+//
+// on stdin into Markdown tables: BenchmarkScanStates per state, each
+// pattern's cost per byte as a multiple of its state's plain baseline and
+// of the slowest plain baseline, and the scanner's speed goals from
+// BenchmarkScan, all taken from the same run (the median of each
+// benchmark over its runs).
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// maxRatio is how many times the cost per byte of plain content a pattern
+// may cost.
+const maxRatio = 3
+
+var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) MB/s)?`)
+
+// result holds one benchmark's runs.
+type result struct{ ns, mbs []float64 }
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// speedGoal is a goal of BenchmarkScan: the scanner's speed as a share of
+// a reference's speed on the same bytes, at least min.
+type speedGoal struct {
+	text            string
+	scanner, versus string
+	min             float64
+}
+
+var speedGoals = []speedGoal{
+	{"tags-1KiB: scanner speed / bytes.Index speed", "BenchmarkScan/tags-1KiB", "BenchmarkScan/tags-1KiB/bytes.Index", 0.40},
+	{"css-30KiB: scanner speed / bytes.Index speed", "BenchmarkScan/css-30KiB", "BenchmarkScan/css-30KiB/bytes.Index", 0.65},
+	{"tags-1KiB-implicit speed / tags-1KiB speed", "BenchmarkScan/tags-1KiB-implicit", "BenchmarkScan/tags-1KiB", 0.90},
+}
+
+func main() {
+	res, order := read(os.Stdin)
+	states(os.Stdout, res, order)
+	speed(os.Stdout, res)
+}
+
+func read(r io.Reader) (map[string]*result, []string) {
+	res := map[string]*result{}
+	var order []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		m := line.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		x := res[m[1]]
+		if x == nil {
+			x = &result{}
+			res[m[1]] = x
+			order = append(order, m[1])
+		}
+		ns, _ := strconv.ParseFloat(m[2], 64)
+		mbs, _ := strconv.ParseFloat(m[3], 64)
+		x.ns = append(x.ns, ns)
+		x.mbs = append(x.mbs, mbs)
+	}
+	return res, order
+}
+
+// states prints BenchmarkScanStates: the ratios compare costs per byte
+// (MB/s), as the pages of a state differ a little in length.
+func states(w io.Writer, res map[string]*result, order []string) {
+	const prefix = "BenchmarkScanStates/"
+	type row struct {
+		state, pattern string
+		ns, mbs        float64
+	}
+	var rows []row
+	plain := map[string]float64{}
+	slowest, slowestState := 0.0, ""
+	for _, name := range order {
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok {
+			continue
+		}
+		state, pattern, _ := strings.Cut(rest, "/")
+		r := row{state, pattern, median(res[name].ns), median(res[name].mbs)}
+		rows = append(rows, r)
+		if pattern == "plain" {
+			plain[state] = r.mbs
+			if slowest == 0 || r.mbs < slowest {
+				slowest, slowestState = r.mbs, state
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "| state | pattern | ns/op | MB/s | × plain | ≤%dx | × slowest plain (%s) | ≤%dx |\n", maxRatio, slowestState, maxRatio)
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---|---:|---|")
+	var over, overSlowest int
+	for _, r := range rows {
+		x, xs := plain[r.state]/r.mbs, slowest/r.mbs
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.2f | %s | %.2f | %s |\n",
+			r.state, strings.ReplaceAll(r.pattern, "|", `\|`), r.ns, r.mbs, x, yes(x <= maxRatio), xs, yes(xs <= maxRatio))
+		if x > maxRatio {
+			over++
+		}
+		if xs > maxRatio {
+			overSlowest++
+		}
+	}
+	fmt.Fprintf(w, "\n%d of %d patterns over %dx their state's plain baseline; %d over %dx the slowest plain baseline.\n\n",
+		over, len(rows), maxRatio, overSlowest, maxRatio)
+}
+
+func speed(w io.Writer, res map[string]*result) {
+	fmt.Fprintln(w, "| goal | scanner ns/op | reference ns/op | speed | at least | met |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|")
+	for _, g := range speedGoals {
+		a, b := res[g.scanner], res[g.versus]
+		if a == nil || b == nil {
+			continue
+		}
+		ns, ref := median(a.ns), median(b.ns)
+		share := ref / ns
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f%% | %.0f%% | %s |\n", g.text, ns, ref, 100*share, 100*g.min, yes(share >= g.min))
+	}
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "NO"
+}

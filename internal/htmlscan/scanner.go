@@ -127,8 +127,8 @@ type Scanner struct {
 	srcIdx   [2]int    // match progress per urls entry; -1 once different
 	urls     [2]string // the loader URL, raw and as written in an attribute
 
-	keyword  string // what the markup declaration or BOM state is matching
-	matched  int    // bytes of keyword matched so far
+	keyword  string // what the markup declaration open state is matching
+	matched  int    // bytes of keyword or BOM matched; in XML, of "]]>" or "?>"
 	rawEnd   string // raw text: the name of the end tag that ends it
 	endTagAt int    // stream offset of the '<' that may start a raw text end tag
 	live     bool   // the script runs (not in a <template>): it may be the loader
@@ -750,10 +750,18 @@ func (s *Scanner) endValue() {
 }
 
 // indexByte is bytes.IndexByte for content where c may come thick as
-// well as rare: it reads the first bytes itself, so that a page full of c
+// well as rare. Inlined, it tells a c right at the start without a call;
+// indexByteNear reads the next bytes itself, so that a page full of c
 // costs a short loop per c rather than a call of bytes.IndexByte, and a
 // page without it still costs one such call.
 func indexByte(b []byte, c byte) int {
+	if len(b) > 0 && b[0] == c {
+		return 0
+	}
+	return indexByteNear(b, c)
+}
+
+func indexByteNear(b []byte, c byte) int {
 	const near = 8
 	for k := 0; k < len(b) && k < near; k++ {
 		if b[k] == c {

@@ -1,14 +1,25 @@
 #!/bin/sh
-# The figures of docs/PERFORMANCE.md: benchmarks side by side with their
-# baselines in one run (medians of 5), then the load test (about 2.5
-# minutes: the server in its own process, pinned apart from the clients
-# when the machine has 2 CPUs; HTTP/1.1 and h2c at 4, 32 and 256 clients;
-# it fails when a goal is missed) and the memory test. Run it on a quiet
-# machine: the load test publishes throughput and CPU time.
+# The figures of docs/PERFORMANCE.md, in the order it shows them:
+#  1. the library's benchmarks side by side with their baselines in one run
+#     (medians of 6) and the goals computed from that run (benchtable);
+#  2. the scanner's per-state table and its speed against bytes.Index
+#     (scantable);
+#  3. the snippet's bytes on the wire;
+#  4. the load test (about 2 minutes: the server in its own process, pinned
+#     apart from the clients when the machine has 2 CPUs; HTTP/1.1 and h2c
+#     at 4, 32 and 256 clients) and the memory test.
+# It exits non-zero when any goal is missed. Run it on a quiet machine: the
+# figures are times, and the load test publishes throughput and CPU time.
 set -eu
 cd "$(dirname "$0")/.."
-go test -run '^$' -bench 'Sign$|MiddlewareContext|Inject$' -benchmem -count 5 . | tee /tmp/productfruits-bench.txt | go run ./internal/benchtable
+out=${TMPDIR:-/tmp}/productfruits-bench
+mkdir -p "$out"
 status=0
+go test -run '^$' -bench 'Sign$|MiddlewareContext|Inject$|InjectHead' -benchmem -count 6 . >"$out/lib.txt"
+go run ./internal/benchtable <"$out/lib.txt" || status=$?
+go test -run '^$' -bench 'Scan' -count 6 ./internal/htmlscan >"$out/scan.txt"
+go run ./internal/scantable <"$out/scan.txt" || status=$?
+go test -count=1 -run '^TestSnippetSize$' -v . | grep 'snippet [0-9]' || status=$?
 go run ./internal/loadtest || status=$?
 go run ./internal/loadtest -memory || status=$?
 exit "$status"

@@ -1,8 +1,8 @@
-// Command scantable turns the output of
+// Command scantable reads the output of the scanner's benchmarks,
 //
-//	go test -run '^$' -bench 'Scan' -count 6 ./internal/htmlscan
+//	go test -run '^$' -bench 'Scan' -benchtime 100ms -count 6 ./internal/htmlscan | go run ./internal/scantable
 //
-// on stdin into Markdown tables: BenchmarkScanStates per state, each
+// and prints Markdown tables: BenchmarkScanStates per state, each
 // pattern's cost per byte as a multiple of its state's plain baseline and
 // of the slowest plain baseline, and the scanner's speed goals from
 // BenchmarkScan, all taken from the same run (the median of each

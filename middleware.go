@@ -71,11 +71,12 @@ func (m *Middleware) GoString() string { return fmt.Sprint(m) }
 func (m *Middleware) Signer() *Signer { return m.signer }
 
 // Handler returns next wrapped by the middleware: it serves the identity
-// endpoint, resolves and signs the user, puts the user object in the
-// request context and, with Config.Inject, injects the snippet into HTML
-// pages (an anonymous page gets the anonymous script, see TemplateScript).
-// Requests whose user cannot be resolved or signed pass through untouched,
-// and so do those Config.Skip reports.
+// endpoint and the lifecycle runtime (RuntimePath), resolves and signs the
+// user, puts the user object in the request context and, with
+// Config.Inject, injects the snippet into HTML pages (an anonymous page
+// gets the anonymous script, see TemplateScript). Requests whose user
+// cannot be resolved or signed pass through untouched, and so do those
+// Config.Skip reports.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.identityPath != "" {

@@ -309,6 +309,11 @@ tagOpen:
 			s.insertAt = s.tagStart
 			return i, Insert
 		}
+		if c == '<' {
+			s.tagStart = base + i // the data state would open a tag here
+			i++
+			goto tagOpen
+		}
 		s.tagStart = -1
 		goto data
 	}

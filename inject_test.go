@@ -1055,15 +1055,16 @@ func BenchmarkInject(b *testing.B) {
 }
 
 // bigHeadPage is a page whose head carries kib KiB of inline data and
-// code, as server-rendered Nuxt and Next pages do (the state as JSON in a
-// script element, hydration code with a '$' every line), then a 64 KiB
-// body.
+// code, as server-rendered Nuxt and Next pages do: half the state as JSON
+// in a script element (with '<' written \u003c, as Next.js escapes it),
+// half jQuery-style code with two '$' in every line of 88 bytes; then a
+// 64 KiB body.
 func bigHeadPage(kib int) []byte {
 	var b bytes.Buffer
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Shop</title>\n")
 	b.WriteString(`<script id="__NEXT_DATA__" type="application/json">{"props":{"items":[`)
 	for b.Len() < kib<<10/2 {
-		b.WriteString(`{"id":4711,"name":"Lorem ipsum <b>dolor</b> sit","price":19.99,"tags":["a","b"]},`)
+		b.WriteString(`{"id":4711,"name":"Lorem ipsum \u003cb>dolor\u003c/b> sit","price":19.99,"tags":["a","b"]},`)
 	}
 	b.WriteString("{}]}}</script>\n<script>\n")
 	for b.Len() < kib<<10-len("</script>\n</head>\n") {

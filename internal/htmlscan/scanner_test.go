@@ -120,6 +120,8 @@ var scanTests = []struct {
 	{"loader src unquoted", "<html><head><script src=" + testLoaderAttr + "></script></head>", GiveUp},
 	{"loader global in a script", "<html><head><script>window.$productFruits=[]</script></head>", GiveUp},
 	{"loader global in an escaped script", "<html><head><script><!-- $productFruits --></script></head>", GiveUp},
+	{"loader global after dollars", "<html><head><script>$$$pro$$productFruits.push(1)</script></head>", GiveUp},
+	{"near misses of the loader global", "<html><head><script>$productFruit $productfruits $$productFruit</script>^</head>", Insert},
 	{"plaintext in a template", "<html><head><template><plaintext></head>", GiveUp},
 	{"svg in a template", "<html><head><template><svg><![CDATA[ > </template> ]]></svg></template></head>", GiveUp},
 	{"math in a template", "<html><head><template><math></template></head>", GiveUp},

@@ -1,5 +1,7 @@
 package htmlscan
 
+import "bytes"
+
 // rawText reads the text of a RAWTEXT or RCDATA element (style, title,
 // textarea, ...) from p[i:] until its end tag's name is complete or p
 // ends. On the end tag it leaves the tag name state to finish the tag, as
@@ -294,36 +296,31 @@ func (s *Scanner) scriptStates(p []byte, i, base int) int {
 // completes loaderGlobal, matched across the pieces of the page. Each '$'
 // is compared at most once, so the check stays linear in the script.
 func (s *Scanner) mentionsLoader(b []byte) bool {
-	for len(b) > 0 {
-		if k := s.loader; k > 0 {
-			n := min(len(loaderGlobal)-k, len(b))
-			if string(b[:n]) == loaderGlobal[k:k+n] {
-				s.loader += n
-				return s.loader == len(loaderGlobal)
-			}
-			s.loader = 0
+	if k := s.loader; k > 0 {
+		// The last piece ended inside a possible match: finish it first.
+		n := min(len(loaderGlobal)-k, len(b))
+		if string(b[:n]) == loaderGlobal[k:k+n] {
+			s.loader += n
+			return s.loader == len(loaderGlobal)
 		}
-		d := indexByte(b, '$')
-		if d < 0 {
-			return false
-		}
-		b = b[d:]
-		n := min(len(loaderGlobal), len(b))
-		if n > 1 && b[1] != loaderGlobal[1] {
-			b = b[1:] // the common miss, told without comparing strings
-			continue
-		}
-		if string(b[:n]) == loaderGlobal[:n] {
-			if n == len(loaderGlobal) {
-				return true
-			}
-			s.loader = n // b ends inside a possible match
-			return false
-		}
-		b = b[1:]
+		s.loader = 0
+	}
+	// One substring search, not a stop at every '$': jQuery-style code
+	// has one every few dozen bytes. bytes.Index compares the whole
+	// global at once when the first byte comes thick.
+	if bytes.Index(b, loaderGlobalBytes) >= 0 {
+		return true
+	}
+	// b may end inside a match that the next piece completes: its last
+	// '$' among the final bytes, if what follows it starts the global.
+	tail := b[max(len(b)-len(loaderGlobal)+1, 0):]
+	if d := bytes.LastIndexByte(tail, '$'); d >= 0 && string(tail[d:]) == loaderGlobal[:len(tail)-d] {
+		s.loader = len(tail) - d
 	}
 	return false
 }
+
+var loaderGlobalBytes = []byte(loaderGlobal)
 
 // endTagAt returns, for b starting with '<', the length of "</"+name at
 // its start when a byte that ends a tag name follows it in b, or 0: a

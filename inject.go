@@ -33,6 +33,10 @@ const maxPooledSnippet = 64 << 10
 // browsers read for a <meta charset> (WHATWG HTML §13.2.3.2).
 const prescanLen = 1024
 
+// maxCoalesce is the largest write that insert copies to send it on, the
+// snippet inside, as one write.
+const maxCoalesce = 8 << 10
+
 // readChunk is the ReadFrom buffer size while the insertion point is still
 // being looked for; io.Copy's own size, so ReadFrom costs no more calls.
 const readChunk = 32 << 10
@@ -210,12 +214,19 @@ type injectWriter struct {
 	scratch *[prescanLen]byte
 }
 
+// reset prepares a pooled writer for the response to r.
+//
+// It zeroes the writer in place and sets the fields one by one: a struct
+// literal would be built on the stack first, and this frame stays on the
+// stack under the whole handler (see serveInjected), which under HTTP/2
+// runs on a goroutine of its own per request whose stack would have to
+// grow.
 func (w *injectWriter) reset(rw http.ResponseWriter, m *Middleware, r *http.Request, st *requestState) {
-	*w = injectWriter{
-		rw: rw, m: m, r: r, st: st,
-		head: r.Method == http.MethodHead,
-		snip: w.snip[:0], rbuf: w.rbuf, trailers: w.trailers[:0], scratch: w.scratch,
-	}
+	snip, rbuf, trailers, scratch := w.snip[:0], w.rbuf, w.trailers[:0], w.scratch
+	*w = injectWriter{}
+	w.rw, w.m, w.r, w.st = rw, m, r, st
+	w.head = r.Method == http.MethodHead
+	w.snip, w.rbuf, w.trailers, w.scratch = snip, rbuf, trailers, scratch
 	w.sc.Reset(m.scriptURL, m.scriptAttr)
 }
 
@@ -281,7 +292,7 @@ func (w *injectWriter) WriteHeader(code int) {
 		w.sniff = true
 	}
 	if w.head && !w.sniff {
-		w.commitInjected(false)
+		w.commitInjected(-1)
 		w.mode = modePass
 	}
 }
@@ -308,6 +319,14 @@ func (w *injectWriter) writeStatus() {
 		w.rw.WriteHeader(w.status)
 		return
 	}
+	w.writeStatusHidingTrailers()
+}
+
+// writeStatusHidingTrailers is writeStatus for a response with declared
+// trailers, in a frame of its own: only such responses need its map.
+//
+//go:noinline
+func (w *injectWriter) writeStatusHidingTrailers() {
 	h := w.rw.Header()
 	hidden := make(map[string][]string, len(w.trailers))
 	for _, k := range w.trailers {
@@ -381,7 +400,7 @@ func (w *injectWriter) writeHead(p []byte) (int, error) {
 
 func (w *injectWriter) decideHead(p []byte) error {
 	if w.sniffHTML(p) {
-		w.commitInjected(false)
+		w.commitInjected(-1)
 	}
 	return w.passThrough()
 }
@@ -442,15 +461,36 @@ func (w *injectWriter) insert(p []byte) (int, error) {
 			return w.passWrite(p)
 		}
 	}
+	// A write that holds the whole insertion point and is no larger than
+	// what servers buffer goes on as one write, snippet inside, so the
+	// writes after it stay aligned with the server's buffer (under HTTP/2
+	// each misaligned write costs a copy and a flush of its own).
+	whole := held == 0 && len(p) <= maxCoalesce
+	buf := w.snip[:0]
+	if whole {
+		buf = append(buf, p[:at]...)
+	}
 	var err error
-	if w.snip, err = w.m.appendSnippet(w.snip[:0], w.r, w.st, w.rw.Header()); err != nil {
+	if buf, err = w.m.appendSnippet(buf, w.r, w.st, w.rw.Header()); err != nil {
 		w.m.logFailure(w.r, err, "page left without the snippet")
 		return w.passWrite(p)
 	}
+	w.snip = buf
 	if !w.committed {
-		w.commitInjected(true)
+		grow := len(buf)
+		if whole {
+			grow -= at
+		}
+		w.commitInjected(grow)
 	}
 	w.mode = modePass
+	if whole {
+		w.snip = append(w.snip, p[at:]...)
+		if _, err := w.rw.Write(w.snip); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
 	if at <= held {
 		err = w.held.WriteTo(w.rw, 0, at)
 		err = w.then(err, w.snip)
@@ -594,14 +634,10 @@ func (w *injectWriter) passWrite(p []byte) (int, error) {
 }
 
 // commitInjected sends the headers of a page that carries (or, after an
-// early Flush, may come to carry) one user's snippet. With lengthKnown the
-// snippet is in w.snip and Content-Length grows by its size; otherwise the
-// final length is unknown and Content-Length must go.
-func (w *injectWriter) commitInjected(lengthKnown bool) {
-	grow := -1
-	if lengthKnown {
-		grow = len(w.snip)
-	}
+// early Flush, may come to carry) one user's snippet. Content-Length grows
+// by grow, the snippet's size; grow -1 means the final length is unknown
+// and Content-Length must go.
+func (w *injectWriter) commitInjected(grow int) {
 	sniffed := ""
 	if w.sniff {
 		sniffed = w.sniffed
@@ -652,7 +688,7 @@ func (w *injectWriter) flushHeld() error {
 		if w.sniff && !w.sniffHTML(nil) {
 			return w.passThrough()
 		}
-		w.commitInjected(false)
+		w.commitInjected(-1)
 	}
 	safe := min(max(w.sc.Flushable()-w.bufOff, 0), w.held.Len())
 	if safe == 0 {

@@ -437,6 +437,42 @@ func TestInjectStreaming(t *testing.T) {
 		assert.Same(t, &chunks[2][0], &last[0][0])
 		assert.Same(t, &chunks[3][0], &last[1][0])
 	})
+	t.Run("a small write with the insertion point goes on as one write", func(t *testing.T) {
+		// Servers buffer in 2-4 KiB: one write keeps the writes after it
+		// aligned with the buffer. A large one is not copied.
+		for _, size := range []int{4 << 10, maxCoalesce, maxCoalesce + 1, 64 << 10} {
+			page := []byte("<html><head><title>x</title></head><body>" + strings.Repeat("x", size-41))
+			require.Len(t, page, size)
+			handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				_, _ = w.Write(page)
+				_, _ = w.Write(page[len(page)-10:])
+			})
+			got := serveRec(m, handler, httptest.NewRequest("GET", "/", nil))
+			_, header, body := got.result()
+			want := strings.Replace(string(page), "</head>", snip+"</head>", 1) + string(page[len(page)-10:])
+			assert.Equal(t, want, body)
+			assert.Equal(t, "private", header.Get("Cache-Control"))
+			if size <= maxCoalesce {
+				require.Len(t, got.writes, 2, "size %d", size)
+			} else {
+				require.Len(t, got.writes, 4, "size %d", size)
+				assert.Same(t, &page[len(page)-1], &got.writes[2][len(got.writes[2])-1], "the page's own bytes, not a copy")
+			}
+		}
+	})
+	t.Run("Content-Length grows by the snippet", func(t *testing.T) {
+		page := "<html><head></head><body>x"
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Content-Length", strconv.Itoa(len(page)))
+			_, _ = io.WriteString(w, page)
+		})
+		got := serveRec(m, handler, httptest.NewRequest("GET", "/", nil))
+		_, header, body := got.result()
+		assert.Equal(t, strconv.Itoa(len(page)+len(snip)), header.Get("Content-Length"))
+		assert.Len(t, body, len(page)+len(snip))
+	})
 	t.Run("memory stays small on a large page", func(t *testing.T) {
 		var maxHeld int
 		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

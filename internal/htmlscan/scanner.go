@@ -140,7 +140,11 @@ type Scanner struct {
 // and scriptAttr the same URL escaped for an attribute: a script element
 // whose src is either is the loader, so the page carries the snippet.
 func (s *Scanner) Reset(scriptURL, scriptAttr string) {
-	*s = Scanner{prolog: true, tagStart: -1, urls: [2]string{scriptURL, scriptAttr}}
+	// Zeroed in place, then set: a struct literal would be built on the
+	// caller's stack first.
+	*s = Scanner{}
+	s.prolog, s.tagStart = true, -1
+	s.urls[0], s.urls[1] = scriptURL, scriptAttr
 }
 
 // SetXML makes s read the page as an XML parser does, for pages served as

@@ -624,8 +624,8 @@ func (s *Scanner) emitXMLTag(name []byte, long bool, start int) Result {
 // Foreign content (svg, math) would need CDATA sections and tag rules of
 // its own: the page is left alone rather than guessed at.
 func (s *Scanner) emitTemplateTag(name []byte, long bool) Result {
-	if long {
-		return More
+	if long || len(name) < len("svg") {
+		return More // p, a, li, td...: none of the names below is this short
 	}
 	switch string(name) {
 	case "template":

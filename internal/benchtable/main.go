@@ -6,31 +6,13 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/pfverify/productfruits/internal/benchparse"
 )
-
-var (
-	line   = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op`)
-	bytesM = regexp.MustCompile(`\s([\d.]+) B/op`)
-	allocM = regexp.MustCompile(`\s([\d.]+) allocs/op`)
-)
-
-type result struct{ ns, bytes, allocs []float64 }
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
 
 // goal is one bound the issues set: (a - asub) / (b - bsub) must stay at
 // or under max; without b the bound is on a - asub itself.
@@ -58,7 +40,7 @@ var goals = []goal{
 
 // value is the median ns/op of a benchmark, or with an "allocs:" or
 // "bytes:" prefix its allocations or bytes per op; -1 when absent.
-func value(res map[string]*result, key string) float64 {
+func value(res map[string]*benchparse.Result, key string) float64 {
 	kind, name, found := strings.Cut(key, ":")
 	if !found {
 		kind, name = "ns", key
@@ -69,45 +51,20 @@ func value(res map[string]*result, key string) float64 {
 	}
 	switch kind {
 	case "allocs":
-		return median(r.allocs)
+		return benchparse.Median(r.Allocs)
 	case "bytes":
-		return median(r.bytes)
+		return benchparse.Median(r.Bytes)
 	}
-	return median(r.ns)
+	return benchparse.Median(r.NS)
 }
 
 func main() {
-	res := map[string]*result{}
-	var order []string
-	sc := bufio.NewScanner(os.Stdin)
-	for sc.Scan() {
-		m := line.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
-		r := res[m[1]]
-		if r == nil {
-			r = &result{}
-			res[m[1]] = r
-			order = append(order, m[1])
-		}
-		f := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
-		r.ns = append(r.ns, f(m[2]))
-		// Other metrics (MB/s) may stand between ns/op and B/op.
-		metric := func(re *regexp.Regexp) float64 {
-			if mm := re.FindStringSubmatch(sc.Text()); mm != nil {
-				return f(mm[1])
-			}
-			return 0
-		}
-		r.bytes = append(r.bytes, metric(bytesM))
-		r.allocs = append(r.allocs, metric(allocM))
-	}
+	res, order := benchparse.Read(os.Stdin)
 	fmt.Println("| benchmark | ns/op | B/op | allocs/op |")
 	fmt.Println("|---|---:|---:|---:|")
 	for _, name := range order {
 		r := res[name]
-		fmt.Printf("| %s | %.0f | %.0f | %.0f |\n", strings.TrimPrefix(name, "Benchmark"), median(r.ns), median(r.bytes), median(r.allocs))
+		fmt.Printf("| %s | %.0f | %.0f | %.0f |\n", strings.TrimPrefix(name, "Benchmark"), benchparse.Median(r.NS), benchparse.Median(r.Bytes), benchparse.Median(r.Allocs))
 	}
 	fmt.Println()
 	heads(res)
@@ -154,7 +111,7 @@ func number(v float64, unit string) string {
 
 // heads prints BenchmarkInjectHead's added time per head size, to show it
 // grows linearly: the added time over bare, and per KiB of head.
-func heads(res map[string]*result) {
+func heads(res map[string]*benchparse.Result) {
 	var sizes []int
 	for name := range res {
 		var kib int

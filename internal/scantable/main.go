@@ -15,33 +15,17 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
-	"regexp"
-	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/pfverify/productfruits/internal/benchparse"
 )
 
 // maxRatio is how many times the cost per byte of plain content a pattern
 // may cost.
 const maxRatio = 3
-
-var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) MB/s)?`)
-
-// result holds one benchmark's runs.
-type result struct{ ns, mbs []float64 }
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
 
 // speedGoal is a goal of BenchmarkScan: the scanner's speed as a share of
 // a reference's speed on the same bytes, at least min.
@@ -58,40 +42,17 @@ var speedGoals = []speedGoal{
 }
 
 func main() {
-	res, order := read(os.Stdin)
+	res, order := benchparse.Read(os.Stdin)
 	ok := states(os.Stdout, res, order)
 	if !speed(os.Stdout, res) || !ok {
 		os.Exit(1)
 	}
 }
 
-func read(r io.Reader) (map[string]*result, []string) {
-	res := map[string]*result{}
-	var order []string
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		m := line.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
-		x := res[m[1]]
-		if x == nil {
-			x = &result{}
-			res[m[1]] = x
-			order = append(order, m[1])
-		}
-		ns, _ := strconv.ParseFloat(m[2], 64)
-		mbs, _ := strconv.ParseFloat(m[3], 64)
-		x.ns = append(x.ns, ns)
-		x.mbs = append(x.mbs, mbs)
-	}
-	return res, order
-}
-
 // states prints BenchmarkScanStates and reports whether every pattern
 // stays within maxRatio of the slowest plain baseline. The ratios compare
 // costs per byte (MB/s), as the pages of a state differ a little in length.
-func states(w io.Writer, res map[string]*result, order []string) bool {
+func states(w io.Writer, res map[string]*benchparse.Result, order []string) bool {
 	const prefix = "BenchmarkScanStates/"
 	type row struct {
 		state, pattern string
@@ -106,7 +67,7 @@ func states(w io.Writer, res map[string]*result, order []string) bool {
 			continue
 		}
 		state, pattern, _ := strings.Cut(rest, "/")
-		r := row{state, pattern, median(res[name].ns), median(res[name].mbs)}
+		r := row{state, pattern, benchparse.Median(res[name].NS), benchparse.Median(res[name].MBs)}
 		rows = append(rows, r)
 		if pattern == "plain" {
 			plain[state] = r.mbs
@@ -138,7 +99,7 @@ func states(w io.Writer, res map[string]*result, order []string) bool {
 }
 
 // speed prints the goals of BenchmarkScan and reports whether all are met.
-func speed(w io.Writer, res map[string]*result) bool {
+func speed(w io.Writer, res map[string]*benchparse.Result) bool {
 	fmt.Fprintln(w, "| goal | scanner ns/op | reference ns/op | speed | at least | met |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---|")
 	met := true
@@ -147,7 +108,7 @@ func speed(w io.Writer, res map[string]*result) bool {
 		if a == nil || b == nil {
 			continue
 		}
-		ns, ref := median(a.ns), median(b.ns)
+		ns, ref := benchparse.Median(a.NS), benchparse.Median(b.NS)
 		share := ref / ns
 		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f%% | %.0f%% | %s |\n", g.text, ns, ref, 100*share, 100*g.min, yes(share >= g.min))
 		met = met && share >= g.min

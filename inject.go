@@ -206,8 +206,9 @@ type injectWriter struct {
 	// when the handler chose its status: values set later are trailers.
 	trailers []string
 
-	// ctype is the Content-Type the handler chose, as WriteHeader read it.
-	ctype string
+	// noCharset: an HTML (not XHTML) page whose Content-Type names no
+	// charset, read once from the handler's or the sniffed type.
+	noCharset bool
 
 	// scratch holds the first bytes of the page when the sniffer or the
 	// prescan check needs them in one piece; kept with the pooled writer.
@@ -284,9 +285,10 @@ func (w *injectWriter) WriteHeader(code int) {
 			_ = w.passThrough()
 			return
 		}
-		w.ctype = ct[0]
 		if isXHTMLType(ct[0]) {
 			w.sc.SetXML() // the browser parses it as XML
+		} else {
+			w.noCharset = !hasCharset(ct[0])
 		}
 	} else {
 		w.sniff = true
@@ -425,6 +427,7 @@ func (w *injectWriter) sniffHTML(p []byte) bool {
 		return false
 	}
 	w.sniffed = ct
+	w.noCharset = !isXHTMLType(ct) && !hasCharset(ct)
 	return true
 }
 
@@ -470,40 +473,23 @@ func (w *injectWriter) insert(p []byte) (int, error) {
 	if whole {
 		buf = append(buf, p[:at]...)
 	}
+	start := len(buf)
 	var err error
 	if buf, err = w.m.appendSnippet(buf, w.r, w.st, w.rw.Header()); err != nil {
 		w.m.logFailure(w.r, err, "page left without the snippet")
 		return w.passWrite(p)
 	}
-	w.snip = buf
 	if !w.committed {
-		grow := len(buf)
-		if whole {
-			grow -= at
-		}
-		w.commitInjected(grow)
+		w.commitInjected(len(buf) - start)
 	}
 	w.mode = modePass
 	if whole {
-		w.snip = append(w.snip, p[at:]...)
-		if _, err := w.rw.Write(w.snip); err != nil {
-			return 0, err
-		}
-		return len(p), nil
-	}
-	if at <= held {
-		err = w.held.WriteTo(w.rw, 0, at)
-		err = w.then(err, w.snip)
-		if err == nil {
-			err = w.held.WriteTo(w.rw, at, held)
-		}
-		err = w.then(err, p)
+		buf = append(buf, p[at:]...)
+		_, err = w.rw.Write(buf)
 	} else {
-		err = w.held.WriteTo(w.rw, 0, held)
-		err = w.then(err, p[:at-held])
-		err = w.then(err, w.snip)
-		err = w.then(err, p[at-held:])
+		err = w.splice(buf, p, at, held)
 	}
+	w.snip = buf
 	w.bufOff += held
 	w.held.Reset()
 	if err != nil {
@@ -512,14 +498,38 @@ func (w *injectWriter) insert(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// then writes b unless an earlier write failed, and returns the first
-// error.
-func (w *injectWriter) then(err error, b []byte) error {
-	if err != nil || len(b) == 0 {
+// splice writes the held bytes followed by p with snip inserted at
+// offset at, without copying either.
+func (w *injectWriter) splice(snip, p []byte, at, held int) error {
+	if at > held { // the insertion point lies in p
+		if err := w.held.WriteTo(w.rw, 0, held); err != nil {
+			return err
+		}
+		return w.writeParts(p[:at-held], snip, p[at-held:])
+	}
+	if err := w.held.WriteTo(w.rw, 0, at); err != nil {
 		return err
 	}
-	_, err = w.rw.Write(b)
-	return err
+	if err := w.writeParts(snip); err != nil {
+		return err
+	}
+	if err := w.held.WriteTo(w.rw, at, held); err != nil {
+		return err
+	}
+	return w.writeParts(p)
+}
+
+// writeParts writes each non-empty part, stopping at the first error.
+func (w *injectWriter) writeParts(parts ...[]byte) error {
+	for _, b := range parts {
+		if len(b) == 0 {
+			continue
+		}
+		if _, err := w.rw.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // window returns the bytes from offset from up to offset to of the held
@@ -555,11 +565,7 @@ func (w *injectWriter) scratchSpace() *[prescanLen]byte {
 // utf-8) and which does not start with a byte order mark. p is the write
 // being handled, after the held bytes.
 func (w *injectWriter) prescanDecides(p []byte) bool {
-	ct := w.ctype
-	if w.sniff {
-		ct = w.sniffed
-	}
-	if !isHTMLType(ct) || isXHTMLType(ct) || hasCharset(ct) {
+	if !w.noCharset {
 		return false
 	}
 	return w.bufOff > 0 || !bytes.HasPrefix(w.window(p, 0, 3), []byte("\xef\xbb\xbf"))

@@ -689,14 +689,6 @@ func (s *Scanner) appendName(c byte) {
 	s.nameLen++
 }
 
-func (s *Scanner) beginAttr(c byte) {
-	s.attrLen, s.slash = 0, false
-	if s.script {
-		s.addAttr(c)
-	}
-	s.state = attributeNameState
-}
-
 func (s *Scanner) addAttr(c byte) {
 	if s.attrLen < len(s.attr) {
 		s.attr[s.attrLen] = lower(c)

@@ -307,8 +307,8 @@ func (s *Scanner) mentionsLoader(b []byte) bool {
 	}
 	// One substring search, not a stop at every '$': jQuery-style code
 	// has one every few dozen bytes. bytes.Index compares the whole
-	// global at once when the first byte comes thick.
-	if bytes.Index(b, loaderGlobalBytes) >= 0 {
+	// global at once when the first byte comes thick (bytes.Index).
+	if bytes.Contains(b, loaderGlobalBytes) {
 		return true
 	}
 	// b may end inside a match that the next piece completes: its last

@@ -15,11 +15,13 @@ import (
 )
 
 // goal is one bound the issues set: (a - asub) / (b - bsub) must stay at
-// or under max; without b the bound is on a - asub itself.
+// or under max; without b the bound is on a - asub itself. A goal marked
+// info is a figure shown beside the goals and held to nothing.
 type goal struct {
 	text             string
 	a, asub, b, bsub string
 	max              float64
+	info             bool
 }
 
 var goals = []goal{
@@ -30,6 +32,7 @@ var goals = []goal{
 	{text: "context mode: added time / one naive HMAC", a: "BenchmarkMiddlewareContext/middleware", asub: "BenchmarkMiddlewareContext/bare", b: "BenchmarkMiddlewareContext/naive-hmac", max: 2},
 	{text: "context mode + TemplateScript: allocs/op over context mode", a: "allocs:BenchmarkMiddlewareContext/middleware-TemplateScript", asub: "allocs:BenchmarkMiddlewareContext/middleware", max: 2},
 	{text: "injection, 64 KiB page: added time / one naive HMAC", a: "BenchmarkInject/64KiB/middleware", asub: "BenchmarkInject/64KiB/bare", b: "BenchmarkInject/naive-hmac", max: 1.75},
+	{text: "its floor: signing and finding the insertion point alone / one naive HMAC", a: "BenchmarkInject/64KiB/scan+sign", b: "BenchmarkInject/naive-hmac", info: true},
 	{text: "injection, 64 KiB page: allocs/op", a: "allocs:BenchmarkInject/64KiB/middleware", max: 4},
 	{text: "injection, 1 MiB page / buffer-and-replace injector", a: "BenchmarkInject/1024KiB/middleware", b: "BenchmarkInject/1024KiB/buffer-replace", max: 0.5},
 	{text: "injection allocs/op, 1 MiB / 64 KiB page", a: "allocs:BenchmarkInject/1024KiB/middleware", b: "allocs:BenchmarkInject/64KiB/middleware", max: 1},
@@ -88,6 +91,10 @@ func main() {
 				continue
 			}
 			unit = "x"
+		}
+		if g.info {
+			fmt.Printf("| %s | %s | | |\n", g.text, number(num/den, unit))
+			continue
 		}
 		met := "yes"
 		if num/den > g.max {

@@ -282,7 +282,66 @@ func BenchmarkScan(b *testing.B) {
 				}
 			}
 		})
+		if name != "tags-1KiB" {
+			continue
+		}
+		b.Run(name+"/quote-hop", func(b *testing.B) {
+			// Less than any scanner that honours quoted attribute values
+			// can do: see quoteHop.
+			b.ReportAllocs()
+			b.SetBytes(int64(len(head)))
+			for b.Loop() {
+				if quoteHop(head) == 0 {
+					b.Fatal("no tags")
+				}
+			}
+		})
 	}
+}
+
+func TestQuoteHop(t *testing.T) {
+	head := benchHeads["tags-1KiB"]
+	assert.Equal(t, bytes.Count(head, []byte("<")), quoteHop(head), "every tag, none inside a value")
+	assert.Equal(t, 2, quoteHop([]byte(`<a href="x>y"><b>`)), "a '>' in a value does not end the tag")
+	assert.Equal(t, 0, quoteHop([]byte(`<a href="x>`)))
+}
+
+// quoteHopStop are the bytes quoteHop stops at inside a tag.
+var quoteHopStop = [256]bool{'"': true, '>': true}
+
+// quoteHop counts the tags of head the cheapest way we found that still
+// sees where each ends: bytes.IndexByte to the next '<', then one table
+// look-up per byte to the '>' that ends the tag, with double-quoted
+// values skipped by bytes.IndexByte. It reads no names, no single
+// quotes, no states, and gets comments, raw text and scripts wrong, so
+// it is not a scanner: it is a floor under what one costs, measured
+// beside it. (Three branches per byte instead of the table,
+// bytes.IndexByte for every stop, and eight bytes at a time by word
+// arithmetic were each slower.)
+func quoteHop(head []byte) int {
+	n := 0
+	for i := 0; i < len(head); i++ {
+		j := bytes.IndexByte(head[i:], '<')
+		if j < 0 {
+			break
+		}
+		for i += j + 1; i < len(head); {
+			if !quoteHopStop[head[i]] {
+				i++
+				continue
+			}
+			if head[i] == '>' {
+				break
+			}
+			k := bytes.IndexByte(head[i+1:], '"')
+			if k < 0 {
+				return n
+			}
+			i += k + 2
+		}
+		n++
+	}
+	return n
 }
 
 // stateFamilies are pages that keep the scanner in one family of states
@@ -377,6 +436,24 @@ func BenchmarkScanStates(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkScanStatesFloor is a floor under the "script" family's "<"
+// row: the standard library's vectorised search for "</", the two bytes
+// a '<' in script data needs to be looked at for, over the same page. It
+// reads 32 bytes at a time and decides nothing; go run ./internal/scantable
+// sets it beside the plain script baseline.
+func BenchmarkScanStatesFloor(b *testing.B) {
+	page := statePage("<!DOCTYPE html><html><head><script>", "<", "</script></head>", 64<<10)
+	b.Run(`script/"<"/bytes.Index`, func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(page)))
+		for b.Loop() {
+			if bytes.Index(page, []byte("</")) != len(page)-len("</script></head>") {
+				b.Fatal("the page's '<' are not all alike")
+			}
+		}
+	})
 }
 
 // TestScanStatePages checks that every page of BenchmarkScanStates is

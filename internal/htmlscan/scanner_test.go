@@ -3,6 +3,8 @@ package htmlscan
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,7 +123,11 @@ var scanTests = []struct {
 	{"loader global in a script", "<html><head><script>window.$productFruits=[]</script></head>", GiveUp},
 	{"loader global in an escaped script", "<html><head><script><!-- $productFruits --></script></head>", GiveUp},
 	{"loader global after dollars", "<html><head><script>$$$pro$$productFruits.push(1)</script></head>", GiveUp},
-	{"near misses of the loader global", "<html><head><script>$productFruit $productfruits $$productFruit</script>^</head>", Insert},
+	{"near misses of the loader global", "<html><head><script>$productFruit $productfruits $$productFruit productFruits</script>^</head>", Insert},
+	{"loader global at the start of a script", "<html><head><script>$productFruits</script></head>", GiveUp},
+	{"loader global after Fs", "<html><head><script>F FFruits $FFF$productFruits</script></head>", GiveUp},
+	{"loader global after many near misses", "<html><head><script>" + strings.Repeat("$productFruit F", 40) + "$productFruits</script></head>", GiveUp},
+	{"many near misses of the loader global", "<html><head><script>" + strings.Repeat("$productFruit F", 40) + "</script>^</head>", Insert},
 	{"plaintext in a template", "<html><head><template><plaintext></head>", GiveUp},
 	{"svg in a template", "<html><head><template><svg><![CDATA[ > </template> ]]></svg></template></head>", GiveUp},
 	{"math in a template", "<html><head><template><math></template></head>", GiveUp},
@@ -226,6 +232,36 @@ func TestScanOffsets(t *testing.T) {
 	assert.Equal(t, 0, s.Offset(), "Reset starts a new page")
 	assert.Equal(t, Insert, s.Scan([]byte("<head></head>")))
 	assert.Equal(t, 6, s.InsertAt())
+}
+
+// TestContainsLoader holds containsLoader to bytes.Contains on pieces
+// built of the global's own bytes, where false starts of every kind come
+// thick, at every offset and length.
+func TestContainsLoader(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	parts := []string{"$", "F", "p", "x", "$product", "Fruits", "$productFruit", "productFruits", loaderGlobal}
+	for range 20000 {
+		var b []byte
+		for range rng.IntN(40) {
+			p := parts[rng.IntN(len(parts)-1)] // the global itself rarely
+			if rng.IntN(200) == 0 {
+				p = loaderGlobal
+			}
+			b = append(b, p...)
+		}
+		require.Equal(t, bytes.Contains(b, loaderGlobalBytes), containsLoader(b), "%q", b)
+	}
+	for n := range 3 * len(loaderGlobal) {
+		b := bytes.Repeat([]byte("F"), n)
+		for k := 0; k+len(loaderGlobal) <= n; k++ {
+			c := append(slices.Clone(b[:k]), loaderGlobal...)
+			c = append(c, b[k+len(loaderGlobal):]...)
+			require.True(t, containsLoader(c), "%q", c)
+			for _, cut := range [][]byte{c[1:], c[:len(c)-1]} {
+				require.Equal(t, bytes.Contains(cut, loaderGlobalBytes), containsLoader(cut), "%q", cut)
+			}
+		}
+	}
 }
 
 func TestScanLinearInDollars(t *testing.T) {
@@ -380,7 +416,7 @@ var stateFamilies = []struct {
 	{"script-src", "<html><head><script src=\"", "\"></script></head>", false,
 		[]string{"https://cdn.example.com/other/script.js?v=1 ", "h", "https://cdn.example.com/pf.js?a=1&b="}},
 	{"script", "<!DOCTYPE html><html><head><script>", "</script></head>", false,
-		[]string{"var a = b + c; function f(x) { return x * 2; }\n", "$", "$productFruit ", "<", "</", "</scrip", "</scriptx", "<!", "<!-", "-", "/", "<script>", "-->"}},
+		[]string{"var a = b + c; function f(x) { return x * 2; }\n", "var a = $(b).on(c, function (x) { return x * 2; }); $.ajax(u);\n", "$", "$F", "$productFruit ", "<", "</", "</scrip", "</scriptx", "<!", "<!-", "-", "/", "<script>", "-->"}},
 	{"script-escaped", "<!DOCTYPE html><html><head><script><!--", "--></script></head>", false,
 		[]string{"var a = b + c; function f(x) { return x * 2; }\n", "-", "-x", "--x", "<", "</", "</scrip", "<!--", "<x", "$"}},
 	{"script-double-escaped", "<!DOCTYPE html><html><head><script><!--<script>", "</script>--></script></head>", false,

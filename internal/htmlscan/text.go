@@ -293,8 +293,9 @@ func (s *Scanner) scriptStates(p []byte, i, base int) int {
 }
 
 // mentionsLoader reports whether b, the next bytes of a live script,
-// completes loaderGlobal, matched across the pieces of the page. Each '$'
-// is compared at most once, so the check stays linear in the script.
+// completes loaderGlobal, matched across the pieces of the page. Each
+// place the global may start is compared at most once, so the check
+// stays linear in the script.
 func (s *Scanner) mentionsLoader(b []byte) bool {
 	if k := s.loader; k > 0 {
 		// The last piece ended inside a possible match: finish it first.
@@ -325,12 +326,11 @@ var loaderGlobalBytes = []byte(loaderGlobal)
 const loaderAnchor = len("$product")
 
 // containsLoader reports whether b holds loaderGlobal. It is
-// bytes.Contains with another first byte to look for: bytes.Index looks
+// bytes.Contains with another byte to look for first: bytes.Index looks
 // for the '$' with bytes.IndexByte and compares the global at each one,
-// a call and a comparison per '$' (a script with a '$' every 64 bytes
-// costs about six times one without). Like bytes.Index, it hands the
-// rest to bytes.Index's vectorised search once false starts come
-// thick, so a script full of 'F' stays linear too.
+// a call and a comparison per '$'. Like bytes.Index, it hands the rest
+// to bytes.Index's vectorised search once false starts come thick, so a
+// script full of 'F' stays linear too.
 func containsLoader(b []byte) bool {
 	const n = len(loaderGlobal)
 	end := len(b) - (n - loaderAnchor) + 1 // past the last 'F' that leaves room for the rest

@@ -18,7 +18,10 @@ func (s *Scanner) rawText(p []byte, i, base int) int {
 				if j < 0 {
 					return len(p)
 				}
-				i += j
+				if i += j; i+1 < len(p) && p[i+1] != '/' {
+					i++ // starts no end tag
+					continue
+				}
 				s.endTagAt = base + i
 				if n := endTagAt(p[i:], s.rawEnd); n > 0 {
 					s.beginEndTag(s.rawEnd)
@@ -93,7 +96,10 @@ func (s *Scanner) scriptStates(p []byte, i, base int) int {
 				if j < 0 {
 					return len(p)
 				}
-				i += j
+				if i += j; i+1 < len(p) && p[i+1] != '/' && p[i+1] != '!' {
+					i++ // starts neither an end tag nor an escape
+					continue
+				}
 				s.endTagAt = base + i
 				if n := endTagAt(p[i:], "script"); n > 0 {
 					s.beginEndTag("script")
@@ -153,8 +159,11 @@ func (s *Scanner) scriptStates(p []byte, i, base int) int {
 			s.state = scriptDataEscapedDashDashState
 
 		case scriptDataEscapedState:
-			for i < len(p) && p[i] != '-' && p[i] != '<' {
-				i++
+			// A '<' followed by neither '/' nor a letter is text.
+			for ; i < len(p); i++ {
+				if c := p[i]; c == '-' || c == '<' && (i+1 == len(p) || p[i+1] == '/' || isAlpha(p[i+1])) {
+					break
+				}
 			}
 			if i == len(p) {
 				return i

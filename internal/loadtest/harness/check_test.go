@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bytes"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -98,14 +99,7 @@ func TestIdentityCatchesFaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		serve := func(name string) []byte {
-			req := httptest.NewRequest("GET", "/", nil)
-			req.Header.Set(UserHeader, name)
-			rec := httptest.NewRecorder()
-			Auth(m.Handler(h)).ServeHTTP(rec, req)
-			return rec.Body.Bytes()
-		}
-		alice, bob := serve("alice"), serve("bob")
+		alice, bob := serveAs(m, h, "alice"), serveAs(m, h, "bob")
 		verify := func(page []byte) error {
 			id, err := Identity(v, page, doc)
 			if err != nil {
@@ -144,15 +138,8 @@ func TestChecksCatchFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serve := func(name string) []byte {
-		req := httptest.NewRequest("GET", "/", nil)
-		req.Header.Set(UserHeader, name)
-		rec := httptest.NewRecorder()
-		Auth(m.Handler(doc)).ServeHTTP(rec, req)
-		return rec.Body.Bytes()
-	}
 	s, now := m.Signer(), time.Now()
-	alice, bob := serve("alice"), serve("bob")
+	alice, bob := serveAs(m, doc, "alice"), serveAs(m, doc, "bob")
 	if err := CheckInjected(alice, doc, s, "alice", now); err != nil {
 		t.Fatalf("a good page fails: %v", err)
 	}
@@ -188,4 +175,14 @@ func TestChecksCatchFaults(t *testing.T) {
 	if err := CheckBare(alice, doc); err == nil {
 		t.Error("CheckBare accepts an injected page")
 	}
+}
+
+// serveAs serves h through m and the harness's Auth to a request from
+// user name, and returns the page.
+func serveAs(m *productfruits.Middleware, h http.Handler, name string) []byte {
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set(UserHeader, name)
+	rec := httptest.NewRecorder()
+	Auth(m.Handler(h)).ServeHTTP(rec, req)
+	return rec.Body.Bytes()
 }

@@ -121,6 +121,10 @@ type Scanner struct {
 	// snippet itself: the marker attribute or the loader's src.
 	script   bool
 	marked   bool
+	watch    watched               // whose attribute names matter: a script, a <base> or a <meta> in the head
+	baseHref bool                  // the <base> being read has an href: URLs after it resolve against it
+	equiv    bool                  // the <meta> being read has an http-equiv
+	attrOn   bool                  // the attribute name being read is recorded in attr
 	attr     [len(MarkerAttr)]byte // attribute name, lower-cased
 	attrLen  int
 	srcValue bool      // reading a src value that may still be the loader's
@@ -134,7 +138,27 @@ type Scanner struct {
 	live     bool   // the script runs (not in a <template>): it may be the loader
 	loader   int    // bytes of loaderGlobal matched at the end of the last piece
 	depth    int    // <template> nesting: its contents are inert
+
+	// lastSafe is the stream offset of the last point known to lie in
+	// the head, where the snippet may still go when the insertion point
+	// is not found within the caller's look-ahead; 0 for none.
+	lastSafe int
+	// metas are the stream offsets of the head's <meta http-equiv> tags
+	// before the insertion point (a Content-Security-Policy may be one),
+	// up to len(metas) of them.
+	metas  [4]int
+	nMetas int
 }
+
+// watched says which start tag's attribute names the scanner reads.
+type watched uint8
+
+const (
+	watchNone   watched = iota
+	watchScript         // the marker, src
+	watchBase           // href
+	watchMeta           // http-equiv
+)
 
 // Reset prepares s for a new page. scriptURL is the product's loader URL
 // and scriptAttr the same URL escaped for an attribute: a script element
@@ -157,6 +181,17 @@ func (s *Scanner) SetXML() { s.xml = true }
 // InsertAt returns the stream offset of the insertion point once Scan has
 // returned Insert.
 func (s *Scanner) InsertAt() int { return s.insertAt }
+
+// LastSafe returns the stream offset of the last point the scanner knows
+// to lie inside the head, where the snippet may go when the insertion
+// point is not found within the caller's look-ahead (right after <head>,
+// or right before a later element the head keeps); 0 when there is none.
+func (s *Scanner) LastSafe() int { return s.lastSafe }
+
+// Metas returns the stream offsets of the '<' of the <meta http-equiv>
+// tags of the head scanned so far (at most four; more are not recorded).
+// Before an Insert they all precede the insertion point.
+func (s *Scanner) Metas() []int { return s.metas[:s.nMetas] }
 
 // Offset returns how many bytes Scan has consumed.
 func (s *Scanner) Offset() int { return s.off }
@@ -359,8 +394,12 @@ tagName:
 	if s.prolog && !s.documentStart() {
 		return i, GiveUp
 	}
-	s.script = !s.endTag && s.depth == 0 && s.nameIs("script")
-	s.marked = false
+	s.watch = watchNone
+	if !s.endTag && s.depth == 0 {
+		s.watch = watchedTag(s.name[:min(s.nameLen, len(s.name))])
+		s.marked, s.baseHref, s.equiv = false, false, false
+	}
+	s.script = s.watch == watchScript
 	if s.slash = p[i] == '/'; p[i] == '>' {
 		goto emit
 	}
@@ -380,17 +419,18 @@ beforeAttributeName:
 		goto emit
 	}
 	s.attrLen, s.slash = 0, false
+	s.attrOn = s.watchAttr(p[i])
 	if p[i] == '=' {
 		// An '=' here starts the attribute's name.
-		if s.script {
+		if s.attrOn {
 			s.addAttr('=')
 		}
 		i++
 	}
 
 attributeName:
-	// Only a script's attribute names matter (the marker, src).
-	if s.script {
+	// Only the watched tags' attribute names matter.
+	if s.attrOn {
 		for ; i < len(p) && !attrStop[p[i]]; i++ {
 			s.addAttr(p[i])
 		}
@@ -437,6 +477,7 @@ afterAttributeName:
 		goto beforeAttributeName
 	}
 	s.attrLen, s.slash = 0, false
+	s.attrOn = s.watchAttr(p[i])
 	goto attributeName
 
 beforeAttributeValue:
@@ -520,7 +561,7 @@ byteOrderMark:
 emit:
 	// p[i] is the tag's '>'.
 	i++
-	if r := s.emitTag(); r != More {
+	if r := s.emitTag(base + i); r != More {
 		return i, r
 	}
 	if s.state == dataState {
@@ -548,7 +589,8 @@ func (s *Scanner) documentStart() bool {
 // the first token that makes it leave the head is the insertion point;
 // template contents are skipped as a whole; and the elements whose
 // content the tokenizer reads in another state switch it there.
-func (s *Scanner) emitTag() Result {
+// end is the stream offset right after the tag's '>'.
+func (s *Scanner) emitTag(end int) Result {
 	start := s.tagStart
 	s.tagStart = -1
 	s.state = dataState
@@ -576,10 +618,24 @@ func (s *Scanner) emitTag() Result {
 		return Insert
 	}
 	// The start tags the head keeps; any other makes the parser leave it.
+	// Right before one of them, once the head is open, the snippet would
+	// still be in the head (lastSafe).
+	safe := start
 	switch string(name) {
 	case "html":
 		return More
-	case "head", "base", "basefont", "bgsound", "link", "meta":
+	case "head":
+		safe = end // before <head> the snippet would open a head of its own
+	case "base":
+		if s.baseHref {
+			// Every relative URL after it resolves against its href,
+			// the runtime's among them: the snippet goes before it.
+			s.insertAt = start
+			return Insert
+		}
+	case "meta":
+		s.noteMeta(start)
+	case "basefont", "bgsound", "link":
 	case "title": // RCDATA
 		s.state, s.rawEnd = rawTextState, "title"
 	case "style", "noscript", "noframes": // RAWTEXT, scripting enabled
@@ -595,8 +651,20 @@ func (s *Scanner) emitTag() Result {
 		s.insertAt = start
 		return Insert
 	}
+	if s.headOpen || safe == end {
+		s.lastSafe = safe
+	}
 	s.headOpen = true // <head>, or an element that opens it implicitly
 	return More
+}
+
+// noteMeta records a <meta http-equiv> of the head, for the caller to read
+// (Metas).
+func (s *Scanner) noteMeta(start int) {
+	if s.equiv && s.nMetas < len(s.metas) {
+		s.metas[s.nMetas] = start
+		s.nMetas++
+	}
 }
 
 // emitXMLTag acts on a tag of an XHTML page: the XML parser closes
@@ -614,6 +682,14 @@ func (s *Scanner) emitXMLTag(name []byte, long bool, start int) Result {
 		s.depth++
 	case s.script && s.marked:
 		return GiveUp // the page already carries the snippet
+	case s.endTag || s.depth > 0:
+	case string(name) == "head":
+		s.headOpen = true
+	case s.headOpen && string(name) == "base" && s.baseHref:
+		s.insertAt = start // as in HTML: relative URLs after it resolve against it
+		return Insert
+	case string(name) == "meta":
+		s.noteMeta(start)
 	}
 	return More
 }
@@ -700,16 +776,51 @@ func (s *Scanner) attrIs(n string) bool {
 	return s.attrLen == len(n) && string(s.attr[:s.attrLen]) == n
 }
 
-// endAttrName notes the attributes that make a script tag the snippet.
+// watchedTag says whether a start tag of the head (its lower-cased name)
+// is one whose attribute names the scanner reads.
+func watchedTag(name []byte) watched {
+	switch len(name) {
+	case 4:
+		if string(name) == "base" {
+			return watchBase
+		}
+		if string(name) == "meta" {
+			return watchMeta
+		}
+	case 6:
+		if string(name) == "script" {
+			return watchScript
+		}
+	}
+	return watchNone
+}
+
+// watchAttr reports whether the attribute name starting with c may be one
+// the tag being read is watched for: every name of a script (the marker,
+// src); only names starting with 'h' of <base> and <meta> (href,
+// http-equiv), so their other attributes cost nothing.
+func (s *Scanner) watchAttr(c byte) bool {
+	return s.watch == watchScript || s.watch != watchNone && c|0x20 == 'h'
+}
+
+// endAttrName notes the attributes that matter: those that make a script
+// tag the snippet, a <base>'s href and a <meta>'s http-equiv.
 func (s *Scanner) endAttrName() {
 	s.srcValue = false
-	if !s.script {
+	if !s.attrOn {
 		return
 	}
-	if s.attrIs(MarkerAttr) {
-		s.marked = true
+	switch s.watch {
+	case watchScript:
+		if s.attrIs(MarkerAttr) {
+			s.marked = true
+		}
+		s.srcValue = s.attrIs("src")
+	case watchBase:
+		s.baseHref = s.baseHref || s.attrIs("href")
+	case watchMeta:
+		s.equiv = s.equiv || s.attrIs("http-equiv")
 	}
-	s.srcValue = s.attrIs("src")
 }
 
 func (s *Scanner) beginValue() {

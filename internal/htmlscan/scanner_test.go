@@ -40,7 +40,11 @@ var scanTests = []struct {
 
 	// Look-alikes that are not the insertion point.
 	{"end tags the head ignores", "<html><head></headx></bodyx></hea></header></div></p></template>^</head>", Insert},
-	{"start tags the head keeps", "<html><head><head><html lang=x><base href=/><basefont><bgsound><link rel=a><meta charset=utf-8>^</head>", Insert},
+	{"start tags the head keeps", "<html><head><head><html lang=x><base target=_top><basefont><bgsound><link rel=a><meta charset=utf-8>^</head>", Insert},
+	{"before a <base href>", "<html><head><meta charset=utf-8>^<base href=https://cdn.example.com/><link rel=a></head>", Insert},
+	{"before a <base> with href in any case", "<html><head>^<BASE target=_top HREF='/x/'></head>", Insert},
+	{"a <base href> that opens the head", "<html>^<base href=/x/><head></head>", Insert},
+	{"href of another tag, hreflang of base", "<html><head><link href=/x><base target=x hreflang=y data-href=z>^</head>", Insert},
 	{"a longer name leaves the head", "<html><head>^<header></header></head>", Insert},
 	{"</head> in a comment", "<html><head><!-- </head> <body> -->^</head>", Insert},
 	{"comment ended by --!>", "<html><head><!-- </head> --!>^</head>", Insert},
@@ -146,6 +150,8 @@ var xmlScanTests = []struct {
 	html string
 	want Result
 }{
+	{"XML: before a <base href> in the head", "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>t</title>^<base href=\"/x/\"/></head>", Insert},
+	{"XML: a <base> without href", "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><base target=\"_top\"/>^</head>", Insert},
 	{"XML declaration and doctype", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>t</title>^</head>", Insert},
 	{"text and other elements stay in the head", "<html><head>text<div/><p>x</p>^</head>", Insert},
 	{"CDATA section", "<html><head><script><![CDATA[ if (a < b && c) \"</head>\" ]] ]]></script>^</head>", Insert},
@@ -232,6 +238,46 @@ func TestScanOffsets(t *testing.T) {
 	assert.Equal(t, 0, s.Offset(), "Reset starts a new page")
 	assert.Equal(t, Insert, s.Scan([]byte("<head></head>")))
 	assert.Equal(t, 6, s.InsertAt())
+}
+
+// TestScanLastSafe: the last point known to be in the head is right
+// after <head> or right before a later element the head keeps, never
+// inside a raw text or script element, never before the head opened.
+func TestScanLastSafe(t *testing.T) {
+	for _, tt := range []struct{ desc, page string }{
+		{"none before the head opens", "<!doctype html><html lang=en>"},
+		{"right after <head>", "<html><head>^"},
+		{"before the last kept element", "<html><head><meta charset=utf-8><title>x</title>^<script>var a = '<meta>';"},
+		{"a start tag inside a script is text", "<html><head><link rel=a>^<script>'<link rel=b>'"},
+		{"implicit head", "<html><meta charset=utf-8>^<style>a{}"},
+	} {
+		t.Run(tt.desc, func(t *testing.T) {
+			want := max(strings.Index(tt.page, "^"), 0)
+			page := []byte(strings.Replace(tt.page, "^", "", 1))
+			for k := 0; k <= len(page); k++ {
+				var s Scanner
+				s.Reset(testLoader, testLoaderAttr)
+				require.Equal(t, More, s.Scan(page[:k]))
+				require.Equal(t, More, s.Scan(page[k:]))
+				require.Equal(t, want, s.LastSafe(), "split at %d", k)
+			}
+		})
+	}
+}
+
+// TestScanMetas: the <meta http-equiv> tags of the head are recorded, at
+// their '<', and no other.
+func TestScanMetas(t *testing.T) {
+	page := "<html><head><meta charset=utf-8><META HTTP-EQUIV=content-security-policy content=\"script-src 'nonce-a'\">" +
+		"<script>'<meta http-equiv=x>'</script><template><meta http-equiv=y></template><meta name=x http-equiv=refresh>"
+	want := []int{strings.Index(page, "<META"), strings.LastIndex(page, "<meta name")}
+	for k := 0; k <= len(page); k++ {
+		var s Scanner
+		s.Reset(testLoader, testLoaderAttr)
+		s.Scan([]byte(page[:k]))
+		s.Scan([]byte(page[k:]))
+		require.Equal(t, want, s.Metas(), "split at %d", k)
+	}
 }
 
 // TestContainsLoader holds containsLoader to bytes.Contains on pieces

@@ -13,6 +13,10 @@ const runtime = require('fs').readFileSync(0, 'utf8');
 const LOADER = process.argv[2];
 assert.ok(/^https:[/][/]/.test(LOADER || ''), 'the loader URL is the first argument');
 
+// PAGE is the document's URL, which the endpoint is resolved against.
+const PAGE = 'https://app.example/app/page/1';
+const ORIGIN = 'https://app.example';
+
 const settle = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); };
 
 function user(name, exp, extra) {
@@ -74,11 +78,15 @@ function browser(opts) {
     // The page's own scripts (opts.pageScripts) come before the head's.
     getElementsByTagName(tag) { assert.strictEqual(tag, 'script'); return (opts.pageScripts || []).concat(head.scripts); },
     createElement(tag) { const el = element(); el.tagName = tag.toUpperCase(); return el; },
+    // No loader template in these pages (Chromium proves the template).
+    querySelector() { return null; },
   };
   const ctx = {
     window: window,
     document: document,
     Date: { now: () => env.now },
+    URL: URL,
+    location: { href: PAGE },
     setTimeout(fn, ms) {
       assert.ok(ms >= 0 && ms <= 2147483647, 'setTimeout delay out of range: ' + ms);
       env.delays.push(ms);
@@ -130,13 +138,16 @@ function browser(opts) {
     await settle();
   };
   // respond answers the oldest open fetch; headers maps lower-case names
-  // to values, as fetch's Headers.get reads them.
-  env.respond = async (status, body, headers) => {
+  // to values, as fetch's Headers.get reads them (Content-Type is JSON
+  // unless they say otherwise); a body that is an Error is one json()
+  // rejects with; type is the response's type, 'basic' unless given.
+  env.respond = async (status, body, headers, type) => {
     const f = env.fetches.shift();
     assert.ok(f, 'no fetch to answer');
-    const h = headers || {};
+    const h = Object.assign({ 'content-type': 'application/json' }, headers || {});
     f.resolve({
-      status: status, ok: status >= 200 && status < 300, json: () => Promise.resolve(body),
+      status: status, ok: status >= 200 && status < 300, type: type || 'basic',
+      json: () => (body instanceof Error ? Promise.reject(body) : Promise.resolve(body)),
       headers: { get: (name) => (name.toLowerCase() in h ? h[name.toLowerCase()] : null) },
     });
     await settle();
@@ -326,8 +337,9 @@ const cases = {
     assert.strictEqual(b.fetches.length, 0);
     await b.advance(1);
     assert.strictEqual(b.fetches.length, 1);
-    assert.strictEqual(b.fetches[0].url, '/app/productfruits/identity');
+    assert.strictEqual(b.fetches[0].url, ORIGIN + '/app/productfruits/identity', 'resolved against the page, not a <base href>');
     assert.strictEqual(b.fetches[0].init.credentials, 'same-origin');
+    assert.strictEqual(b.fetches[0].init.redirect, 'manual', 'a login wall\'s redirect is not followed');
     assert.strictEqual(b.fetches[0].init.cache, 'no-store');
     await b.respond(200, user('ann', 'e2'));
     assert.deepStrictEqual(b.product.identified.map((u) => u.hmac.expiration), ['e2']);
@@ -368,6 +380,67 @@ const cases = {
     assert.strictEqual(b.product.destroyed, 1);
     assert.strictEqual(b.timers.size, 0);
     assert.deepStrictEqual(b.events, ['init:ann', 'destroy:ann']);
+  },
+
+  async 'a login wall\'s answer is signed out, as 401 is: destroy, stop, one warning per document'() {
+    const walls = {
+      'a redirect': [0, null, {}, 'opaqueredirect', /opaqueredirect/],
+      'an HTML page': [200, null, { 'content-type': 'text/html; charset=utf-8' }, 'basic', /status 200 with Content-Type text\/html/],
+      'no Content-Type': [200, null, { 'content-type': null }, 'basic', /Content-Type \(none\)/],
+      'a body that is not JSON': [200, new SyntaxError('Unexpected token <'), {}, 'basic', /not valid JSON/],
+      'JSON that is no user': [200, { error: 'login required' }, {}, 'basic', /no user object/],
+      'JSON null': [200, null, {}, 'basic', /no user object/],
+    };
+    for (const [name, [status, body, headers, type, warning]] of Object.entries(walls)) {
+      const b = browser();
+      b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 10000 }));
+      b.load();
+      b.ready();
+      await b.advance(8000);
+      await b.respond(status, body, headers, type);
+      assert.strictEqual(b.product.destroyed, 1, name);
+      assert.strictEqual(b.timers.size, 0, name + ': no more renewals');
+      assert.deepStrictEqual(b.events, ['init:ann', 'destroy:ann'], name);
+      assert.strictEqual(b.warnings.length, 1, name + ': ' + b.warnings.join('\n'));
+      assert.match(b.warnings[0], warning, name);
+      assert.match(b.warnings[0], /https:[/][/]app\.example[/]id/, name + ': the URL');
+      assert.match(b.warnings[0], /taken as signed out/, name);
+      // Logged in again in the same document: the next wall is not warned
+      // of again.
+      b.page(data(user('ann', 'e3'), { identity: '/id', ttl: 10000 }));
+      b.ready();
+      await b.advance(8000);
+      await b.respond(status, body, headers, type);
+      assert.strictEqual(b.product.destroyed, 2, name);
+      assert.strictEqual(b.warnings.length, 1, name + ': once per document');
+      assert.deepStrictEqual(b.product.errors, [], name);
+    }
+  },
+
+  async 'from the cache, a login wall\'s answer inits nobody'() {
+    const b = browser({ navigation: { type: 'back_forward', transferSize: 0 } });
+    b.page(data(user('ann', 'old'), { identity: '/id', ttl: 10000 }));
+    await b.respond(0, null, {}, 'opaqueredirect');
+    assert.deepStrictEqual(b.queue(), []);
+    assert.deepStrictEqual(b.appended, []);
+    assert.deepStrictEqual(b.events, []);
+    assert.strictEqual(b.timers.size, 0);
+  },
+
+  async 'an exception in the product is reported once; later pushes still work'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 10000 }));
+    b.load();
+    b.ready();
+    b.window.productFruits.identifyUser = () => { throw new Error('boom'); };
+    b.page(data(user('ann', 'e2'), { identity: '/id', ttl: 10000 }));
+    b.page(data(user('ann', 'e3'), { identity: '/id', ttl: 10000 }));
+    assert.strictEqual(b.warnings.length, 1, b.warnings.join('\n'));
+    assert.match(b.warnings[0], /^productfruits: .*boom/);
+    assert.strictEqual(b.timers.size, 1, 'renewal still planned');
+    b.anonymous();
+    assert.strictEqual(b.product.destroyed, 1);
+    assert.deepStrictEqual(b.events, ['init:ann', 'renew:ann', 'renew:ann', 'destroy:ann']);
   },
 
   async 'renewal returning another user switches'() {

@@ -172,6 +172,12 @@ func (c Config) validate() (settings, error) {
 	if c.Secret == "" {
 		return s, bad("Secret", "is empty")
 	}
+	if strings.TrimSpace(c.Secret) != c.Secret {
+		// A trailing newline from a secrets file or an env file: every
+		// HMAC would be wrong. The value itself is never printed.
+		return s, bad("Secret", "has leading or trailing whitespace (a newline from a file?); "+
+			"the workspace's key has none: trim it where you read it")
+	}
 	if s.language == "" {
 		s.language = defaultLanguage
 	}

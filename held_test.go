@@ -1,6 +1,7 @@
 package productfruits
 
 import (
+	"errors"
 	"bytes"
 	"math/rand/v2"
 	"testing"
@@ -63,11 +64,12 @@ func TestHeldBytesStopsAtFirstError(t *testing.T) {
 	var h heldBytes
 	h.Append(make([]byte, 3*chunkSize))
 	calls := 0
+	errStop := errors.New("stop")
 	err := h.Range(0, h.Len(), func([]byte) error {
 		calls++
-		return errWriterGone
+		return errStop
 	})
-	require.ErrorIs(t, err, errWriterGone)
+	require.ErrorIs(t, err, errStop)
 	require.Equal(t, 1, calls)
 	h.Reset()
 }

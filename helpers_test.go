@@ -352,3 +352,14 @@ func checkInjection(t *testing.T, m *Middleware, method string, spec respSpec, w
 		require.Contains(t, header.Get("Vary"), "Cookie", name)
 	}
 }
+
+// handleOf returns the middleware's handle behind a handler's writer.
+func handleOf(w http.ResponseWriter) *writerHandle {
+	switch h := w.(type) {
+	case *writerHandle:
+		return h
+	case hijackHandle:
+		return h.writerHandle
+	}
+	return nil
+}

@@ -3,7 +3,6 @@ package productfruits
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"io"
 	"maps"
 	"net"
@@ -62,7 +61,7 @@ func (m *Middleware) serveInjected(rw http.ResponseWriter, r *http.Request, st *
 	w := writerPool.Get().(*injectWriter)
 	w.reset(rw, m, r, st)
 	h := &st.handle
-	h.w = w
+	h.w, h.rw = w, rw
 	finished := false
 	defer func() {
 		// A panicking handler (http.ErrAbortHandler included) leaves the
@@ -75,52 +74,84 @@ func (m *Middleware) serveInjected(rw http.ResponseWriter, r *http.Request, st *
 			writerPool.Put(w)
 		}
 	}()
-	next.ServeHTTP(h, r)
+	next.ServeHTTP(h.served(), r)
 	w.finish()
 	finished = true
 }
 
-// errWriterGone is what a write after the handler returned gets.
-var errWriterGone = errors.New("productfruits: write after the handler returned")
-
 // writerHandle is the ResponseWriter a handler gets: the pooled writer,
 // for the length of the request only. Some frameworks keep the writer
 // and write after the handler returned (echo.WrapMiddleware writes the
-// error page of a handler's error then): those writes get errWriterGone,
-// never another request's response, which by then may own the writer.
-type writerHandle struct{ w *injectWriter }
+// error page of a handler's error then, a 401 or a 404): those calls go
+// to the writer beneath, rw, as they would without the middleware, never
+// to the pooled writer, which by then may belong to another request.
+type writerHandle struct {
+	w  *injectWriter
+	rw http.ResponseWriter
+}
+
+// hijackHandle is the writerHandle of a response whose writer beneath
+// can hand its connection over: only then is Hijack offered, so that a
+// WebSocket library under http.TimeoutHandler, say, answers a clean error
+// instead of switching protocols it cannot.
+type hijackHandle struct{ *writerHandle }
+
+// served returns h as the handler gets it: with Hijack when the writer
+// beneath has it (itself or through Unwrap, as http.ResponseController
+// looks).
+func (h *writerHandle) served() http.ResponseWriter {
+	if canHijack(h.rw) {
+		return hijackHandle{h}
+	}
+	return h
+}
+
+func canHijack(w http.ResponseWriter) bool {
+	for w != nil {
+		switch t := w.(type) {
+		case http.Hijacker:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return false
+		}
+	}
+	return false
+}
 
 // Compile-time checks that the wrapper keeps the powers handlers and
 // http.ResponseController look for.
 var (
 	_ http.ResponseWriter                       = (*writerHandle)(nil)
 	_ http.Flusher                              = (*writerHandle)(nil)
-	_ http.Hijacker                             = (*writerHandle)(nil)
+	_ http.Hijacker                             = hijackHandle{}
 	_ io.ReaderFrom                             = (*writerHandle)(nil)
 	_ interface{ FlushError() error }           = (*writerHandle)(nil)
 	_ interface{ Unwrap() http.ResponseWriter } = (*writerHandle)(nil)
 )
 
-// Header returns the response header, or a throwaway one once the
-// handler has returned.
+// Header returns the response header.
 func (h *writerHandle) Header() http.Header {
 	if h.w == nil {
-		return http.Header{}
+		return h.rw.Header()
 	}
 	return h.w.Header()
 }
 
 // WriteHeader sends or holds the status; see injectWriter.WriteHeader.
 func (h *writerHandle) WriteHeader(code int) {
-	if h.w != nil {
-		h.w.WriteHeader(code)
+	if h.w == nil {
+		h.rw.WriteHeader(code)
+		return
 	}
+	h.w.WriteHeader(code)
 }
 
 // Write writes the page; see injectWriter.Write.
 func (h *writerHandle) Write(p []byte) (int, error) {
 	if h.w == nil {
-		return 0, errWriterGone
+		return h.rw.Write(p)
 	}
 	return h.w.Write(p)
 }
@@ -131,15 +162,15 @@ func (h *writerHandle) Flush() { _ = h.FlushError() }
 // FlushError flushes what may be sent; see injectWriter.FlushError.
 func (h *writerHandle) FlushError() error {
 	if h.w == nil {
-		return errWriterGone
+		return http.NewResponseController(h.rw).Flush()
 	}
 	return h.w.FlushError()
 }
 
 // Hijack hands the connection over; see injectWriter.Hijack.
-func (h *writerHandle) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (h hijackHandle) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if h.w == nil {
-		return nil, nil, errWriterGone
+		return http.NewResponseController(h.rw).Hijack()
 	}
 	return h.w.Hijack()
 }
@@ -147,18 +178,13 @@ func (h *writerHandle) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // ReadFrom copies src into the page; see injectWriter.ReadFrom.
 func (h *writerHandle) ReadFrom(src io.Reader) (int64, error) {
 	if h.w == nil {
-		return 0, errWriterGone
+		return io.Copy(h.rw, src)
 	}
 	return h.w.ReadFrom(src)
 }
 
 // Unwrap returns the underlying writer, for http.ResponseController.
-func (h *writerHandle) Unwrap() http.ResponseWriter {
-	if h.w == nil {
-		return nil
-	}
-	return h.w.Unwrap()
-}
+func (h *writerHandle) Unwrap() http.ResponseWriter { return h.rw }
 
 type writerMode uint8
 

@@ -30,6 +30,69 @@ type Middleware struct {
 	renewalJSON        []byte // `,"identity":…,"ttl":…` of the page data; nil without TTL
 	ttlJSON            []byte // its `,"ttl":…` part
 	runtime            runtimeAsset
+
+	warned    atomic.Uint32 // the causes warned about (warnOnce), a bit each
+	languages badLanguages  // the invalid LanguageFunc values logged so far
+	reach     reachability  // whether the runtime's own URL reaches this Middleware (reach.go)
+}
+
+// cause is a reason the product would not load on some page, which the
+// middleware cannot fix and says once (warnOnce).
+type cause uint8
+
+const (
+	causeInnerCompression cause = iota // a page compressed by a layer inside the middleware
+	causeLookAhead                     // a head longer than the look-ahead, with no point known to be in it
+	causePolicyBlocks                  // a Content-Security-Policy that blocks the snippet's scripts
+	causeFlushedMeta                   // a <meta> policy flushed before the middleware could read it
+)
+
+// warnOnce logs msg at WARN the first time c happens to this Middleware,
+// and never again: a wiring problem shows on every request, and one line
+// naming the cause and the fix is what a developer needs.
+func (m *Middleware) warnOnce(r *http.Request, c cause, msg string, attrs ...slog.Attr) {
+	bit := uint32(1) << c
+	for {
+		old := m.warned.Load()
+		if old&bit != 0 {
+			return
+		}
+		if m.warned.CompareAndSwap(old, old|bit) {
+			break
+		}
+	}
+	attrs = append(attrs, slog.String("path", r.URL.Path))
+	m.logger.LogAttrs(r.Context(), slog.LevelWarn, "productfruits: "+msg, attrs...)
+}
+
+// maxBadLanguages bounds how many distinct invalid LanguageFunc values are
+// remembered (and each logged once); past it one more line says so.
+const maxBadLanguages = 32
+
+// badLanguages remembers the invalid LanguageFunc values already logged.
+type badLanguages struct {
+	mu   sync.Mutex
+	seen map[string]struct{}
+	full bool
+}
+
+// first reports whether l is an invalid value not logged before, and
+// whether the memory for them just ran full.
+func (b *badLanguages) first(l string) (first, full bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.seen[l]; ok || b.full {
+		return false, false
+	}
+	if len(b.seen) == maxBadLanguages {
+		b.full = true
+		return false, true
+	}
+	if b.seen == nil {
+		b.seen = make(map[string]struct{})
+	}
+	b.seen[l] = struct{}{}
+	return true, false
 }
 
 // New validates cfg and returns a Middleware. Every error wraps ErrConfig
@@ -85,7 +148,12 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 				m.serveIdentity(w, r)
 				return
 			case m.runtime.path:
-				m.serveRuntime(w, r)
+				if !m.probed(w, r) {
+					m.serveRuntime(w, r)
+				}
+				return
+			}
+			if r.URL.RawQuery != "" && m.pageQueryAnswer(w, r) {
 				return
 			}
 		}
@@ -335,9 +403,19 @@ func (m *Middleware) languageFor(r *http.Request) string {
 		if len(l) > 32 {
 			l = l[:32] // whatever the function read from the request, keep the log line short
 		}
-		m.logger.LogAttrs(r.Context(), slog.LevelWarn,
-			"productfruits: LanguageFunc returned no two-letter language code; using Config.Language",
-			slog.String("language", l), slog.String("fallback", m.language), slog.String("path", r.URL.Path))
+		// Once per distinct value: a user's locale ("pt_BR") comes back on
+		// every request of that user.
+		switch first, full := m.languages.first(l); {
+		case first:
+			m.logger.LogAttrs(r.Context(), slog.LevelWarn,
+				"productfruits: LanguageFunc returned no two-letter language code; using Config.Language "+
+					"(return the code's first two letters, such as \"pt\" for \"pt_BR\"); logged once per value",
+				slog.String("language", l), slog.String("fallback", m.language), slog.String("path", r.URL.Path))
+		case full:
+			m.logger.LogAttrs(r.Context(), slog.LevelWarn,
+				"productfruits: LanguageFunc returned more distinct invalid codes; no more are logged",
+				slog.Int("logged", maxBadLanguages))
+		}
 		return m.language
 	}
 	if l[0] < 'a' || l[1] < 'a' {

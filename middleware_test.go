@@ -326,13 +326,43 @@ func TestLanguageFunc(t *testing.T) {
 			assert.Equal(t, tt.want, rec.Header().Get("Content-Language"), "the endpoint names the language")
 
 			out := logs.String()
-			assert.Equal(t, 2*tt.wantLogs, strings.Count(out, "\n"), "one line per request: %s", out)
+			assert.Equal(t, tt.wantLogs, strings.Count(out, "\n"), "one line per distinct value, not per request: %s", out)
 			if tt.wantLogs > 0 {
 				assert.Contains(t, out, "LanguageFunc")
 				assert.Less(t, len(out), 2*400, "the value is cut short in the log")
 			}
 		})
 	}
+
+	t.Run("each distinct invalid value logged once, memory bounded", func(t *testing.T) {
+		var logs logBuffer
+		m := newTestMiddleware(t, func(c *Config) {
+			c.LanguageFunc = func(r *http.Request) string { return r.Header.Get("X-Lang") }
+			c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		})
+		app := withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_ = TemplateScript(r)
+		})))
+		serve := func(lang string) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("X-Lang", lang)
+			app.ServeHTTP(httptest.NewRecorder(), r)
+		}
+		for range 3 {
+			serve("pt_BR")
+			serve("nan_Latn_pehoeji")
+		}
+		out := logs.String()
+		assert.Equal(t, 1, strings.Count(out, "language=pt_BR"), out)
+		assert.Equal(t, 1, strings.Count(out, "language=nan_Latn_pehoeji"), out)
+		for i := range 2 * maxBadLanguages {
+			serve(fmt.Sprintf("x-%d", i))
+		}
+		out = logs.String()
+		assert.Equal(t, maxBadLanguages+1, strings.Count(out, "\n"), "every distinct value up to the bound, then one line that says so")
+		assert.Contains(t, out, "no more are logged")
+		assert.LessOrEqual(t, len(m.languages.seen), maxBadLanguages)
+	})
 
 	t.Run("each request its own language", func(t *testing.T) {
 		m := newTestMiddleware(t, func(c *Config) {

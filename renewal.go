@@ -35,6 +35,9 @@ func (m *Middleware) IdentityHandler() http.Handler {
 			m.serveRuntime(w, r)
 			return
 		}
+		if r.URL.RawQuery != "" && m.pageQueryAnswer(w, r) {
+			return
+		}
 		m.serveIdentity(w, r)
 	})
 }
@@ -210,9 +213,10 @@ func (m *Middleware) serveRuntime(w http.ResponseWriter, r *http.Request) {
 }
 
 // appendRuntime appends the snippet's second script element: the runtime
-// loaded from its URL (under prefix, when one was stripped), or, when it
-// has none, inline.
-func (m *Middleware) appendRuntime(dst []byte, prefix, nonce string) []byte {
+// loaded from its URL (under the stripped prefix, or on the page's own URL
+// where the runtime's does not reach the middleware), or, when it has
+// none, inline.
+func (m *Middleware) appendRuntime(dst []byte, home pageHome, nonce string) []byte {
 	if m.runtime.src == nil {
 		dst = append(dst, "<script "...)
 		dst = appendNonceAttr(dst, nonce)
@@ -221,10 +225,17 @@ func (m *Middleware) appendRuntime(dst []byte, prefix, nonce string) []byte {
 		return append(dst, "\n//]]></script>"...)
 	}
 	dst = append(dst, `<script async="async" src="`...)
-	if prefix != "" {
-		dst = append(dst, html.EscapeString(prefix)...)
+	switch {
+	case home.page != "":
+		dst = append(dst, html.EscapeString(home.page)...)
+		dst = append(dst, "?"+pageQuery...)
+		dst = append(dst, m.runtime.file[1:]...)
+	case home.prefix != "":
+		dst = append(dst, html.EscapeString(home.prefix)...)
+		fallthrough
+	default:
+		dst = append(dst, m.runtime.src...)
 	}
-	dst = append(dst, m.runtime.src...)
 	dst = append(dst, '"', ' ')
 	dst = appendNonceAttr(dst, nonce)
 	return append(dst, snippetMarker+`=""></script>`...)
@@ -255,26 +266,43 @@ func (m *Middleware) buildRenewal() {
 	m.renewalJSON = append(appendJSONString([]byte(`,"identity":`), url), m.ttlJSON...)
 }
 
-// pagePrefix returns the prefix stripped from r's path before the
-// middleware saw it, for the page's URLs of the endpoint and the runtime:
-// "" when IdentityURL says where they are, when the page needs neither, or
-// without a request (ScriptFor).
-func (m *Middleware) pagePrefix(r *http.Request) string {
-	if r == nil || m.identityURL != "" || (m.ttl <= 0 && m.runtime.src == nil) {
-		return ""
+// pageHome says where r's page finds the endpoint and the runtime: under
+// the configured path, with prefix, the path stripped from r before the
+// middleware saw it, in front; or, when page is set, on the page's own
+// URL (see reach.go).
+type pageHome struct {
+	prefix string
+	page   string
+}
+
+// homeFor returns r's pageHome: the configured one when IdentityURL says
+// where it is, when the page needs neither URL, or without a request
+// (ScriptFor).
+func (m *Middleware) homeFor(r *http.Request) pageHome {
+	if r == nil || m.identityURL != "" || m.identityPath == "" || (m.ttl <= 0 && m.runtime.src == nil) {
+		return pageHome{}
 	}
-	return strippedPrefix(r)
+	prefix := strippedPrefix(r)
+	if !m.rootReaches(r, prefix) {
+		return pageHome{page: pagePath(r, prefix)}
+	}
+	return pageHome{prefix: prefix}
 }
 
 // appendRenewal appends the renewal settings of the page data object,
-// with the endpoint under prefix (see pagePrefix) when it is not "".
-func (m *Middleware) appendRenewal(dst []byte, prefix string) []byte {
+// with the endpoint where home says.
+func (m *Middleware) appendRenewal(dst []byte, home pageHome) []byte {
 	if m.ttl <= 0 {
 		return dst
 	}
-	if prefix != "" {
+	switch {
+	case home.page != "":
 		dst = append(dst, `,"identity":`...)
-		dst = appendJSONString(dst, prefix+m.identityPath)
+		dst = appendJSONString(dst, home.page+"?"+pageQuery+identityQuery)
+		return append(dst, m.ttlJSON...)
+	case home.prefix != "":
+		dst = append(dst, `,"identity":`...)
+		dst = appendJSONString(dst, home.prefix+m.identityPath)
 		return append(dst, m.ttlJSON...)
 	}
 	return append(dst, m.renewalJSON...)

@@ -107,10 +107,10 @@ func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState,
 		}
 		dst = out
 	}
-	prefix := m.pagePrefix(r)
-	dst = m.appendRenewal(dst, prefix)
+	home := m.homeFor(r)
+	dst = m.appendRenewal(dst, home)
 	dst = append(dst, "});\n//]]></script>"...)
-	return m.appendRuntime(dst, prefix, nonce), nil
+	return m.appendRuntime(dst, home, nonce), nil
 }
 
 func appendNonceAttr(dst []byte, nonce string) []byte {

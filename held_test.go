@@ -1,8 +1,8 @@
 package productfruits
 
 import (
-	"errors"
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"testing"
 

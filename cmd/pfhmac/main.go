@@ -10,6 +10,7 @@
 //
 //	pfhmac sign -user NAME [-ttl 1h | -expires RFC3339]
 //	pfhmac verify -user NAME -hash HASH [-expiration EXPIRATION]
+//	pfhmac doctor [-cookie COOKIES | -cookie-file FILE] URL
 //	pfhmac help
 //
 // sign prints the hmac member of the user object the page hands to
@@ -20,6 +21,10 @@
 // verify exits 0 and prints "ok" when the hash is right and unexpired, and
 // exits 1 with an explanation on standard error when it is not. Usage
 // errors exit 2.
+//
+// doctor fetches a page as a browser does and reports, one line per
+// finding with its verdict and fix, whether the product would load there
+// (snippet, runtime, identity endpoint, hash, CSP, caching, compression).
 //
 // The workspace secret (the "Encryption key" in the workspace settings)
 // comes from the PRODUCTFRUITS_SECRET environment variable or from the file
@@ -55,7 +60,8 @@ const usage = `pfhmac signs and checks Product Fruits identity verification HMAC
 Usage:
   pfhmac sign -user NAME [-ttl DURATION | -expires TIME]
   pfhmac verify -user NAME -hash HASH [-expiration EXPIRATION]
-  pfhmac help [sign | verify]
+  pfhmac doctor [-cookie COOKIES | -cookie-file FILE] URL
+  pfhmac help [sign | verify | doctor]
 
 The secret (the workspace's "Encryption key") is read from the
 PRODUCTFRUITS_SECRET environment variable, or from the file given with
@@ -118,6 +124,8 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer, now f
 		err = sign(rest, env, stdout, stderr, now)
 	case "verify":
 		err = verify(rest, env, stdout, stderr, now)
+	case "doctor":
+		err = doctor(rest, env, stdout, stderr, now)
 	case "help", "-h", "-help", "--help":
 		err = help(rest, stdout)
 	default:
@@ -158,6 +166,8 @@ func help(args []string, stdout io.Writer) error {
 			text = signUsage
 		case "verify":
 			text = verifyUsage
+		case "doctor":
+			text = doctorUsage
 		default:
 			return usageErrorf("help: unknown command %q", args[0])
 		}

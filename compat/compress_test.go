@@ -3,6 +3,8 @@ package compat
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/CAFxX/httpcompression"
@@ -31,7 +33,26 @@ func compressPages() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/small", htmlHandler(smallPage))
 	mux.Handle("/large", htmlHandler(largePage))
+	mux.HandleFunc("/api", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-App", "api")
+		_, _ = io.WriteString(w, apiBody)
+	})
 	return mux
+}
+
+// apiBody is a JSON answer above every compressor's minimum size.
+var apiBody = `{"items":[` + strings.Repeat(`{"name":"item","tags":["a","b","c"]},`, 60) + `{}]}`
+
+// apiIntact asserts that the JSON answer goes out as the app wrote it.
+func apiIntact(t *testing.T, srv *httptest.Server, enc string) {
+	t.Helper()
+	t.Run(enc+"/api", func(t *testing.T) {
+		for range 3 {
+			r := get(t, srv.URL+"/api", req{user: testUser, encoding: enc})
+			intact(t, r, http.StatusOK, http.Header{"Content-Type": {"application/json"}, "X-App": {"api"}}, []byte(apiBody))
+		}
+	})
 }
 
 // compressor is one compression middleware, wired around the Middleware
@@ -150,6 +171,7 @@ func TestCompressorOutside(t *testing.T) {
 			pf, _ := newPF(t)
 			srv := serve(t, c.outside(pf, compressPages()))
 			for _, enc := range c.encodings {
+				apiIntact(t, srv, enc)
 				for _, p := range []struct{ path, page string }{{"/small", smallPage}, {"/large", largePage}} {
 					t.Run(enc+p.path, func(t *testing.T) {
 						for range 3 {
@@ -179,6 +201,7 @@ func TestCompressorInside(t *testing.T) {
 			pf, logs := newPF(t)
 			srv := serve(t, c.inside(pf, compressPages()))
 			for _, enc := range c.encodings {
+				apiIntact(t, srv, enc)
 				t.Run(enc+"/large", func(t *testing.T) {
 					for range 3 {
 						r := get(t, srv.URL+"/large", req{user: testUser, encoding: enc})

@@ -493,8 +493,14 @@ func (d *doctorRun) checkSnippet(compressionInside bool) {
 		return
 	}
 	where := d.where()
-	if compressionInside {
-		rep.add(vFail, "snippet", "absent from the page as browsers get it (compressed), present when fetched uncompressed; checked that one below", fixCompression)
+	// found reports the snippet that is there; with compression inside
+	// the middleware, browsers do not get it.
+	found := func(msg string) {
+		if compressionInside {
+			rep.add(vFail, "snippet", "absent from the page as browsers get it (compressed); fetched uncompressed, it is "+msg+" (the checks below read that page)", fixCompression)
+			return
+		}
+		rep.add(vOK, "snippet", msg, "")
 	}
 	if len(sc.data) > 1 {
 		rep.add(vFail, "snippet", fmt.Sprintf("snippet twice: %d page data scripts (at bytes %s); the product is inited twice", len(sc.data), offsets(sc.data)),
@@ -509,7 +515,7 @@ func (d *doctorRun) checkSnippet(compressionInside bool) {
 		if d.cookie != "" {
 			rep.add(vWarn, "snippet", "only the anonymous script: the page was served to nobody logged in, so the cookie is not logged in", "give -cookie the Cookie header of a logged-in browser session")
 		} else {
-			rep.add(vOK, "snippet", fmt.Sprintf("anonymous script (nobody logged in) at byte %d, %s", anon.start, where), "")
+			found(fmt.Sprintf("anonymous script (nobody logged in) at byte %d, %s", anon.start, where))
 		}
 		d.checkPosition(where)
 		return
@@ -527,7 +533,7 @@ func (d *doctorRun) checkSnippet(compressionInside bool) {
 		rep.add(vFail, "snippet", "the page data is there but not the runtime's script element: nothing inits the product", "serve the whole snippet: both script elements pf emits")
 	}
 	if len(sc.data) == 1 {
-		rep.add(vOK, "snippet", fmt.Sprintf("present once for user %q at byte %d, %s", pd.User.Username, sc.data[0].start, where), "")
+		found(fmt.Sprintf("present once for user %q at byte %d, %s", pd.User.Username, sc.data[0].start, where))
 	}
 	d.checkPosition(where)
 }

@@ -1113,7 +1113,11 @@ func (d *doctorRun) checkCSP() {
 		if inline.nonce != "" {
 			n = "nonce " + strconv.Quote(inline.nonce)
 		}
-		rep.add(vOK, "csp", fmt.Sprintf("%d policy(ies) allow the snippet (%s)", len(ps), n), "")
+		what := "the policy allows"
+		if len(ps) > 1 {
+			what = fmt.Sprintf("all %d policies allow", len(ps))
+		}
+		rep.add(vOK, "csp", fmt.Sprintf("%s the snippet (%s)", what, n), "")
 	}
 	if loggedIn {
 		d.checkLoader(ps)

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -57,6 +58,7 @@ func newPF(t *testing.T, edit func(*productfruits.Config)) *productfruits.Middle
 		Username:      productfruits.ContextUsername(userKey{}),
 		Inject:        true,
 		TTL:           time.Hour,
+		Logger:        slog.New(slog.DiscardHandler), // the doctor's findings are the subject here
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -264,15 +266,46 @@ func TestDoctor(t *testing.T) {
 			has:    []string{"add https://app.productfruits.com to script-src"},
 		},
 		{
+			// Hand-written pages: whether the library emits the loader
+			// template does not decide these.
 			name: "Trusted Types required, productfruits not listed",
 			app: func(t *testing.T) http.Handler {
-				return rootApp(t, nil, servePage("Content-Security-Policy", "script-src 'nonce-abc' 'strict-dynamic'; require-trusted-types-for 'script'; trusted-types app"))
+				return pfAround(t, func(pf *productfruits.Middleware) http.Handler {
+					return handWritten(t, pf, "", "", "Cache-Control", "private", "Vary", "Cookie",
+						"Content-Security-Policy", "script-src 'self' 'unsafe-inline' 'strict-dynamic'; require-trusted-types-for 'script'; trusted-types app")
+				})
 			},
 			cookie:   "user=alice",
 			wantCode: exitFail,
-			fail:     []string{"trusted-types"},
-			ok:       []string{"csp", "loader"},
+			fail:     []string{"trusted-types", "csp"},
+			ok:       []string{"loader"},
 			has:      []string{"add productfruits to your trusted-types directive"},
+		},
+		{
+			name: "Trusted Types required, no trusted-types directive",
+			app: func(t *testing.T) http.Handler {
+				return pfAround(t, func(pf *productfruits.Middleware) http.Handler {
+					return handWritten(t, pf, "", "", "Cache-Control", "private", "Vary", "Cookie",
+						"Content-Security-Policy", "require-trusted-types-for 'script'")
+				})
+			},
+			cookie: "user=alice",
+			warn:   []string{"trusted-types"},
+			ok:     []string{"csp", "loader"},
+		},
+		{
+			name: "Trusted Types required, loader template on the page",
+			app: func(t *testing.T) http.Handler {
+				return pfAround(t, func(pf *productfruits.Middleware) http.Handler {
+					tmpl := `<template data-productfruits="loader"><script async="async" src="https://loader.example/static/script.js" data-productfruits=""></script></template>`
+					return handWritten(t, pf, tmpl, "", "Cache-Control", "private", "Vary", "Cookie",
+						"Content-Security-Policy", "script-src 'self' 'unsafe-inline' https://app.productfruits.com; require-trusted-types-for 'script'; trusted-types app")
+				})
+			},
+			cookie: "user=alice",
+			ok:     []string{"trusted-types", "csp"},
+			warn:   []string{"loader"},
+			has:    []string{"does not allow the product's loader https://loader.example/static/script.js", "add https://loader.example to script-src"},
 		},
 		{
 			name: "runtime URL nothing serves",
@@ -656,4 +689,32 @@ func mustURL(t *testing.T, s string) *url.URL {
 func refSHA256(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+func TestEndpointURL(t *testing.T) {
+	tests := []struct {
+		name, page, identity, src, want string
+	}{
+		{name: "page data names it", page: "https://a.example/app/x", identity: "/app/productfruits/identity", src: "/app/productfruits/identity/lifecycle.0123456789ab.js", want: "https://a.example/app/productfruits/identity"},
+		{name: "from a root runtime path", page: "https://a.example/x", src: "/pre/productfruits/identity/lifecycle.0123456789ab.js", want: "https://a.example/pre/productfruits/identity"},
+		{name: "from a router group's query form", page: "https://a.example/app/page?x=1", src: "/app/page?productfruits=lifecycle.0123456789ab.js", want: "https://a.example/app/page?productfruits=identity"},
+		{name: "from a relative query form", page: "https://a.example/app/page", src: "?productfruits=lifecycle.0123456789ab.js", want: "https://a.example/app/page?productfruits=identity"},
+		{name: "nothing to go by", page: "https://a.example/x", src: "/js/app.js"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &doctorRun{
+				page: &fetched{url: mustURL(t, tt.page)},
+				scan: &pageScan{runtime: []element{{src: tt.src}}},
+				data: &pageData{Identity: tt.identity},
+			}
+			u, _ := d.endpointURL()
+			if tt.want == "" {
+				assert.Nil(t, u)
+				return
+			}
+			require.NotNil(t, u)
+			assert.Equal(t, tt.want, u.String())
+		})
+	}
 }

@@ -192,7 +192,7 @@ func signedState(t testing.TB, m *Middleware, r *http.Request, name string) *req
 // response with header h.
 func renderSnippet(t testing.TB, m *Middleware, r *http.Request, name string, h http.Header) string {
 	t.Helper()
-	s, err := m.appendSnippet(nil, r, signedState(t, m, r, name), h)
+	s, err := m.appendSnippet(nil, r, signedState(t, m, r, name), h, nil)
 	require.NoError(t, err)
 	require.NotEmpty(t, s)
 	return string(s)

@@ -3,7 +3,9 @@ package productfruits
 import (
 	"bufio"
 	"bytes"
+	"html"
 	"io"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -236,6 +238,11 @@ type injectWriter struct {
 	// charset, read once from the handler's or the sniffed type.
 	noCharset bool
 
+	// outerEncoding is the Content-Encoding the header held when the
+	// request reached the middleware: set by a layer outside it, which
+	// compresses whatever the middleware writes.
+	outerEncoding []string
+
 	// scratch holds the first bytes of the page when the sniffer or the
 	// prescan check needs them in one piece; kept with the pooled writer.
 	scratch *[prescanLen]byte
@@ -252,6 +259,7 @@ func (w *injectWriter) reset(rw http.ResponseWriter, m *Middleware, r *http.Requ
 	snip, rbuf, trailers, scratch := w.snip[:0], w.rbuf, w.trailers[:0], w.scratch
 	*w = injectWriter{}
 	w.rw, w.m, w.r, w.st = rw, m, r, st
+	w.outerEncoding = rw.Header()["Content-Encoding"]
 	w.head = r.Method == http.MethodHead
 	w.snip, w.rbuf, w.trailers, w.scratch = snip, rbuf, trailers, scratch
 	w.sc.Reset(m.scriptURL, m.scriptAttr)
@@ -265,7 +273,7 @@ func (w *injectWriter) release() {
 		w.snip = nil
 	}
 	// The rest is reset by assignment when the writer is taken again.
-	w.rw, w.m, w.r, w.st = nil, nil, nil, nil
+	w.rw, w.m, w.r, w.st, w.outerEncoding = nil, nil, nil, nil, nil
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer for the
@@ -300,7 +308,20 @@ func (w *injectWriter) WriteHeader(code int) {
 	if tr := h["Trailer"]; len(tr) > 0 {
 		w.noteTrailers(h, tr)
 	}
-	if !injectableStatus(code) || !uncompressed(h) || isAttachment(h) || w.st.skipped() {
+	if !injectableStatus(code) || isAttachment(h) || w.st.skipped() {
+		_ = w.passThrough()
+		return
+	}
+	if enc := h["Content-Encoding"]; !uncompressed(h) && !sameValues(enc, w.outerEncoding) {
+		// Compressed inside the middleware: spliced into the compressed
+		// bytes, the snippet would corrupt the page.
+		if ct := h["Content-Type"]; len(ct) > 0 && isHTMLType(ct[0]) {
+			w.m.warnOnce(w.r, causeInnerCompression,
+				"an HTML page reached the middleware already compressed, so it goes out without the snippet "+
+					"(pages under the compressor's minimum size still get it): put pf.Handler inside your compression "+
+					"middleware, so that the compressor wraps it",
+				slog.String("content-encoding", strings.Join(enc, ", ")))
+		}
 		_ = w.passThrough()
 		return
 	}
@@ -334,6 +355,19 @@ func (w *injectWriter) noteTrailers(h http.Header, declared []string) {
 			}
 		}
 	}
+}
+
+// sameValues reports whether a and b hold the same values.
+func sameValues(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // writeStatus sends the held status and headers. net/http takes its
@@ -407,8 +441,23 @@ func (w *injectWriter) Write(p []byte) (int, error) {
 			w.held.Append(p)
 			return len(p), nil
 		}
+		return w.pastLookAhead(p)
 	}
-	// Not a page to inject, or no insertion point within the look-ahead.
+	// Not a page to inject.
+	return w.passWrite(p)
+}
+
+// pastLookAhead handles a write that takes the page past the look-ahead
+// with the head still open (a large inline state, say): the snippet goes
+// to the last point known to be in the head, if it has not been sent.
+func (w *injectWriter) pastLookAhead(p []byte) (int, error) {
+	if safe := w.sc.LastSafe(); safe > 0 && safe >= w.bufOff && w.sc.UseLastSafe() {
+		return w.insert(p)
+	}
+	w.m.warnOnce(w.r, causeLookAhead,
+		"a page's head runs past the middleware's 256 KiB look-ahead with no point in it known to take the snippet, "+
+			"so it goes out without it: move large inline data out of the head, or place the snippet with TemplateScript",
+		slog.Int("look-ahead", lookAhead))
 	return w.passWrite(p)
 }
 
@@ -476,7 +525,7 @@ func (w *injectWriter) insert(p []byte) (int, error) {
 		}
 		w.claimed = true
 	}
-	if w.sc.InsertAt() < prescanLen && w.prescanDecides(p) {
+	if w.sc.InsertAt() < prescanLen && w.prescanDecides(p) && !w.prescanSettled(p, at) {
 		if end := w.bufOff + held + len(p); end < prescanLen && !w.finishing {
 			// Hold on until the browser's prescan window is complete.
 			w.held.Append(p)
@@ -501,7 +550,7 @@ func (w *injectWriter) insert(p []byte) (int, error) {
 	}
 	start := len(buf)
 	var err error
-	if buf, err = w.m.appendSnippet(buf, w.r, w.st, w.rw.Header()); err != nil {
+	if buf, err = w.m.appendSnippet(buf, w.r, w.st, w.rw.Header(), w.metaPolicies(p)); err != nil {
 		w.m.logFailure(w.r, err, "page left without the snippet")
 		return w.passWrite(p)
 	}
@@ -595,6 +644,47 @@ func (w *injectWriter) prescanDecides(p []byte) bool {
 		return false
 	}
 	return w.bufOff > 0 || !bytes.HasPrefix(w.window(p, 0, 3), []byte("\xef\xbb\xbf"))
+}
+
+// prescanSettled reports whether the browser's prescan settles the
+// encoding within the bytes before the insertion point at (a <meta
+// charset> there): nothing after them can change it.
+func (w *injectWriter) prescanSettled(p []byte, at int) bool {
+	return w.bufOff == 0 && htmlscan.PrescanFinds(w.window(p, 0, at))
+}
+
+// maxMetaTag bounds how much of a <meta http-equiv> is read for its policy.
+const maxMetaTag = 8 << 10
+
+// metaPolicies returns the Content-Security-Policy values the page
+// declares in <meta http-equiv> elements of its head before the insertion
+// point, read from the held bytes and p. A meta already sent by an early
+// Flush is not read.
+func (w *injectWriter) metaPolicies(p []byte) []string {
+	var policies []string
+	held := w.held.Len()
+	for _, off := range w.sc.Metas() {
+		from := off - w.bufOff
+		if from < 0 {
+			continue
+		}
+		var tag []byte
+		if from >= held {
+			tag = p[from-held : min(len(p), from-held+maxMetaTag)]
+		} else {
+			n := min(held+len(p)-from, maxMetaTag)
+			tag = make([]byte, n)
+			k := w.held.Copy(tag, from)
+			copy(tag[k:], p)
+		}
+		if v, ok := htmlscan.Attr(tag, "http-equiv"); !ok || !strings.EqualFold(html.UnescapeString(string(v)), "content-security-policy") {
+			continue
+		}
+		if v, ok := htmlscan.Attr(tag, "content"); ok {
+			policies = append(policies, html.UnescapeString(string(v)))
+		}
+	}
+	return policies
 }
 
 // hasCharset reports a charset parameter in a Content-Type value: a

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -386,7 +387,7 @@ func TestInjectLookAhead(t *testing.T) {
 		_, _, out := got.result()
 		assert.Equal(t, len(body)+len(snippetFor(t, m, nil)), len(out))
 	})
-	t.Run("beyond", func(t *testing.T) {
+	t.Run("beyond: at the last point known to be in the head", func(t *testing.T) {
 		body := head(lookAhead) + "</head><body>"
 		h := map[string][]string{"Content-Type": {"text/html"}, "Content-Length": {strconv.Itoa(len(body))}}
 		var maxHeld int
@@ -403,9 +404,11 @@ func TestInjectLookAhead(t *testing.T) {
 		})
 		got := serveRec(m, handler, httptest.NewRequest("GET", "/", nil))
 		_, header, out := got.result()
-		assert.Equal(t, body, out)
-		assert.Equal(t, strconv.Itoa(len(body)), header.Get("Content-Length"))
-		assert.Empty(t, header.Get("Cache-Control"))
+		snip := snippetFor(t, m, nil)
+		at := len("<html><head>")
+		assert.Equal(t, body[:at]+snip+body[at:], out)
+		assert.Equal(t, strconv.Itoa(len(body)+len(snip)), header.Get("Content-Length"))
+		assert.Equal(t, "private", header.Get("Cache-Control"))
 		assert.LessOrEqual(t, maxHeld, lookAhead)
 	})
 	t.Run("one huge write", func(t *testing.T) {
@@ -413,7 +416,23 @@ func TestInjectLookAhead(t *testing.T) {
 		checkNoCopy := respSpec{header: htmlHeader(), body: body}
 		got := serveRec(m, checkNoCopy.handler(), httptest.NewRequest("GET", "/", nil))
 		_, _, out := got.result()
-		assert.Equal(t, body, out)
+		at := len("<html><head>")
+		assert.Equal(t, body[:at]+snippetFor(t, m, nil)+body[at:], out)
+	})
+	t.Run("beyond, with no point known to be in the head: untouched, one WARN", func(t *testing.T) {
+		var logs logBuffer
+		m := newTestMiddleware(t, func(c *Config) {
+			injectConfig(c)
+			c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		})
+		body := "<!doctype html><!--" + strings.Repeat("x", lookAhead) + "--><html><head></head><body>"
+		for range 3 {
+			got := serveRec(m, respSpec{header: htmlHeader(), body: body, cuts: []int{1000, 9000}}.handler(), httptest.NewRequest("GET", "/", nil))
+			_, _, out := got.result()
+			assert.Equal(t, body, out)
+		}
+		assert.Contains(t, logs.String(), "look-ahead")
+		assert.Equal(t, 1, strings.Count(logs.String(), "\n"), "one line per Middleware, not per page: %s", logs.String())
 	})
 }
 
@@ -1024,7 +1043,7 @@ func bufferReplaceInjector(m *Middleware, next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		body := rec.Body.Bytes()
 		if st := stateFrom(r.Context()); st != nil && isHTMLType(w.Header().Get("Content-Type")) {
-			snip, err := m.appendSnippet(nil, r, st, w.Header())
+			snip, err := m.appendSnippet(nil, r, st, w.Header(), nil)
 			if err != nil {
 				panic(err)
 			}

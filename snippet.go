@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"maps"
 	"net/http"
-	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -53,23 +52,46 @@ func (m *Middleware) appendPageStart(dst []byte, lang string) []byte {
 // has no URL (IdentityPath "-" and no IdentityURL) the second script
 // carries it inline. For an anonymous request it appends the anonymous
 // page's one-line script. The result is pure ASCII and inert inside any
-// HTML page. h is the response header, whose Content-Security-Policy may
-// give the nonce. On error dst comes back as it was, with nothing
+// HTML page. h is the response header and meta the policies the page
+// declares in <meta http-equiv="Content-Security-Policy"> before the
+// snippet: they give the nonce (after Config.Nonce), say whether the page
+// requires Trusted Types, and a policy that would block the snippet is
+// reported once. On error dst comes back as it was, with nothing
 // half-written.
-func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState, h http.Header) ([]byte, error) {
+func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState, h http.Header, meta []string) ([]byte, error) {
+	header := h["Content-Security-Policy"]
 	nonce := ""
 	if m.nonce != nil {
 		nonce = m.nonce(r)
-	} else {
-		nonce = cspNonce(h)
 	}
-	return m.appendMarkup(dst, r, st, nonce)
+	if nonce == "" {
+		// Config.Nonce answering "" (a nonce middleware inside this one
+		// sets the header later) falls back to the policy itself.
+		nonce = cspNonce(header)
+	}
+	if nonce == "" {
+		nonce = cspNonce(meta)
+	}
+	if !validNonce(nonce) {
+		nonce = ""
+	}
+	tt := false
+	if len(header) > 0 || len(meta) > 0 {
+		tt = requiresTrustedTypes(header) || requiresTrustedTypes(meta)
+		if src, blocks := policyBlocks(header, nonce); blocks {
+			m.warnPolicy(r, "header", src)
+		} else if src, blocks := policyBlocks(meta, nonce); blocks {
+			m.warnPolicy(r, "<meta>", src)
+		}
+	}
+	return m.appendMarkup(dst, r, st, nonce, tt)
 }
 
-// appendMarkup is appendSnippet with the nonce chosen. r is nil for
+// appendMarkup is appendSnippet with the nonce chosen; tt asks for the
+// loader's template, for pages that require Trusted Types. r is nil for
 // ScriptFor: the page data then takes Config.Language and the configured
 // identity URL.
-func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState, nonce string) ([]byte, error) {
+func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState, nonce string, tt bool) ([]byte, error) {
 	if !validNonce(nonce) {
 		nonce = ""
 	}
@@ -110,7 +132,24 @@ func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState,
 	home := m.homeFor(r)
 	dst = m.appendRenewal(dst, home)
 	dst = append(dst, "});\n//]]></script>"...)
-	return m.appendRuntime(dst, home, nonce), nil
+	dst = m.appendRuntime(dst, home, nonce)
+	if tt {
+		dst = m.appendLoaderTemplate(dst, nonce)
+	}
+	return dst, nil
+}
+
+// appendLoaderTemplate appends the product's loader as parser-made markup
+// inside a template, for pages whose policy requires Trusted Types: the
+// runtime clones it into the head instead of assigning a script URL,
+// which such a page refuses from any policy its trusted-types directive
+// does not list. The app's list stays as it is.
+func (m *Middleware) appendLoaderTemplate(dst []byte, nonce string) []byte {
+	dst = append(dst, `<template `+snippetMarker+`="loader"><script async="async" src="`...)
+	dst = append(dst, m.scriptAttr...)
+	dst = append(dst, '"', ' ')
+	dst = appendNonceAttr(dst, nonce)
+	return append(dst, snippetMarker+`=""></script></template>`...)
 }
 
 func appendNonceAttr(dst []byte, nonce string) []byte {
@@ -157,7 +196,7 @@ func (st *requestState) script(r *http.Request, caller string) template.HTML {
 	// never by pasting user data into template.HTML. It is built in a
 	// pooled buffer: the string is the call's one allocation.
 	bp := scriptBufs.Get().(*[]byte)
-	b, err := st.m.appendSnippet((*bp)[:0], r, st, st.header)
+	b, err := st.m.appendSnippet((*bp)[:0], r, st, st.header, nil)
 	html := template.HTML(b)
 	if cap(b) <= maxPooledSnippet {
 		*bp = b[:0]
@@ -205,42 +244,11 @@ func (m *Middleware) ScriptFor(user User, nonce string) (template.HTML, error) {
 			return "", fmt.Errorf("productfruits: ScriptFor: %w", err)
 		}
 	}
-	b, err := m.appendMarkup(nil, nil, st, nonce)
+	b, err := m.appendMarkup(nil, nil, st, nonce, false)
 	if err != nil {
 		return "", fmt.Errorf("productfruits: ScriptFor: %w", err)
 	}
 	return template.HTML(b), nil
-}
-
-// cspNonce returns the nonce that a Content-Security-Policy header allows
-// for scripts: from script-src, else from default-src.
-func cspNonce(h http.Header) string {
-	var fallback string
-	// Indexed by its canonical key: Values would canonicalize per call.
-	for _, policy := range h["Content-Security-Policy"] {
-		for _, dir := range strings.Split(policy, ";") {
-			fields := strings.Fields(dir)
-			if len(fields) == 0 {
-				continue
-			}
-			name := strings.ToLower(fields[0])
-			if name != "script-src" && name != "default-src" {
-				continue
-			}
-			for _, f := range fields[1:] {
-				if len(f) > len("'nonce-'") && strings.HasPrefix(strings.ToLower(f), "'nonce-") && strings.HasSuffix(f, "'") {
-					n := f[len("'nonce-") : len(f)-1]
-					if name == "script-src" {
-						return n
-					}
-					if fallback == "" {
-						fallback = n
-					}
-				}
-			}
-		}
-	}
-	return fallback
 }
 
 // validNonce accepts base64 and base64url characters only, so a nonce can

@@ -154,7 +154,7 @@ func TestSnippetUnencodableUserLeavesNoSnippet(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
 	st := signedState(t, m, r, "alice") // without Inject the user object is only encoded for a snippet
 	prefix := []byte("<p>page so far</p>")
-	out, err := m.appendSnippet(prefix, r, st, http.Header{})
+	out, err := m.appendSnippet(prefix, r, st, http.Header{}, nil)
 	require.Error(t, err)
 	assert.Equal(t, "<p>page so far</p>", string(out), "nothing half-written is left behind")
 	assert.Empty(t, TemplateScript(r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))))

@@ -188,6 +188,16 @@ func (s *Scanner) InsertAt() int { return s.insertAt }
 // or right before a later element the head keeps); 0 when there is none.
 func (s *Scanner) LastSafe() int { return s.lastSafe }
 
+// UseLastSafe makes LastSafe the insertion point, for a page whose head
+// runs past the caller's look-ahead, and reports whether there is one.
+func (s *Scanner) UseLastSafe() bool {
+	if s.lastSafe == 0 {
+		return false
+	}
+	s.insertAt = s.lastSafe
+	return true
+}
+
 // Metas returns the stream offsets of the '<' of the <meta http-equiv>
 // tags of the head scanned so far (at most four; more are not recorded).
 // Before an Insert they all precede the insertion point.

@@ -29,6 +29,10 @@
   rec.loads++;
   var pf = w.productFruits = w.productFruits || {};
   var running = null; // {user, workspace, ok} of the current init
+  // The product's servers are where its loader came from, whatever the
+  // page's <base href> says.
+  var me = document.currentScript;
+  var VERIFY = new URL('/demo/verify', (me && me.src) || location.href).href;
 
   function expiration(u) { return (u && u.hmac && u.hmac.expiration) || null; }
 
@@ -63,7 +67,7 @@
   }
 
   function verify(workspace, user) {
-    return fetch('/demo/verify', {
+    return fetch(VERIFY, {
       method: 'POST',
       credentials: 'same-origin',
       cache: 'no-store',

@@ -107,6 +107,11 @@ type lifecycleOptions struct {
 	library string // noLibrary, turbo or htmx
 	// prefix, when set, mounts the app under it with http.StripPrefix.
 	prefix string
+	// wall, when set, wraps what the middleware serves (pages, login,
+	// identity endpoint): the app's own authentication in front of it.
+	wall func(http.Handler) http.Handler
+	// routes, when set, adds the test's own pages behind the middleware.
+	routes func(a *lifecycleApp, pages *http.ServeMux)
 }
 
 // request is one request the app served.
@@ -121,6 +126,7 @@ type lifecycleApp struct {
 	opts    lifecycleOptions
 	scripts []string // the library's <script src>s
 	users   *demoapp.Sessions
+	mw      *productfruits.Middleware
 
 	mu       sync.Mutex
 	requests []request
@@ -193,12 +199,20 @@ func startLifecycleApp(t *testing.T, opts lifecycleOptions) *lifecycleApp {
 	pages.HandleFunc("GET /cached", a.page("max-age=600"))
 	pages.HandleFunc("POST /login", a.users.Login)
 	pages.HandleFunc("POST /logout", a.users.Logout)
+	a.mw = mw
+	if opts.routes != nil {
+		opts.routes(a, pages)
+	}
+	served := mw.Handler(pages)
+	if opts.wall != nil {
+		served = opts.wall(served)
+	}
 
 	root := http.NewServeMux()
 	if opts.prefix == "" {
-		root.Handle("/", mw.Handler(pages))
+		root.Handle("/", served)
 	} else {
-		root.Handle(opts.prefix+"/", http.StripPrefix(opts.prefix, mw.Handler(pages)))
+		root.Handle(opts.prefix+"/", http.StripPrefix(opts.prefix, served))
 		// The demo's login and logout redirect to "/".
 		root.Handle("GET /{$}", http.RedirectHandler(opts.prefix+"/", http.StatusSeeOther))
 	}

@@ -212,10 +212,12 @@ func TestBaseHref(t *testing.T) {
 }
 
 // The Trusted Types pages: the app's policy list without productfruits
-// and with the loader template, without the template but with
-// productfruits in the list, and with neither.
+// and the loader template the library emits (injected, or placed by
+// TemplateScript), no template but productfruits in the list, and
+// neither.
 const (
-	ttTemplate = "template"
+	ttInjected = "injected"
+	ttTemplate = "templatescript"
 	ttAllowed  = "allowed"
 	ttBlocked  = "blocked"
 )
@@ -229,15 +231,14 @@ func randomNonce(t testing.TB) string {
 }
 
 // ttPages adds the pages "/tt/{case}", served under a strict nonce policy
-// that requires Trusted Types. The template page takes the snippet from
-// TemplateScript with the policy header set, and appends the loader
-// template by hand when the library did not emit it; the others take it
-// from ScriptFor, which sees no header and so emits no template, and
-// skip injection.
+// that requires Trusted Types. The library sees the policy header of the
+// injected page and of the TemplateScript page, and emits the loader
+// template after the runtime's element; the others take the snippet from
+// ScriptFor, which sees no header and so emits no template, and skip
+// injection.
 func ttPages(t *testing.T) func(a *lifecycleApp, pages *http.ServeMux) {
 	return func(a *lifecycleApp, pages *http.ServeMux) {
 		pages.HandleFunc("GET /tt/{case}", func(w http.ResponseWriter, r *http.Request) {
-			loader := a.URL + standInPath
 			mode := r.PathValue("case")
 			nonce := randomNonce(t)
 			trusted := "appPolicy"
@@ -250,12 +251,9 @@ func ttPages(t *testing.T) func(a *lifecycleApp, pages *http.ServeMux) {
 			h.Set("Cache-Control", "private, no-store")
 			var snippet string
 			switch mode {
+			case ttInjected:
 			case ttTemplate:
 				snippet = string(productfruits.TemplateScript(r))
-				if !strings.Contains(snippet, `<template data-productfruits="loader">`) {
-					snippet += `<template data-productfruits="loader"><script async="async" src="` + template.HTMLEscapeString(loader) +
-						`" nonce="` + nonce + `" data-productfruits=""></script></template>`
-				}
 			case ttAllowed, ttBlocked:
 				productfruits.SkipInject(r)
 				s, err := a.mw.ScriptFor(productfruits.User{Username: a.users.User(r)}, nonce)
@@ -300,19 +298,24 @@ func TestTrustedTypes(t *testing.T) {
 	b := browser.Start(t)
 	a := startLifecycleApp(t, lifecycleOptions{ttl: time.Hour, routes: ttPages(t)})
 
-	t.Run("the loader template", func(t *testing.T) {
-		t.Parallel()
-		tab, console := ttTab(t, b, a, ttTemplate)
-		waitEvents(t, tab, "init", "alice", 1)
-		st := readLifecycleState(t, tab)
-		checkVerified(t, st, true)
-		checkLoader(t, st, "alice")
-		assert.Equal(t, 1, st.StandIn.Inits)
-		violations, err := evaluate[[]string](tab, `window.__cspViolations`)
-		require.NoError(t, err)
-		assert.Empty(t, violations, "the template's copy needs no Trusted Type and runs under its nonce")
-		noConsoleTrouble(t, console)
-	})
+	for _, mode := range []string{ttInjected, ttTemplate} {
+		t.Run("the loader template, "+mode, func(t *testing.T) {
+			t.Parallel()
+			tab, console := ttTab(t, b, a, mode)
+			templates, err := evaluate[int](tab, `document.querySelectorAll('head > template[data-productfruits="loader"]').length`)
+			require.NoError(t, err)
+			require.Equal(t, 1, templates, "the library emitted the loader template in the head")
+			waitEvents(t, tab, "init", "alice", 1)
+			st := readLifecycleState(t, tab)
+			checkVerified(t, st, true)
+			checkLoader(t, st, "alice")
+			assert.Equal(t, 1, st.StandIn.Inits)
+			violations, err := evaluate[[]string](tab, `window.__cspViolations`)
+			require.NoError(t, err)
+			assert.Empty(t, violations, "the template's copy needs no Trusted Type and runs under its nonce")
+			noConsoleTrouble(t, console)
+		})
+	}
 
 	t.Run("productfruits in the trusted-types list", func(t *testing.T) {
 		t.Parallel()

@@ -1382,3 +1382,80 @@ func TestHasCharset(t *testing.T) {
 		assert.Equal(t, want, hasCharset(ct), ct)
 	}
 }
+
+// TestInjectCompression: an encoding already set when the request reached
+// the middleware belongs to an outer layer, which compresses what the
+// middleware writes (gorilla/handlers and gin-contrib/gzip set it before
+// calling on): the page is injected. An encoding set inside is a page
+// compressed before the middleware saw it: untouched, one WARN per
+// Middleware naming the fix.
+func TestInjectCompression(t *testing.T) {
+	page := "<!doctype html><html><head><title>t</title></head><body>x</body></html>"
+	t.Run("set outside: injected", func(t *testing.T) {
+		m := newTestMiddleware(t, injectConfig)
+		outer := func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Encoding", "gzip")
+				next.ServeHTTP(w, r) // a real compressor would wrap w
+			})
+		}
+		got := serveRec(nil, outer(m.Handler(respSpec{header: htmlHeader(), body: page}.handler())), httptest.NewRequest("GET", "/", nil))
+		_, header, body := got.result()
+		assert.Contains(t, body, snippetFor(t, m, nil))
+		assert.Equal(t, "gzip", header.Get("Content-Encoding"))
+	})
+	t.Run("set inside: untouched, one WARN", func(t *testing.T) {
+		var logs logBuffer
+		m := newTestMiddleware(t, func(c *Config) {
+			injectConfig(c)
+			c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		})
+		compressed := "\x1f\x8b not really gzip, but no page either"
+		for range 3 {
+			h := map[string][]string{"Content-Type": {"text/html"}, "Content-Encoding": {"gzip"}}
+			got := serveRec(m, respSpec{header: h, body: compressed}.handler(), httptest.NewRequest("GET", "/", nil))
+			_, _, body := got.result()
+			assert.Equal(t, compressed, body)
+		}
+		require.Equal(t, 1, strings.Count(logs.String(), "\n"), logs.String())
+		assert.Contains(t, logs.String(), "compress")
+		assert.Contains(t, logs.String(), "inside your compression middleware")
+	})
+	t.Run("set inside on JSON: untouched, nothing said", func(t *testing.T) {
+		var logs logBuffer
+		m := newTestMiddleware(t, func(c *Config) {
+			injectConfig(c)
+			c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		})
+		h := map[string][]string{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}}
+		serveRec(m, respSpec{header: h, body: "{}"}.handler(), httptest.NewRequest("GET", "/", nil))
+		assert.Empty(t, logs.String())
+	})
+}
+
+// TestInjectMetaCharsetSettles: on a page served without a charset, a
+// <meta charset> before the insertion point settles the encoding, so
+// non-ASCII text or another <meta> after it no longer keeps the snippet
+// out; without one the page stays as written.
+func TestInjectMetaCharsetSettles(t *testing.T) {
+	m := newTestMiddleware(t, injectConfig)
+	snip := snippetFor(t, m, nil)
+	for _, tt := range []struct {
+		name, page string
+		injected   bool
+	}{
+		{"meta charset first, Czech text after", `<!doctype html><html><head><meta charset="utf-8"><title>Žluťoučký kůň</title></head><body>`, true},
+		{"http-equiv content-type first, a meta after", `<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"><title>t</title></head><body><meta name=x>`, true},
+		{"no meta, Czech text after", `<!doctype html><html><head><title>t</title></head><body>Žluťoučký kůň`, false},
+		{"a meta charset after the insertion point", `<!doctype html><html><head><title>t</title></head><body><meta charset="utf-8">`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := serveRec(m, respSpec{header: map[string][]string{"Content-Type": {"text/html"}}, body: tt.page}.handler(), httptest.NewRequest("GET", "/", nil))
+			_, _, body := got.result()
+			assert.Equal(t, tt.injected, strings.Contains(body, snip), body)
+			if !tt.injected {
+				assert.Equal(t, tt.page, body)
+			}
+		})
+	}
+}

@@ -38,19 +38,22 @@ const maxReachPrefixes = 64
 // runtime's URL reaches the middleware (once per prefix). An app whose
 // outer middleware serialises requests would hold the question until
 // the page is served; that page then uses its own URL.
-const probeWait = 2 * time.Second
+var probeWait = 2 * time.Second
 
 // reachability remembers, per stripped prefix, whether the runtime's own
-// URL reaches the Middleware.
+// URL reaches the Middleware. Pages read it without a lock once it is
+// known.
 type reachability struct {
+	known sync.Map // prefix → *reachProbe
 	mu    sync.Mutex
-	asked map[string]*reachProbe
+	n     int // prefixes asked about
 }
 
 // reachProbe is the question for one prefix, asked once.
 type reachProbe struct {
-	done chan struct{}
-	root bool // set before done is closed
+	done    chan struct{}
+	root    bool        // set before done is closed
+	settled atomic.Bool // done is closed
 }
 
 // probeKey marks the request that asks whether the runtime's URL reaches
@@ -69,31 +72,30 @@ type probeMark struct {
 // adaptor from another server library) it reports true: the configured
 // URL, as before.
 func (m *Middleware) rootReaches(r *http.Request, prefix string) bool {
+	rc := &m.reach
+	if v, ok := rc.known.Load(prefix); ok {
+		if p := v.(*reachProbe); p.settled.Load() {
+			return p.root
+		}
+	}
 	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
 	if srv == nil {
 		return true
 	}
-	rc := &m.reach
 	rc.mu.Lock()
-	p, ok := rc.asked[prefix]
+	v, ok := rc.known.Load(prefix)
 	if !ok {
-		if len(rc.asked) >= maxReachPrefixes {
+		if rc.n >= maxReachPrefixes {
 			rc.mu.Unlock()
 			return false
 		}
-		if rc.asked == nil {
-			rc.asked = make(map[string]*reachProbe)
-		}
-		p = &reachProbe{done: make(chan struct{})}
-		rc.asked[prefix] = p
-		go m.probe(srv, r, prefix, p)
+		rc.n++
+		v = &reachProbe{done: make(chan struct{})}
+		rc.known.Store(prefix, v)
+		go m.probe(srv, r, prefix, v.(*reachProbe))
 	}
 	rc.mu.Unlock()
-	select {
-	case <-p.done:
-		return p.root
-	default:
-	}
+	p := v.(*reachProbe)
 	t := time.NewTimer(probeWait)
 	defer t.Stop()
 	select {
@@ -111,7 +113,10 @@ func (m *Middleware) rootReaches(r *http.Request, prefix string) bool {
 // does on the way (an access log line, a 404 page) goes to a discarded
 // response.
 func (m *Middleware) probe(srv *http.Server, page *http.Request, prefix string, p *reachProbe) {
-	defer close(p.done)
+	defer func() {
+		p.settled.Store(true)
+		close(p.done)
+	}()
 	defer func() {
 		if recover() != nil {
 			p.root = false

@@ -94,10 +94,12 @@ func ContextApp(doc *Doc) http.Handler {
 	})
 }
 
-// countingHandler counts log records: every one of them is an error here.
+// countingHandler counts log records at WARN and above: every one of them
+// is an error here. (INFO says how the middleware adapted to the wiring,
+// such as pages naming their own URL for the runtime under /inject.)
 type countingHandler struct{ n *atomic.Int64 }
 
-func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countingHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
 func (h countingHandler) Handle(context.Context, slog.Record) error {
 	h.n.Add(1)
 	return nil

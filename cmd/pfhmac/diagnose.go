@@ -17,16 +17,13 @@ import (
 
 // checker explains why an hmac does not verify. It recomputes the HMAC
 // for the slips people make most (the digest's encoding, the expiration's
-// rendering, the username's spelling, the secret's whitespace) and reports
+// rendering, the username's spelling) and reports
 // the first one that makes the hash match.
 type checker struct {
-	signer *productfruits.Signer
-	// trimmedSigner signs with the secret's surrounding whitespace
-	// removed; nil when the secret has none.
-	trimmedSigner *productfruits.Signer
-	user, hash    string
-	exp           string // as given, in any form, readable or not
-	now           time.Time
+	signer     *productfruits.Signer
+	user, hash string
+	exp        string // as given, in any form, readable or not
+	now        time.Time
 }
 
 // candidate is a username and expiration string a hash might sign, with
@@ -164,22 +161,12 @@ func (c *checker) candidates(malformed bool, exact string, expTime time.Time, pa
 	return cands
 }
 
-// match returns the first candidate whose HMAC is digest, trying the
-// secret as given and then with its surrounding whitespace removed.
+// match returns the first candidate whose HMAC is digest.
 func (c *checker) match(digest []byte, cands []candidate) *candidate {
 	for _, cand := range cands {
 		// A candidate without explanation is the hash exactly as given,
 		// which Verify has already found wrong.
 		if cand.why != "" && bytes.Equal(macOf(c.signer, cand.user+cand.exp), digest) {
-			return &cand
-		}
-	}
-	if c.trimmedSigner == nil {
-		return nil
-	}
-	for _, cand := range cands {
-		if bytes.Equal(macOf(c.trimmedSigner, cand.user+cand.exp), digest) {
-			cand.why = "the hash verifies with the secret's leading and trailing whitespace removed: one copy of the secret (the backend's or the one given here) has stray whitespace."
 			return &cand
 		}
 	}

@@ -89,13 +89,6 @@ func doctor(args []string, env func(string) string, stdout, stderr io.Writer, no
 		if err != nil {
 			return err
 		}
-		if strings.TrimSpace(secret) != secret {
-			source := "$" + secretEnv
-			if fs.isSet("secret-file") {
-				source = "the file " + fs.secretFile
-			}
-			return usageErrorf("doctor: the secret in %s has leading or trailing whitespace; the workspace's key has none, remove it", source)
-		}
 		if signer, err = productfruits.NewSigner(secret); err != nil {
 			return fmt.Errorf("doctor: %w", err)
 		}

@@ -65,7 +65,8 @@ Usage:
 
 The secret (the workspace's "Encryption key") is read from the
 PRODUCTFRUITS_SECRET environment variable, or from the file given with
--secret-file PATH (a trailing newline is ignored). It is never taken as a
+-secret-file PATH (without surrounding whitespace, as productfruits.New
+requires). It is never taken as a
 flag value and never printed.
 
 Exit status: 0 ok, 1 the check failed or an error occurred, 2 usage error.
@@ -244,16 +245,29 @@ func loadSecret(fs *commandFlags, env func(string) string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("%s: reading secret: %w", fs.Name(), err)
 		}
-		secret := strings.TrimRight(string(b), "\r\n")
-		if secret == "" {
+		secret := string(b)
+		if strings.TrimSpace(secret) == "" {
 			return "", fmt.Errorf("%s: secret file %s is empty", fs.Name(), fs.secretFile)
 		}
-		return secret, nil
+		return secret, checkSecret(fs.Name(), "the file "+fs.secretFile, secret)
 	}
 	if secret := env(secretEnv); secret != "" {
-		return secret, nil
+		return secret, checkSecret(fs.Name(), "$"+secretEnv, secret)
 	}
 	return "", usageErrorf("%s: no secret: set %s or use -secret-file PATH", fs.Name(), secretEnv)
+}
+
+// checkSecret refuses a secret with surrounding whitespace, as
+// productfruits.New does: a trailing newline from a file would make every
+// hash wrong, and pfhmac must sign and check exactly what the app would.
+// The error names the source, never the value.
+func checkSecret(cmd, source, secret string) error {
+	if strings.TrimSpace(secret) == secret {
+		return nil
+	}
+	return usageErrorf("%s: the secret in %s has leading or trailing whitespace (a trailing newline?); "+
+		"the workspace's key has none and productfruits.New refuses it too: remove it "+
+		"(printf '%%s' \"$KEY\" > FILE writes a file without one)", cmd, source)
 }
 
 func sign(args []string, env func(string) string, stdout, stderr io.Writer, now func() time.Time) error {
@@ -330,11 +344,6 @@ func verify(args []string, env func(string) string, stdout, stderr io.Writer, no
 		return fmt.Errorf("verify: %w", err)
 	}
 	c := &checker{signer: signer, user: *user, hash: *hash, exp: *expiration, now: now()}
-	// A secret with stray whitespace is a common copy-paste slip; keep a
-	// second signer to tell whether that is the difference.
-	if trimmed := strings.TrimSpace(secret); trimmed != secret && trimmed != "" {
-		c.trimmedSigner, _ = productfruits.NewSigner(trimmed)
-	}
 
 	err = signer.Verify(c.user, productfruits.HMAC{Hash: c.hash, Expiration: c.exp}, c.now)
 	switch {

@@ -55,6 +55,7 @@ func TestRun(t *testing.T) {
 		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
 		return p
 	}
+	secretFile := writeFile("secret", secret)
 	secretLF := writeFile("secret-lf", secret+"\n")
 	secretCRLF := writeFile("secret-crlf", secret+"\r\n")
 	emptyFile := writeFile("empty", "\n")
@@ -112,18 +113,28 @@ func TestRun(t *testing.T) {
 			wantStdout: `{"hash":"` + czechHash + `"}` + "\n",
 		},
 		{
-			name:       "sign with secret file ending in LF",
-			args:       []string{"sign", "-user", "testUser", "-secret-file", secretLF},
+			name:       "sign with secret file",
+			args:       []string{"sign", "-user", "testUser", "-secret-file", secretFile},
 			wantStdout: `{"hash":"` + hashNoExp + `"}` + "\n",
 		},
 		{
-			name:       "sign with secret file ending in CRLF",
-			args:       []string{"sign", "-secret-file", secretCRLF, "-user", "testUser"},
-			wantStdout: `{"hash":"` + hashNoExp + `"}` + "\n",
+			// As productfruits.New refuses it: the tool and the app agree.
+			name:      "secret file ending in LF refused, without the secret",
+			args:      []string{"sign", "-user", "testUser", "-secret-file", secretLF},
+			wantCode:  exitUsage,
+			stderrHas: []string{"the file " + secretLF + " has leading or trailing whitespace", "productfruits.New"},
+			stderrNot: []string{secret},
+		},
+		{
+			name:      "secret file ending in CRLF refused",
+			args:      []string{"sign", "-secret-file", secretCRLF, "-user", "testUser"},
+			wantCode:  exitUsage,
+			stderrHas: []string{"leading or trailing whitespace"},
+			stderrNot: []string{secret},
 		},
 		{
 			name:       "secret file wins over environment",
-			args:       []string{"sign", "-user", "testUser", "-secret-file", secretLF},
+			args:       []string{"sign", "-user", "testUser", "-secret-file", secretFile},
 			env:        map[string]string{secretEnv: "not the secret"},
 			wantStdout: `{"hash":"` + hashNoExp + `"}` + "\n",
 		},
@@ -290,7 +301,7 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name:       "verify with secret file",
-			args:       []string{"verify", "-user", czechUser, "-hash", czechHash, "-secret-file", secretLF},
+			args:       []string{"verify", "-user", czechUser, "-hash", czechHash, "-secret-file", secretFile},
 			wantStdout: "ok\n",
 		},
 
@@ -449,11 +460,13 @@ func TestRun(t *testing.T) {
 			stderrHas: []string{`signs the username "testUser"`, "whitespace"},
 		},
 		{
+			// productfruits.New refuses such a secret, and so does pfhmac:
+			// the two never disagree on what is signed.
 			name:      "verify secret with stray whitespace",
 			args:      []string{"verify", "-user", "testUser", "-hash", hashNoExp},
 			env:       map[string]string{secretEnv: secret + " "},
-			wantCode:  exitFail,
-			stderrHas: []string{"secret's leading and trailing whitespace removed"},
+			wantCode:  exitUsage,
+			stderrHas: []string{"$" + secretEnv + " has leading or trailing whitespace"},
 		},
 		{
 			name:      "verify mismatch and expired",

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -17,6 +18,10 @@ import (
 var (
 	// ErrEmptySecret means the workspace secret ("Encryption key") is empty.
 	ErrEmptySecret = errors.New("productfruits: empty secret")
+	// ErrSecretWhitespace means the secret has leading or trailing
+	// whitespace, which the workspace's key never has: a newline from a
+	// secrets file, say, that would make every HMAC wrong.
+	ErrSecretWhitespace = errors.New("productfruits: the secret has leading or trailing whitespace")
 	// ErrEmptyUsername means there is no username to sign.
 	ErrEmptyUsername = errors.New("productfruits: empty username")
 	// ErrInvalidUsername means the username is not valid UTF-8: it would not
@@ -258,10 +263,14 @@ func (sig *signature) hmac() HMAC {
 
 // NewSigner returns a Signer for the workspace's secret (the "Encryption
 // key" in the Product Fruits workspace settings). It fails with
-// ErrEmptySecret when secret is empty.
+// ErrEmptySecret when secret is empty and with ErrSecretWhitespace when
+// it has leading or trailing whitespace, as New does.
 func NewSigner(secret string) (*Signer, error) {
 	if secret == "" {
 		return nil, ErrEmptySecret
+	}
+	if strings.TrimSpace(secret) != secret {
+		return nil, ErrSecretWhitespace
 	}
 	return newSigner(secret), nil
 }

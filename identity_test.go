@@ -77,6 +77,11 @@ func TestFormatExpiration(t *testing.T) {
 func TestSignErrors(t *testing.T) {
 	_, err := NewSigner("")
 	require.ErrorIs(t, err, ErrEmptySecret)
+	for _, secret := range []string{testSecret + "\n", " " + testSecret, "\t" + testSecret + "\r\n"} {
+		_, err = NewSigner(secret)
+		require.ErrorIs(t, err, ErrSecretWhitespace)
+		assert.NotContains(t, err.Error(), testSecret)
+	}
 
 	s, err := NewSigner("top-secret-value")
 	require.NoError(t, err)

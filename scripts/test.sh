@@ -2,12 +2,13 @@
 # Every test of the project, always with the race detector, module by
 # module: the library with cmd/pfhmac and its internal packages (the load,
 # memory and fault proofs among them), the conformance module (test-only),
-# then the examples module. The browser and Redis tests run when chromium
+# the compatibility suite (compat: the real third-party packages), then
+# the examples module. The browser and Redis tests run when chromium
 # and redis-server are installed, the NodeJS reference checks when node
 # is; with CI=true they must run.
 set -eu
 cd "$(dirname "$0")/.."
-for module in . conformance examples; do
+for module in . conformance compat examples; do
 	echo "-- go test $module"
 	(cd "$module" && go test -race -count=1 ./...)
 done

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -50,6 +48,8 @@ func servePage(kv ...string) http.HandlerFunc {
 	}
 }
 
+// newPF returns a middleware for workspace "ws" that signs the login
+// middleware's user, edited by edit when not nil.
 func newPF(t *testing.T, edit func(*productfruits.Config)) *productfruits.Middleware {
 	t.Helper()
 	cfg := productfruits.Config{
@@ -138,6 +138,8 @@ func pfAround(t *testing.T, page func(*productfruits.Middleware) http.Handler) h
 	return login(pf.Handler(mux))
 }
 
+// runDoctor runs pfhmac doctor with args and env, and returns its exit
+// status, stdout and stderr.
 func runDoctor(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
@@ -148,6 +150,14 @@ func runDoctor(t *testing.T, env map[string]string, args ...string) (int, string
 // verdictLine matches the finding of check with verdict v.
 func verdictLine(v, check string) *regexp.Regexp {
 	return regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(v) + ` +` + regexp.QuoteMeta(check) + ` `)
+}
+
+// mustURL parses s, failing the test when it cannot.
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	require.NoError(t, err)
+	return u
 }
 
 func TestDoctor(t *testing.T) {
@@ -481,27 +491,6 @@ func TestDoctor(t *testing.T) {
 	}
 }
 
-func TestDoctorBrotli(t *testing.T) {
-	// A server that prefers brotli: pfhmac cannot decode it, reports so and
-	// checks the gzip answer.
-	app := rootApp(t, nil, servePage())
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.Header.Get("Accept-Encoding"), "br") {
-			w.Header().Set("Content-Encoding", "br")
-			w.Header().Set("Content-Type", "text/html")
-			w.Write([]byte{0x1b, 0x00}) // not a page pfhmac can read
-			return
-		}
-		gzipOutside := gzipInside // outside pf.Handler here, as it should be
-		gzipOutside(app).ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	code, out, _ := runDoctor(t, map[string]string{secretEnv: secret}, "-cookie", "user=alice", srv.URL)
-	assert.Equal(t, exitOK, code, out)
-	assert.Contains(t, out, `Content-Encoding "br", which pfhmac cannot decode`)
-	assert.Regexp(t, verdictLine("ok", "hash"), out)
-}
-
 func TestDoctorUsage(t *testing.T) {
 	dir := t.TempDir()
 	spaced := filepath.Join(dir, "secret")
@@ -564,157 +553,4 @@ func TestDoctorCookieFile(t *testing.T) {
 	code, out, _ := runDoctor(t, nil, srv.URL, "-cookie-file", f)
 	assert.Equal(t, exitOK, code, out)
 	assert.Contains(t, out, `present once for user "bob"`)
-}
-
-func TestScanPage(t *testing.T) {
-	const data = `<script nonce="n1" data-productfruits="">//<![CDATA[
-(window.__productfruitsGo=window.__productfruitsGo||[]).push({"workspace":"ws","language":"en","user":{"username":"a\u003cb","hmac":{"hash":"x"}}});
-//]]></script><script async="async" src="/productfruits/identity/lifecycle.0123456789ab.js" nonce="n1" data-productfruits=""></script>`
-	tests := []struct {
-		name       string
-		doc        string
-		data, anon int
-		runtimeSrc string
-		inHead     bool
-		follows    string
-		headEndBy  string
-		base       string
-		loaderSrc  string
-		metaCSP    int
-	}{
-		{name: "before </head>", doc: "<!DOCTYPE html><HTML><HEAD><TITLE>x</TITLE>" + data + "</HEAD><body>", data: 1, runtimeSrc: "/productfruits/identity/lifecycle.0123456789ab.js", inHead: true, follows: "</head>", headEndBy: "</head>"},
-		{name: "head closed implicitly", doc: "<html><meta charset=utf-8>" + data + "<div>x</div>", data: 1, inHead: true, follows: "<div>", headEndBy: "<div>"},
-		{name: "after body content", doc: "<html><head></head><body><p>x</p>" + data, data: 1, follows: "", headEndBy: "</head>"},
-		{name: "text ends the head", doc: "<html><head>hello " + data, data: 1, headEndBy: "text"},
-		{name: "template contents keep the head", doc: "<head><template><div>x</div></template>" + data + "<link rel=x></head>", data: 1, inHead: true, follows: "<link>", headEndBy: "</head>"},
-		{name: "markup in comments and script text is not markup", doc: "<head><!-- " + data + " --><script>var s = '<script data-productfruits=\"\">';</script><noscript><script data-productfruits=anonymous></script></noscript></head>"},
-		{name: "anonymous", doc: `<head><script data-productfruits="anonymous">(window.__productfruitsGo=window.__productfruitsGo||[]).push(0)</script></head>`, anon: 1, inHead: true, follows: "</head>", headEndBy: "</head>"},
-		{name: "twice", doc: "<head>" + data + data + "</head>", data: 2, inHead: true, follows: "</head>", headEndBy: "</head>"},
-		{
-			name: "base, meta and loader template",
-			doc: `<head><base href='https://cdn.example/' target=_top><META HTTP-EQUIV="content-security-policy" CONTENT="script-src 'nonce-n1'">` + data +
-				`<template data-productfruits="loader"><script async="async" src="https://loader.example/s.js?a=1&amp;b=2" data-productfruits=""></script></template><title>t</title></head>`,
-			data: 1, inHead: true, follows: "<title>", headEndBy: "</head>", base: "https://cdn.example/", loaderSrc: "https://loader.example/s.js?a=1&b=2", metaCSP: 1,
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			sc := scanPage([]byte(tt.doc))
-			assert.Len(t, sc.data, tt.data)
-			assert.Len(t, sc.anonymous, tt.anon)
-			if tt.runtimeSrc != "" {
-				require.Len(t, sc.runtime, 1)
-				assert.Equal(t, tt.runtimeSrc, sc.runtime[0].src)
-				assert.Equal(t, "n1", sc.runtime[0].nonce)
-			}
-			if !sc.hasSnippet() {
-				return
-			}
-			assert.Equal(t, tt.inHead, sc.first < sc.headEnd, "first %d, head ends at %d", sc.first, sc.headEnd)
-			assert.Equal(t, tt.follows, sc.follows)
-			assert.Equal(t, tt.headEndBy, sc.headEndBy)
-			if tt.base != "" {
-				require.NotNil(t, sc.base)
-				assert.Equal(t, tt.base, sc.base.href)
-			}
-			if tt.loaderSrc != "" {
-				require.NotNil(t, sc.loader)
-				assert.Equal(t, tt.loaderSrc, sc.loader.src)
-				assert.Len(t, sc.runtime, 1, "the loader's script is not the runtime's")
-			}
-			assert.Len(t, sc.metaCSP, tt.metaCSP)
-			if tt.data > 0 {
-				pd, err := parsePageData(sc.data[0].text)
-				require.NoError(t, err)
-				assert.Equal(t, "a<b", pd.User.Username)
-			}
-		})
-	}
-}
-
-func TestCSPSources(t *testing.T) {
-	self := mustURL(t, "https://app.example:8443/page")
-	tests := []struct {
-		src, url string
-		want     bool
-	}{
-		{"'self'", "https://app.example:8443/x.js", true},
-		{"'self'", "https://app.example/x.js", false},
-		{"*", "https://any.example/x.js", true},
-		{"https:", "https://any.example/x.js", true},
-		{"http:", "https://any.example/x.js", true},
-		{"https://app.productfruits.com", "https://app.productfruits.com/static/script.js", true},
-		{"app.productfruits.com", "https://app.productfruits.com/static/script.js", true},
-		{"*.productfruits.com", "https://app.productfruits.com/static/script.js", true},
-		{"*.productfruits.com", "https://productfruits.com/static/script.js", false},
-		{"https://app.productfruits.com/static/", "https://app.productfruits.com/static/script.js", true},
-		{"https://app.productfruits.com/other/", "https://app.productfruits.com/static/script.js", false},
-		{"https://app.productfruits.com:*", "https://app.productfruits.com:444/s.js", true},
-		{"https://app.productfruits.com", "https://app.productfruits.com:444/s.js", false},
-		{"'unsafe-inline'", "https://app.productfruits.com/s.js", false},
-	}
-	for _, tt := range tests {
-		assert.Equal(t, tt.want, sourceMatches(tt.src, mustURL(t, tt.url), self), "%s against %s", tt.src, tt.url)
-	}
-
-	const text = "alert(1)"
-	sum := refSHA256(text)
-	inline := []struct {
-		srcs  string
-		nonce string
-		want  bool
-	}{
-		{"'unsafe-inline'", "", true},
-		{"'unsafe-inline' 'nonce-a'", "", false},
-		{"'unsafe-inline' 'strict-dynamic'", "", false},
-		{"'nonce-a'", "a", true},
-		{"'NONCE-a'", "a", true},
-		{"'nonce-a'", "A", false},
-		{"'sha256-" + sum + "'", "", true},
-		{"'sha256-" + sum + "' 'unsafe-inline'", "b", true},
-		{"'self'", "", false},
-	}
-	for _, tt := range inline {
-		assert.Equal(t, tt.want, inlineAllowed(strings.Fields(tt.srcs), tt.nonce, text), "%s with nonce %q", tt.srcs, tt.nonce)
-	}
-}
-
-func mustURL(t *testing.T, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	require.NoError(t, err)
-	return u
-}
-
-func refSHA256(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return base64.StdEncoding.EncodeToString(sum[:])
-}
-
-func TestEndpointURL(t *testing.T) {
-	tests := []struct {
-		name, page, identity, src, want string
-	}{
-		{name: "page data names it", page: "https://a.example/app/x", identity: "/app/productfruits/identity", src: "/app/productfruits/identity/lifecycle.0123456789ab.js", want: "https://a.example/app/productfruits/identity"},
-		{name: "from a root runtime path", page: "https://a.example/x", src: "/pre/productfruits/identity/lifecycle.0123456789ab.js", want: "https://a.example/pre/productfruits/identity"},
-		{name: "from a router group's query form", page: "https://a.example/app/page?x=1", src: "/app/page?productfruits=lifecycle.0123456789ab.js", want: "https://a.example/app/page?productfruits=identity"},
-		{name: "from a relative query form", page: "https://a.example/app/page", src: "?productfruits=lifecycle.0123456789ab.js", want: "https://a.example/app/page?productfruits=identity"},
-		{name: "nothing to go by", page: "https://a.example/x", src: "/js/app.js"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d := &doctorRun{
-				page: &fetched{url: mustURL(t, tt.page)},
-				scan: &pageScan{runtime: []element{{src: tt.src}}},
-				data: &pageData{Identity: tt.identity},
-			}
-			u, _ := d.endpointURL()
-			if tt.want == "" {
-				assert.Nil(t, u)
-				return
-			}
-			require.NotNil(t, u)
-			assert.Equal(t, tt.want, u.String())
-		})
-	}
 }

@@ -2,6 +2,7 @@ package productfruits
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +11,45 @@ import (
 // Which requests and responses may carry the snippet, and how an injected
 // response's headers change: these rules are shared by injection,
 // TemplateScript and the identity endpoint.
+
+// canonicalHeader moves every field of h stored under a key that is not
+// in canonical form (a handler writing h["cache-control"] straight into
+// the map) to its canonical key, so that the middleware finds, edits and
+// removes each field under any spelling, as caches match field names in
+// any case (RFC 9110 §5.1). Values are copied into a new slice, never
+// appended in place. Keys net/http would not canonicalize stay as they are.
+func canonicalHeader(h http.Header) {
+	for k, v := range h {
+		if isCanonicalKey(k) {
+			continue
+		}
+		ck := http.CanonicalHeaderKey(k)
+		if ck == k {
+			continue
+		}
+		delete(h, k)
+		if old := h[ck]; len(old) > 0 {
+			h[ck] = slices.Concat(old, v)
+		} else {
+			h[ck] = v
+		}
+	}
+}
+
+// isCanonicalKey reports a key already in canonical form: each letter
+// upper case at the start and after '-', lower case elsewhere. It is the
+// common case, told without a call.
+func isCanonicalKey(k string) bool {
+	upper := true
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return false
+		}
+		upper = c == '-'
+	}
+	return true
+}
 
 // injectableRequest reports whether the response to r may carry the
 // snippet at all. Range responses are byte ranges of the original page;

@@ -354,3 +354,83 @@ func TestHeaderValuesRoom(t *testing.T) {
 	assert.Equal(t, "Cookie", hv[varyValue])
 	assert.Equal(t, "private", hv[cacheControlValue])
 }
+
+// TestCanonicalHeader: fields under any spelling end under the canonical
+// key, merged without writing a shared slice in place.
+func TestCanonicalHeader(t *testing.T) {
+	shared := make([]string, 1, 4)
+	shared[0] = "Origin"
+	h := http.Header{
+		"cache-control":     {"public, s-maxage=600"},
+		"Surrogate-control": {"max-age=600"},
+		"x-accel-expires":   {"600"},
+		"Vary":              shared,
+		"vary":              {"Accept-Encoding"},
+		"Content-Type":      {"text/html"},
+		"bad key":           {"stays"},
+	}
+	canonicalHeader(h)
+	assert.Equal(t, []string{"public, s-maxage=600"}, h["Cache-Control"])
+	assert.Equal(t, []string{"max-age=600"}, h["Surrogate-Control"])
+	assert.Equal(t, []string{"600"}, h["X-Accel-Expires"])
+	assert.ElementsMatch(t, []string{"Origin", "Accept-Encoding"}, h["Vary"])
+	assert.Equal(t, "Origin", shared[:2][0])
+	assert.Equal(t, "", shared[:2][1], "the shared slice's spare room untouched")
+	assert.Equal(t, []string{"stays"}, h["bad key"])
+	for k := range h {
+		assert.True(t, k == "bad key" || isCanonicalKey(k), k)
+	}
+}
+
+// TestPrivateUnderAnySpelling: a logged-in page and the endpoint leave no
+// cache field in any case.
+func TestPrivateUnderAnySpelling(t *testing.T) {
+	m := newTestMiddleware(t, func(c *Config) { c.Inject = true; c.TTL = time.Hour })
+	cacheable := func(h http.Header) {
+		h["cache-control"] = []string{"public, max-age=600, s-maxage=600"}
+		h["surrogate-control"] = []string{"max-age=600"}
+		h["x-accel-expires"] = []string{"600"}
+		h["cdn-cache-control"] = []string{"max-age=600"}
+		h["etag"] = []string{`"v1"`}
+		h["expires"] = []string{"Thu, 01 Jan 2099 00:00:00 GMT"}
+	}
+	check := func(t *testing.T, h http.Header) {
+		t.Helper()
+		for k, v := range h {
+			switch http.CanonicalHeaderKey(k) {
+			case "Surrogate-Control", "X-Accel-Expires", "Cdn-Cache-Control", "Etag", "Expires":
+				t.Errorf("%s: %v left on a response carrying a hash", k, v)
+			case "Cache-Control":
+				assert.Equal(t, "Cache-Control", k)
+				assert.NotContains(t, strings.Join(v, ","), "public")
+				assert.NotContains(t, strings.Join(v, ","), "s-maxage")
+			}
+		}
+	}
+	t.Run("page", func(t *testing.T) {
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			cacheable(w.Header())
+			htmlPage(w, r)
+		})
+		got := newRecWriter()
+		withUser("alice", m.Handler(h)).ServeHTTP(got, httptest.NewRequest("GET", "/", nil))
+		_, header, body := got.result()
+		require.Contains(t, body, "data-productfruits")
+		check(t, header)
+		assert.Equal(t, "max-age=600, private", header.Get("Cache-Control"))
+	})
+	t.Run("endpoint", func(t *testing.T) {
+		outer := func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				cacheable(w.Header())
+				next.ServeHTTP(w, r)
+			})
+		}
+		got := newRecWriter()
+		outer(withUser("alice", m.Handler(http.NotFoundHandler()))).ServeHTTP(got, httptest.NewRequest("GET", DefaultIdentityPath, nil))
+		status, header, _ := got.result()
+		require.Equal(t, http.StatusOK, status)
+		check(t, header)
+		assert.Equal(t, "no-store", header.Get("Cache-Control"))
+	})
+}

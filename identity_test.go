@@ -368,7 +368,12 @@ func TestSignMatchesNodeReference(t *testing.T) {
 	cases := make([]nodeCase, 0, n)
 	instants := make([]time.Time, 0, n)
 	for i := range n {
-		c := nodeCase{Secret: randomString(r, 40), Username: randomString(r, 30)}
+		// Workspace keys have no surrounding whitespace; NewSigner refuses
+		// one that has.
+		c := nodeCase{Secret: strings.TrimSpace(randomString(r, 40)), Username: randomString(r, 30)}
+		if c.Secret == "" {
+			c.Secret = "k"
+		}
 		if i%10 == 0 {
 			c.Username = randomString(r, 2000) // long names
 		}
@@ -446,6 +451,12 @@ func FuzzSignVerify(f *testing.F) {
 		if secret == "" {
 			if !errors.Is(err, ErrEmptySecret) {
 				t.Fatalf("NewSigner(\"\") = %v, want ErrEmptySecret", err)
+			}
+			return
+		}
+		if strings.TrimSpace(secret) != secret {
+			if !errors.Is(err, ErrSecretWhitespace) {
+				t.Fatalf("NewSigner(%q) = %v, want ErrSecretWhitespace", secret, err)
 			}
 			return
 		}

@@ -305,6 +305,7 @@ func (w *injectWriter) WriteHeader(code int) {
 	}
 	w.status = code
 	h := w.rw.Header()
+	canonicalHeader(h)
 	if tr := h["Trailer"]; len(tr) > 0 {
 		w.noteTrailers(h, tr)
 	}

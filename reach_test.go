@@ -200,3 +200,50 @@ func TestPagePath(t *testing.T) {
 func contextWithUser(r *http.Request, name string) context.Context {
 	return context.WithValue(r.Context(), userKey{}, name)
 }
+
+// TestStrippedPrefixASCII: raw bytes of 0x80 and above in a stripped
+// prefix (a client that does not percent-encode) reach the snippet
+// percent-encoded, so it stays ASCII and XHTML stays well-formed.
+func TestStrippedPrefixASCII(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RequestURI = "/caf\xc3\xa9/page"
+	r.URL.Path, r.URL.RawPath = "/page", ""
+	assert.Equal(t, "/caf%C3%A9", strippedPrefix(r))
+
+	m := newTestMiddleware(t, func(c *Config) { c.Inject = true; c.TTL = time.Hour })
+	h := http.StripPrefix("/caf\xc3\xa9", m.Handler(http.HandlerFunc(htmlPage)))
+	r = httptest.NewRequest("GET", "/", nil)
+	r.RequestURI = "/caf\xc3\xa9/page"
+	r.URL.Path, r.URL.RawPath = "/caf\xc3\xa9/page", ""
+	got := newRecWriter()
+	withUser("alice", h).ServeHTTP(got, r)
+	_, _, body := got.result()
+	require.Contains(t, body, "/caf%C3%A9"+DefaultIdentityPath)
+	for i := 0; i < len(body); i++ {
+		require.Less(t, body[i], byte(0x80), "non-ASCII at %d: %q", i, body)
+	}
+}
+
+// TestIdentityCrossSite: the endpoint answers only same-origin fetches
+// (and navigations, and clients without Fetch Metadata), with CORP.
+func TestIdentityCrossSite(t *testing.T) {
+	m := newTestMiddleware(t, reachConfig(nil))
+	h := withUser("alice", m.Handler(http.NotFoundHandler()))
+	for site, want := range map[string]int{"": 200, "same-origin": 200, "none": 200, "same-site": 403, "cross-site": 403} {
+		for _, path := range []string{DefaultIdentityPath, "/page?productfruits=identity"} {
+			r := httptest.NewRequest("GET", path, nil)
+			if site != "" {
+				r.Header.Set("Sec-Fetch-Site", site)
+			}
+			got := newRecWriter()
+			h.ServeHTTP(got, r)
+			status, header, body := got.result()
+			assert.Equal(t, want, status, "%s %q", path, site)
+			assert.Equal(t, "same-origin", header.Get("Cross-Origin-Resource-Policy"))
+			if want == 403 {
+				assert.NotContains(t, body, "hmac")
+				assert.NotContains(t, body, "alice")
+			}
+		}
+	}
+}

@@ -69,14 +69,24 @@ func (m *Middleware) RuntimePath() string {
 // when the answer is another user than the page's.
 func (m *Middleware) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
+	canonicalHeader(h)   // an outer middleware's fields under any spelling
 	dropSharedCaching(h) // whatever an outer middleware set for its caches
+	delete(h, "Etag")    // and its validators: each answer is a fresh signature
+	delete(h, "Last-Modified")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Type", "application/json")
+	// No other origin may embed or read it, whatever a CORS layer outside
+	// reflects.
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	varyCookie(h, nil)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")
 		writeJSON(w, r, http.StatusMethodNotAllowed, []byte(`{"error":"method not allowed"}`))
+		return
+	}
+	if !sameOriginFetch(r) {
+		writeJSON(w, r, http.StatusForbidden, []byte(`{"error":"cross-site request"}`))
 		return
 	}
 	st, err := m.resolve(r)
@@ -100,6 +110,20 @@ func (m *Middleware) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Language", m.languageFor(r))
 	writeJSON(w, r, http.StatusOK, body)
+}
+
+// sameOriginFetch reports whether r may read the endpoint by its Fetch
+// Metadata: Sec-Fetch-Site same-origin (the page's runtime) or none (the
+// user typing the URL), or no such header (a client that sends none, such
+// as curl; browsers have sent it since 2023). Another site, or another
+// origin of the same site, gets nothing, even behind a CORS layer that
+// reflects every origin with credentials.
+func sameOriginFetch(r *http.Request) bool {
+	v := r.Header["Sec-Fetch-Site"]
+	if len(v) == 0 {
+		return true
+	}
+	return v[0] == "same-origin" || v[0] == "none"
 }
 
 // identityFailure chooses the endpoint's answer to a failed stage. A
@@ -325,6 +349,14 @@ func strippedPrefix(r *http.Request) string {
 	prefix := uri[:len(uri)-len(p)]
 	if pathProblem(prefix) != "" || strings.HasSuffix(prefix, "/") {
 		return ""
+	}
+	// Raw bytes of 0x80 and above (a client that does not percent-encode,
+	// a decoding proxy) would make the snippet non-ASCII, and XHTML pages
+	// ill-formed: the same path, percent-encoded.
+	for i := 0; i < len(prefix); i++ {
+		if !pathSafe[prefix[i]] {
+			return escapePath(prefix)
+		}
 	}
 	return prefix
 }

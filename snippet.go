@@ -186,6 +186,9 @@ func (st *requestState) script(r *http.Request, caller string) template.HTML {
 	if !st.claim() {
 		return ""
 	}
+	if st.header != nil {
+		canonicalHeader(st.header)
+	}
 	if st.header != nil && !st.anonymous {
 		// The page now carries this user's hash: no shared cache may keep
 		// it. Once the handler has written its headers this changes nothing,

@@ -232,6 +232,28 @@ func markPrivate(h http.Header, hv *headerValues, ttl time.Duration) {
 	privateFields(h, hv, ttl)
 }
 
+// keepPrivate applies markPrivate's headers to h, the response's header
+// just before it goes, when the response carries a user's snippet it did
+// not get from injection (carries): placed by TemplateScript or Script,
+// which marked it when called, after which the handler may have set its
+// own caching. A Cache-Control still the one markPrivate set is kept as
+// it is.
+func (st *requestState) keepPrivate(h http.Header, carries bool) {
+	if !carries {
+		return
+	}
+	canonicalHeader(h)
+	dropSharedCaching(h)
+	if cc := h["Cache-Control"]; len(cc) != 1 || &cc[0] != &st.values[cacheControlValue] {
+		maxAge := int64(-1)
+		if st.m.ttl > 0 {
+			maxAge = int64(st.m.ttl / time.Second)
+		}
+		privateCacheControl(h, &st.values, maxAge)
+	}
+	varyCookie(h, &st.values)
+}
+
 // privateFields is markPrivate without the shared caches' fields:
 // Cache-Control and Vary.
 func privateFields(h http.Header, hv *headerValues, ttl time.Duration) {

@@ -63,130 +63,21 @@ func (m *Middleware) serveInjected(rw http.ResponseWriter, r *http.Request, st *
 	w := writerPool.Get().(*injectWriter)
 	w.reset(rw, m, r, st)
 	h := &st.handle
-	h.w, h.rw = w, rw
-	finished := false
-	defer func() {
-		// A panicking handler (http.ErrAbortHandler included) leaves the
-		// writer half way through a response, and the handler's goroutines
-		// may still hold it: never hand it to another request. The panic
-		// itself keeps propagating to net/http.
-		if finished {
-			h.w = nil
-			w.release()
-			writerPool.Put(w)
-		}
-	}()
+	h.open(rw, r, w, nil)
+	// A panicking handler (http.ErrAbortHandler included) leaves the
+	// writer half way through a response, and the handler's goroutines
+	// may still hold it: it never goes back to the pool. The panic itself
+	// keeps propagating to net/http.
 	next.ServeHTTP(h.served(), r)
-	w.finish()
-	finished = true
+	h.close(func() bool {
+		w.finish()
+		return w.status == 0 // nothing written: the framework may answer after us
+	})
+	// The handle no longer leads to w (close cleared it under the lock),
+	// so nothing the handler left running can reach it.
+	w.release()
+	writerPool.Put(w)
 }
-
-// writerHandle is the ResponseWriter a handler gets: the pooled writer,
-// for the length of the request only. Some frameworks keep the writer
-// and write after the handler returned (echo.WrapMiddleware writes the
-// error page of a handler's error then, a 401 or a 404): those calls go
-// to the writer beneath, rw, as they would without the middleware, never
-// to the pooled writer, which by then may belong to another request.
-type writerHandle struct {
-	w  *injectWriter
-	rw http.ResponseWriter
-}
-
-// hijackHandle is the writerHandle of a response whose writer beneath
-// can hand its connection over: only then is Hijack offered, so that a
-// WebSocket library under http.TimeoutHandler, say, answers a clean error
-// instead of switching protocols it cannot.
-type hijackHandle struct{ *writerHandle }
-
-// served returns h as the handler gets it: with Hijack when the writer
-// beneath has it (itself or through Unwrap, as http.ResponseController
-// looks).
-func (h *writerHandle) served() http.ResponseWriter {
-	if canHijack(h.rw) {
-		return hijackHandle{h}
-	}
-	return h
-}
-
-func canHijack(w http.ResponseWriter) bool {
-	for w != nil {
-		switch t := w.(type) {
-		case http.Hijacker:
-			return true
-		case interface{ Unwrap() http.ResponseWriter }:
-			w = t.Unwrap()
-		default:
-			return false
-		}
-	}
-	return false
-}
-
-// Compile-time checks that the wrapper keeps the powers handlers and
-// http.ResponseController look for.
-var (
-	_ http.ResponseWriter                       = (*writerHandle)(nil)
-	_ http.Flusher                              = (*writerHandle)(nil)
-	_ http.Hijacker                             = hijackHandle{}
-	_ io.ReaderFrom                             = (*writerHandle)(nil)
-	_ interface{ FlushError() error }           = (*writerHandle)(nil)
-	_ interface{ Unwrap() http.ResponseWriter } = (*writerHandle)(nil)
-)
-
-// Header returns the response header.
-func (h *writerHandle) Header() http.Header {
-	if h.w == nil {
-		return h.rw.Header()
-	}
-	return h.w.Header()
-}
-
-// WriteHeader sends or holds the status; see injectWriter.WriteHeader.
-func (h *writerHandle) WriteHeader(code int) {
-	if h.w == nil {
-		h.rw.WriteHeader(code)
-		return
-	}
-	h.w.WriteHeader(code)
-}
-
-// Write writes the page; see injectWriter.Write.
-func (h *writerHandle) Write(p []byte) (int, error) {
-	if h.w == nil {
-		return h.rw.Write(p)
-	}
-	return h.w.Write(p)
-}
-
-// Flush flushes what may be sent; see injectWriter.FlushError.
-func (h *writerHandle) Flush() { _ = h.FlushError() }
-
-// FlushError flushes what may be sent; see injectWriter.FlushError.
-func (h *writerHandle) FlushError() error {
-	if h.w == nil {
-		return http.NewResponseController(h.rw).Flush()
-	}
-	return h.w.FlushError()
-}
-
-// Hijack hands the connection over; see injectWriter.Hijack.
-func (h hijackHandle) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if h.w == nil {
-		return http.NewResponseController(h.rw).Hijack()
-	}
-	return h.w.Hijack()
-}
-
-// ReadFrom copies src into the page; see injectWriter.ReadFrom.
-func (h *writerHandle) ReadFrom(src io.Reader) (int64, error) {
-	if h.w == nil {
-		return io.Copy(h.rw, src)
-	}
-	return h.w.ReadFrom(src)
-}
-
-// Unwrap returns the underlying writer, for http.ResponseController.
-func (h *writerHandle) Unwrap() http.ResponseWriter { return h.rw }
 
 type writerMode uint8
 
@@ -737,6 +628,10 @@ func isHTMLSpace(c byte) bool {
 func (w *injectWriter) passThrough() error {
 	w.mode = modePass
 	if !w.committed {
+		// A user's snippet this writer did not put there, placed by
+		// TemplateScript or Script.
+		st := w.st
+		st.keepPrivate(w.rw.Header(), !w.claimed && !st.anonymous && st.snippet.Load() == snippetClaimed)
 		w.writeStatus()
 	}
 	held := w.held.Len()

@@ -1310,63 +1310,6 @@ func TestSkipInject(t *testing.T) {
 	})
 }
 
-// TestInjectWriteAfterReturn plays a framework that keeps the writer and
-// writes after the handler returned (echo.WrapMiddleware does, for a
-// handler's error): the write reaches the writer beneath, as it would
-// without the middleware, and never the next request, which may own the
-// pooled writer by then.
-func TestInjectWriteAfterReturn(t *testing.T) {
-	m := newTestMiddleware(t, injectConfig)
-	var kept http.ResponseWriter
-	first := serveRec(m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		kept = w // writes nothing: the framework answers after the handler returned
-	}), httptest.NewRequest("GET", "/", nil))
-	second := newRecWriter()
-	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = io.WriteString(w, "<html><head></head><body>")
-		kept.Header().Set("X-Late", "1")
-		kept.WriteHeader(http.StatusUnauthorized)
-		n, err := io.WriteString(kept, "late error page")
-		assert.Equal(t, len("late error page"), n)
-		assert.NoError(t, err)
-		_, err = kept.(io.ReaderFrom).ReadFrom(strings.NewReader("!"))
-		assert.NoError(t, err)
-		_, _ = io.WriteString(w, "second")
-	})).ServeHTTP(second, httptest.NewRequest("GET", "/", nil))
-	_, _, body := second.result()
-	assert.NotContains(t, body, "late error page")
-	assert.True(t, strings.HasSuffix(body, "<body>second"))
-	assert.Empty(t, second.header.Get("X-Late"))
-	status, header, body := first.result()
-	assert.Equal(t, http.StatusUnauthorized, status, "the late answer is the first response's, as without the middleware")
-	assert.Equal(t, "1", header.Get("X-Late"))
-	assert.Equal(t, "late error page!", body)
-}
-
-// TestInjectHijackOffered: Hijack is offered exactly when the writer
-// beneath can hijack (http.TimeoutHandler's cannot).
-func TestInjectHijackOffered(t *testing.T) {
-	m := newTestMiddleware(t, injectConfig)
-	var offered bool
-	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, offered = w.(http.Hijacker)
-	}))
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	res, err := srv.Client().Get(srv.URL)
-	require.NoError(t, err)
-	res.Body.Close()
-	assert.True(t, offered, "net/http's writer hijacks")
-
-	srv2 := httptest.NewServer(http.TimeoutHandler(h, time.Minute, "timeout"))
-	defer srv2.Close()
-	res, err = srv2.Client().Get(srv2.URL)
-	require.NoError(t, err)
-	res.Body.Close()
-	assert.False(t, offered, "http.TimeoutHandler's writer does not")
-}
-
 func TestHasCharset(t *testing.T) {
 	for ct, want := range map[string]bool{
 		"text/html; charset=utf-8":         true,

@@ -184,7 +184,16 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			m.serveInjected(w, r, st, next)
 			return
 		}
-		next.ServeHTTP(w, r)
+		if st.anonymous {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// A page that places the user's snippet itself (TemplateScript,
+		// Script) must leave private, whatever the handler sets after.
+		h := &st.handle
+		h.open(w, r, nil, st)
+		next.ServeHTTP(h.served(), r)
+		h.close(func() bool { return !h.wrote })
 	})
 }
 

@@ -29,7 +29,9 @@ with the fix.
   -cookie-file FILE   read the Cookie header from FILE instead
   -secret-file PATH   read the secret from PATH instead of $PRODUCTFRUITS_SECRET
 
-Without a secret the hash check is skipped. Exit status: 0 the product
+Without a secret the hash check is skipped. The report shows the
+first characters of the page's hash, never all of it, and no other
+hash. Exit status: 0 the product
 would load, 1 it would not (a FAIL, or the page could not be fetched),
 2 usage error.
 `
@@ -40,10 +42,10 @@ would load, 1 it would not (a FAIL, or the page could not be fetched),
 // them, the page's hash, the Content-Security-Policy, Trusted Types, the
 // caching headers and the order of compression and middleware.
 func doctor(args []string, env func(string) string, stdout, stderr io.Writer, now func() time.Time) error {
-	fs := newCommandFlags("doctor")
+	fs := newCommandFlags("doctor", args)
 	cookieFlag := fs.String("cookie", "", "")
 	cookieFile := fs.String("cookie-file", "", "")
-	target, err := parseDoctorArgs(fs, args, stdout)
+	target, err := parseDoctorArgs(fs, stdout)
 	if err != nil {
 		return err
 	}
@@ -86,36 +88,40 @@ func doctor(args []string, env func(string) string, stdout, stderr io.Writer, no
 }
 
 // parseDoctorArgs parses the flags, which may come before or after the
-// URL, and returns the URL.
-func parseDoctorArgs(fs *commandFlags, args []string, stdout io.Writer) (*url.URL, error) {
+// URL, and returns the URL. An argument that is not a URL is not shown:
+// it may be a secret typed in the wrong place.
+func parseDoctorArgs(fs *commandFlags, stdout io.Writer) (*url.URL, error) {
 	var positional []string
+	var positions []int
+	args, first := fs.args, firstArg
 	for {
-		err := fs.Parse(args)
+		err := fs.parseFlags(args, first)
 		switch {
 		case errors.Is(err, flag.ErrHelp):
 			fmt.Fprint(stdout, doctorUsage)
 			return nil, err
-		case fs.secret.set, err != nil && strings.HasSuffix(err.Error(), " -secret"):
-			return nil, usageErrorf("doctor: %s", secretFlagRefusal)
 		case err != nil:
-			return nil, usageErrorf("doctor: %v", err)
+			return nil, err
 		}
 		if fs.NArg() == 0 {
 			break
 		}
+		first += len(args) - fs.NArg()
 		positional = append(positional, fs.Arg(0))
+		positions = append(positions, first)
 		args = fs.Args()[1:]
+		first++
 	}
 	switch len(positional) {
 	case 0:
 		return nil, usageErrorf("doctor: the page's URL is required")
 	case 1:
 	default:
-		return nil, usageErrorf("doctor: unexpected argument %q", positional[1])
+		return nil, unexpectedArg("doctor", positions[1])
 	}
 	u, err := url.Parse(positional[0])
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usageErrorf("doctor: %q is not an absolute http or https URL", positional[0])
+		return nil, usageErrorf("doctor: argument #%d is not an absolute http or https URL %s; give the page's whole URL, such as https://app.example.com/", positions[0], notShown)
 	}
 	u.Fragment = ""
 	return u, nil
@@ -133,7 +139,7 @@ func doctorCookie(fs *commandFlags, value, file string) (string, error) {
 		}
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", fmt.Errorf("doctor: reading cookie: %w", err)
+			return "", fileError("doctor", "cookie", "cookie-file", err)
 		}
 		value = string(b)
 	}

@@ -143,7 +143,7 @@ func pfAround(t *testing.T, page func(*productfruits.Middleware) http.Handler) h
 func runDoctor(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(append([]string{"doctor"}, args...), func(k string) string { return env[k] }, &stdout, &stderr, time.Now)
+	code := run(append([]string{"doctor"}, args...), func(k string) string { return env[k] }, nil, &stdout, &stderr, time.Now)
 	return code, stdout.String(), stderr.String()
 }
 
@@ -507,8 +507,9 @@ func TestDoctorUsage(t *testing.T) {
 		stdoutHas []string
 	}{
 		{name: "no URL", args: nil, wantCode: exitUsage, stderrHas: []string{"the page's URL is required"}},
-		{name: "relative URL", args: []string{"/path"}, wantCode: exitUsage, stderrHas: []string{"not an absolute http or https URL"}},
-		{name: "two URLs", args: []string{"http://a.invalid/", "http://b.invalid/"}, wantCode: exitUsage, stderrHas: []string{`unexpected argument "http://b.invalid/"`}},
+		{name: "relative URL", args: []string{"/path"}, wantCode: exitUsage, stderrHas: []string{"argument #2 is not an absolute http or https URL (not shown"}},
+		{name: "two URLs", args: []string{"http://a.invalid/", "http://b.invalid/"}, wantCode: exitUsage, stderrHas: []string{"unexpected argument #3 (not shown"}},
+		{name: "two URLs among flags", args: []string{"-cookie", "a=b", "http://a.invalid/", "-secret-file", "f", "http://b.invalid/"}, wantCode: exitUsage, stderrHas: []string{"unexpected argument #7 (not shown"}},
 		{name: "secret flag refused", args: []string{"-secret", secret, "http://a.invalid/"}, wantCode: exitUsage, stderrHas: []string{"there is no -secret flag"}},
 		{name: "cookie and cookie file", args: []string{"-cookie", "a=b", "-cookie-file", cookieFile, "http://a.invalid/"}, wantCode: exitUsage, stderrHas: []string{"exclude each other"}},
 		{
@@ -538,10 +539,10 @@ func TestDoctorUsage(t *testing.T) {
 	}
 
 	var stdout, stderr bytes.Buffer
-	assert.Equal(t, exitOK, run([]string{"help", "doctor"}, func(string) string { return "" }, &stdout, &stderr, time.Now))
+	assert.Equal(t, exitOK, run([]string{"help", "doctor"}, func(string) string { return "" }, nil, &stdout, &stderr, time.Now))
 	assert.Contains(t, stdout.String(), "Usage: pfhmac doctor")
 	stdout.Reset()
-	run([]string{"help"}, func(string) string { return "" }, &stdout, &stderr, time.Now)
+	run([]string{"help"}, func(string) string { return "" }, nil, &stdout, &stderr, time.Now)
 	assert.Contains(t, stdout.String(), "pfhmac doctor")
 }
 

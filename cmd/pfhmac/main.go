@@ -9,7 +9,7 @@
 // Usage:
 //
 //	pfhmac sign -user NAME [-ttl 1h | -expires RFC3339]
-//	pfhmac verify -user NAME -hash HASH [-expiration EXPIRATION]
+//	pfhmac verify -user NAME -hash HASH|- [-expiration EXPIRATION]
 //	pfhmac doctor [-cookie COOKIES | -cookie-file FILE] URL
 //	pfhmac help
 //
@@ -20,7 +20,17 @@
 //
 // verify exits 0 and prints "ok" when the hash is right and unexpired, and
 // exits 1 with an explanation on standard error when it is not. Usage
-// errors exit 2.
+// errors exit 2. With -hash - the hash is read from the first line of
+// standard input (its newline trimmed), so that it does not show in the
+// process list or shell history:
+//
+//	printf '%s\n' "$HASH" | pfhmac verify -user alice -hash -
+//
+// The explanation names the slip that explains a mismatch (a hex digest,
+// URL-safe base64, a re-formatted expiration, a trimmed or lower-cased
+// username, ...) but never prints a hash it was not given: a valid hash
+// is a credential, and explanations end up in tickets and CI logs. Only
+// sign prints one, on purpose. doctor never prints a whole hash either.
 //
 // doctor fetches a page as a browser does and reports, one line per
 // finding with its verdict and fix, whether the product would load there
@@ -30,9 +40,16 @@
 // comes from the PRODUCTFRUITS_SECRET environment variable or from the file
 // named by -secret-file, never from a flag value, which would end up in
 // shell history and process listings. pfhmac never prints the secret.
+// Because a secret typed in the wrong place must not reach a terminal
+// log either, errors repeat nothing that was typed but the names of
+// pfhmac's own commands and flags and the path of a file that exists: any
+// other argument is named by its position ("argument #2", counting from
+// the first after pfhmac) and not shown, and an argument that holds the
+// secret is refused the same way.
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -59,15 +76,25 @@ const usage = `pfhmac signs and checks Product Fruits identity verification HMAC
 
 Usage:
   pfhmac sign -user NAME [-ttl DURATION | -expires TIME]
-  pfhmac verify -user NAME -hash HASH [-expiration EXPIRATION]
+  pfhmac verify -user NAME -hash HASH|- [-expiration EXPIRATION]
   pfhmac doctor [-cookie COOKIES | -cookie-file FILE] URL
   pfhmac help [sign | verify | doctor]
 
 The secret (the workspace's "Encryption key") is read from the
 PRODUCTFRUITS_SECRET environment variable, or from the file given with
 -secret-file PATH (without surrounding whitespace, as productfruits.New
-requires). It is never taken as a
-flag value and never printed.
+requires). It is never taken as a flag value and never printed.
+
+Only sign prints a hash: verify and doctor show none they were not
+given, since a valid hash is a credential and their output ends up in
+tickets and logs.
+
+Errors repeat nothing you typed but pfhmac's own command and flag names
+and the path of a file that exists, so that a secret typed in the wrong
+place is not echoed. Any other argument is named by its position,
+counting from the first after pfhmac:
+  unexpected argument #2 (not shown: it may be a secret)
+An argument that holds the secret is refused too.
 
 Exit status: 0 ok, 1 the check failed or an error occurred, 2 usage error.
 `
@@ -89,7 +116,7 @@ JavaScript's Date.prototype.toJSON form, as the product's NodeJS example
 signs it.
 `
 
-const verifyUsage = `Usage: pfhmac verify -user NAME -hash HASH [-expiration EXPIRATION] [-secret-file PATH]
+const verifyUsage = `Usage: pfhmac verify -user NAME -hash HASH|- [-expiration EXPIRATION] [-secret-file PATH]
 
 Checks an hmac as the page sends it. Prints "ok" and exits 0 when it is
 right and unexpired; otherwise explains on standard error what is wrong
@@ -98,8 +125,14 @@ reads, as its backend examples sign it: toJSON's 2026-11-24T14:00:00.000Z,
 .NET's 2026-11-24T14:00:00.0000000Z, an offset such as +01:00, or no zone
 (read as UTC). The hash must be over exactly the string given.
 
+The explanation names the slip behind a mismatch but never prints a
+hash, not even the right one: a valid hash is a credential. pfhmac sign
+prints one on purpose.
+
   -user NAME              the username the page sends as user.username (required)
-  -hash HASH              the hmac's hash (required)
+  -hash HASH              the hmac's hash (required); -hash - reads it from the
+                          first line of standard input, its newline trimmed,
+                          so that it stays out of the process list and history
   -expiration EXPIRATION  the hmac's expiration, exactly as the page sends it
   -secret-file PATH       read the secret from PATH instead of $PRODUCTFRUITS_SECRET
 `
@@ -108,13 +141,13 @@ const secretFlagRefusal = "there is no -secret flag: a secret on the command lin
 	"set " + secretEnv + " or use -secret-file PATH"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr, time.Now))
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr, time.Now))
 }
 
 // run is the whole command, minus the process: args without the program
-// name, env in place of os.Getenv, now in place of time.Now. It returns
-// the exit status.
-func run(args []string, env func(string) string, stdout, stderr io.Writer, now func() time.Time) int {
+// name, env in place of os.Getenv, stdin for -hash -, now in place of
+// time.Now. It returns the exit status.
+func run(args []string, env func(string) string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
@@ -124,13 +157,13 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer, now f
 	case "sign":
 		err = sign(rest, env, stdout, stderr, now)
 	case "verify":
-		err = verify(rest, env, stdout, stderr, now)
+		err = verify(rest, env, stdin, stdout, stderr, now)
 	case "doctor":
 		err = doctor(rest, env, stdout, stderr, now)
 	case "help", "-h", "-help", "--help":
 		err = help(rest, stdout)
 	default:
-		err = usageErrorf("unknown command %q", cmd)
+		err = unknownCommand("", cmd, 1)
 	}
 	var ue usageError
 	switch {
@@ -170,7 +203,7 @@ func help(args []string, stdout io.Writer) error {
 		case "doctor":
 			text = doctorUsage
 		default:
-			return usageErrorf("help: unknown command %q", args[0])
+			return unknownCommand("help: ", args[0], 2)
 		}
 	}
 	fmt.Fprint(stdout, text)
@@ -190,35 +223,36 @@ func (f *refusedFlag) Set(string) error {
 }
 
 // commandFlags is a subcommand's flag set with the flags every subcommand
-// shares.
+// shares, and the arguments it parses, which errors name by position.
 type commandFlags struct {
 	*flag.FlagSet
+	args       []string // the subcommand's arguments: #2 onwards
 	secretFile string
 	secret     refusedFlag
 }
 
-func newCommandFlags(name string) *commandFlags {
-	fs := &commandFlags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError)}
-	// Errors and usage are printed by pfhmac itself, not the flag package.
+func newCommandFlags(name string, args []string) *commandFlags {
+	fs := &commandFlags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), args: args}
+	// Errors and usage are printed by pfhmac itself, not the flag package,
+	// whose errors repeat what was typed.
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&fs.secretFile, "secret-file", "", "")
 	fs.Var(&fs.secret, "secret", "")
 	return fs
 }
 
-// parse parses args, printing usageText to stdout for -h.
-func (fs *commandFlags) parse(args []string, usageText string, stdout io.Writer) error {
-	err := fs.Parse(args)
+// parse parses the subcommand's arguments, which are all flags, printing
+// usageText to stdout for -h.
+func (fs *commandFlags) parse(usageText string, stdout io.Writer) error {
+	err := fs.parseFlags(fs.args, firstArg)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fmt.Fprint(stdout, usageText)
 		return err
-	case fs.secret.set, err != nil && strings.HasSuffix(err.Error(), " -secret"):
-		return usageErrorf("%s: %s", fs.Name(), secretFlagRefusal)
 	case err != nil:
-		return usageErrorf("%s: %v", fs.Name(), err)
+		return err
 	case fs.NArg() > 0:
-		return usageErrorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+		return unexpectedArg(fs.Name(), firstArg+len(fs.args)-fs.NArg())
 	}
 	return nil
 }
@@ -235,15 +269,30 @@ func (fs *commandFlags) isSet(name string) bool {
 }
 
 // loadSecret returns the secret from -secret-file if given, else from the
-// environment. Errors never include the secret.
+// environment, and refuses it when an argument holds it too: someone
+// typed it where it is echoed. Errors never include the secret.
 func loadSecret(fs *commandFlags, env func(string) string) (string, error) {
+	secret, err := readSecret(fs, env)
+	if err != nil {
+		return "", err
+	}
+	if i := argHolding(fs.args, secret); i >= 0 {
+		return "", usageErrorf("%s: argument #%d holds the secret %s; pfhmac reads the secret only from $%s or -secret-file PATH",
+			fs.Name(), firstArg+i, "(not shown)", secretEnv)
+	}
+	return secret, nil
+}
+
+// readSecret returns the secret from -secret-file if given, else from the
+// environment.
+func readSecret(fs *commandFlags, env func(string) string) (string, error) {
 	if fs.isSet("secret-file") {
 		if fs.secretFile == "" {
 			return "", usageErrorf("%s: -secret-file needs a path", fs.Name())
 		}
 		b, err := os.ReadFile(fs.secretFile)
 		if err != nil {
-			return "", fmt.Errorf("%s: reading secret: %w", fs.Name(), err)
+			return "", fileError(fs.Name(), "secret", "secret-file", err)
 		}
 		secret := string(b)
 		if strings.TrimSpace(secret) == "" {
@@ -271,11 +320,11 @@ func checkSecret(cmd, source, secret string) error {
 }
 
 func sign(args []string, env func(string) string, stdout, stderr io.Writer, now func() time.Time) error {
-	fs := newCommandFlags("sign")
+	fs := newCommandFlags("sign", args)
 	user := fs.String("user", "", "")
 	ttl := fs.Duration("ttl", 0, "")
 	expires := fs.String("expires", "", "")
-	if err := fs.parse(args, signUsage, stdout); err != nil {
+	if err := fs.parse(signUsage, stdout); err != nil {
 		return err
 	}
 	if *user == "" {
@@ -293,7 +342,7 @@ func sign(args []string, env func(string) string, stdout, stderr io.Writer, now 
 	case expiresSet:
 		t, err := productfruits.ParseExpiration(*expires)
 		if err != nil {
-			return usageErrorf("sign: -expires %q is not an ISO 8601 time such as 2026-11-24T14:00:00Z", *expires)
+			return usageErrorf("sign: the value of -expires is not an ISO 8601 time such as 2026-11-24T14:00:00Z %s", notShown)
 		}
 		exp = t
 	}
@@ -321,12 +370,12 @@ func sign(args []string, env func(string) string, stdout, stderr io.Writer, now 
 	return err
 }
 
-func verify(args []string, env func(string) string, stdout, stderr io.Writer, now func() time.Time) error {
-	fs := newCommandFlags("verify")
+func verify(args []string, env func(string) string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time) error {
+	fs := newCommandFlags("verify", args)
 	user := fs.String("user", "", "")
 	hash := fs.String("hash", "", "")
 	expiration := fs.String("expiration", "", "")
-	if err := fs.parse(args, verifyUsage, stdout); err != nil {
+	if err := fs.parse(verifyUsage, stdout); err != nil {
 		return err
 	}
 	switch {
@@ -334,6 +383,15 @@ func verify(args []string, env func(string) string, stdout, stderr io.Writer, no
 		return usageErrorf("verify: -user is required")
 	case *hash == "":
 		return usageErrorf("verify: -hash is required")
+	case *hash == "-":
+		line, err := readLine(stdin)
+		if err != nil {
+			return fmt.Errorf("verify: -hash -: reading standard input: %w", err)
+		}
+		if line == "" {
+			return usageErrorf("verify: -hash - found no hash: the first line of standard input is empty")
+		}
+		*hash = line
 	}
 	secret, err := loadSecret(fs, env)
 	if err != nil {
@@ -368,6 +426,28 @@ func verify(args []string, env func(string) string, stdout, stderr io.Writer, no
 	default:
 		return fmt.Errorf("verify: %w", err)
 	}
+}
+
+// maxLine bounds what -hash - reads: a hash is 44 characters, and a
+// stdin that never ends must not hang or fill memory.
+const maxLine = 4096
+
+// readLine returns the first line of r without its line ending (LF or
+// CRLF).
+func readLine(r io.Reader) (string, error) {
+	if r == nil {
+		return "", nil
+	}
+	br := bufio.NewReader(io.LimitReader(r, maxLine+1))
+	line, err := br.ReadString('\n')
+	switch {
+	case err == io.EOF && len(line) > maxLine:
+		return "", fmt.Errorf("its first line is longer than %d bytes, and no hash is", maxLine)
+	case err != nil && err != io.EOF:
+		return "", err
+	}
+	line = strings.TrimSuffix(line, "\n")
+	return strings.TrimSuffix(line, "\r"), nil
 }
 
 // roundDuration rounds d to seconds for display, keeping sub-second

@@ -13,9 +13,11 @@ import (
 // your application"): base with an hmac query parameter built as the
 // product's help page builds it in JavaScript,
 // encodeURIComponent(JSON.stringify({username, hmac: {hash, expiration}})),
-// byte for byte. user is a signed user, as FromContext returns it; with no
-// expiration, expiration is null, as in the product's reference
-// computation. The link holds the user's hash: hand it to that user only.
+// byte for byte. user is a signed user, as FromContext returns it. With no
+// expiration the key is left out: the help page's sample writes
+// expiration: expirationIfUsed ?? undefined, and JSON.stringify drops a
+// key whose value is undefined. The link holds the user's hash: hand it to
+// that user only.
 //
 // base is the knowledge base's absolute http(s) URL. Its query parameters
 // and fragment stay as they are, except an hmac parameter, which the new
@@ -63,16 +65,14 @@ func KnowledgeBaseURL(base string, user User) (string, error) {
 }
 
 // knowledgeBaseJSON is JSON.stringify({username, hmac: {hash, expiration}})
-// with expiration null when there is none.
+// with expiration undefined, and so left out, when there is none.
 func knowledgeBaseJSON(username string, h *HMAC) string {
 	b := []byte(`{"username":`)
 	b = appendJSStringify(b, username)
 	b = append(b, `,"hmac":{"hash":`...)
 	b = appendJSStringify(b, h.Hash)
-	b = append(b, `,"expiration":`...)
-	if h.Expiration == "" {
-		b = append(b, "null"...)
-	} else {
+	if h.Expiration != "" {
+		b = append(b, `,"expiration":`...)
 		b = appendJSStringify(b, h.Expiration)
 	}
 	return string(append(b, "}}"...))

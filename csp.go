@@ -128,6 +128,20 @@ func requiresTrustedTypes(policies []string) bool {
 	return false
 }
 
+// sandboxed reports a sandbox directive in one of policies: the document
+// runs in an opaque origin, typically a user's upload served by the app,
+// whose own scripts must never see a signed user object.
+func sandboxed(policies []string) bool {
+	for _, policy := range policies {
+		for dir := range strings.SplitSeq(policy, ";") {
+			if fields := strings.Fields(dir); len(fields) > 0 && strings.EqualFold(fields[0], "sandbox") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // warnPolicy says once that a policy blocks the snippet, where it comes
 // from and what to do.
 func (m *Middleware) warnPolicy(r *http.Request, from, directive string) {

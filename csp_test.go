@@ -118,3 +118,28 @@ func TestTrustedTypesTemplate(t *testing.T) {
 	body = servePolicyPage(t, m, "script-src 'nonce-tt'", "")
 	assert.NotContains(t, body, "<template", "only pages that require Trusted Types")
 }
+
+// TestSandboxedResponse: a response whose policy sandboxes it (a user's
+// upload in an opaque origin) gets no snippet and no signed user object,
+// injected or placed by the page.
+func TestSandboxedResponse(t *testing.T) {
+	for _, policy := range []string{"sandbox allow-scripts", "default-src 'self'; SANDBOX"} {
+		m := newTestMiddleware(t, func(c *Config) { c.Inject = true })
+		body := servePolicyPage(t, m, policy, "")
+		assert.NotContains(t, body, "data-productfruits", policy)
+		assert.NotContains(t, body, "hmac")
+
+		m = newTestMiddleware(t, nil)
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header()["content-security-policy"] = []string{policy}
+			_, _ = w.Write([]byte("<head>" + string(TemplateScript(r)) + "</head>"))
+		})
+		got := newRecWriter()
+		withUser("alice", m.Handler(h)).ServeHTTP(got, httptest.NewRequest("GET", "/", nil))
+		_, _, body = got.result()
+		assert.Equal(t, "<head></head>", body, policy)
+	}
+	m := newTestMiddleware(t, func(c *Config) { c.Inject = true })
+	assert.Contains(t, servePolicyPage(t, m, "default-src 'self'; report-uri /sandbox-reports", ""), "data-productfruits",
+		"a directive only named like it changes nothing")
+}

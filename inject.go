@@ -200,7 +200,7 @@ func (w *injectWriter) WriteHeader(code int) {
 	if tr := h["Trailer"]; len(tr) > 0 {
 		w.noteTrailers(h, tr)
 	}
-	if !injectableStatus(code) || isAttachment(h) || w.st.skipped() {
+	if !injectableStatus(code) || isAttachment(h) || w.st.skipped() || sandboxed(h["Content-Security-Policy"]) {
 		_ = w.passThrough()
 		return
 	}

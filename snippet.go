@@ -183,11 +183,16 @@ func TemplateScript(r *http.Request) template.HTML {
 // script claims and renders the snippet of st's request r for a page that
 // places it itself; caller names the API for the log line.
 func (st *requestState) script(r *http.Request, caller string) template.HTML {
-	if !st.claim() {
-		return ""
-	}
 	if st.header != nil {
 		canonicalHeader(st.header)
+		if sandboxed(st.header["Content-Security-Policy"]) {
+			// An opaque-origin document (an upload the app serves): its
+			// own scripts could read whatever the snippet holds.
+			return ""
+		}
+	}
+	if !st.claim() {
+		return ""
 	}
 	if st.header != nil && !st.anonymous {
 		// The page now carries this user's hash: no shared cache may keep

@@ -175,7 +175,7 @@ func TestExplainerPrintsNoHash(t *testing.T) {
 
 			t.Run("doctor", func(t *testing.T) {
 				var out bytes.Buffer
-				d := &doctorRun{signer: signer, now: at, rep: &report{w: &out}, data: &pageData{
+				d := &doctorRun{signer: signer, mac: newMAC(secret), now: at, rep: &report{w: &out}, data: &pageData{
 					User: productfruits.User{Username: tt.user, HMAC: &productfruits.HMAC{Hash: hash, Expiration: tt.exp}},
 				}}
 				d.checkHash()

@@ -54,6 +54,7 @@ func doctor(args []string, env func(string) string, stdout, stderr io.Writer, no
 		return err
 	}
 	var signer *productfruits.Signer
+	var mac macFunc
 	if fs.isSet("secret-file") || env(secretEnv) != "" {
 		secret, err := loadSecret(fs, env)
 		if err != nil {
@@ -62,6 +63,7 @@ func doctor(args []string, env func(string) string, stdout, stderr io.Writer, no
 		if signer, err = productfruits.NewSigner(secret); err != nil {
 			return fmt.Errorf("doctor: %w", err)
 		}
+		mac = newMAC(secret)
 	}
 
 	d := &doctorRun{
@@ -80,6 +82,7 @@ func doctor(args []string, env func(string) string, stdout, stderr io.Writer, no
 		cookie: cookie,
 		home:   target,
 		signer: signer,
+		mac:    mac,
 		now:    now(),
 		rep:    &report{w: stdout},
 	}
@@ -195,6 +198,7 @@ type doctorRun struct {
 	cookie string
 	home   *url.URL // the URL given: the cookie's host
 	signer *productfruits.Signer
+	mac    macFunc // with signer, for explaining a hash that does not verify
 	now    time.Time
 	rep    *report
 

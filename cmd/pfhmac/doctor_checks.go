@@ -313,7 +313,7 @@ func (d *doctorRun) checkHash() {
 		rep.add(vFail, "hash", fmt.Sprintf("%s is right but its expiration %s has passed", shown, u.HMAC.Expiration),
 			"sign each page with an expiration in the future (the server's clock may be off), and renew before it runs out")
 	case errors.Is(err, productfruits.ErrHashMismatch), errors.Is(err, productfruits.ErrMalformedExpiration):
-		rep.add(vFail, "hash", fmt.Sprintf("%s does not verify for %q %s: %s", shown, u.Username, describeExp(u.HMAC.Expiration), slip(d.signer, u, err, d.now)),
+		rep.add(vFail, "hash", fmt.Sprintf("%s does not verify for %q %s: %s", shown, u.Username, describeExp(u.HMAC.Expiration), slip(d.signer, d.mac, u, err, d.now)),
 			"sign with the workspace's \"Encryption key\" (the same secret as given here), over exactly the username and expiration the page sends")
 	default:
 		rep.add(vFail, "hash", fmt.Sprintf("%s cannot be checked: %v", shown, err), "")
@@ -322,8 +322,8 @@ func (d *doctorRun) checkHash() {
 
 // slip names what went wrong with a hash that does not verify, from the
 // same candidates pfhmac verify tries; never a hash.
-func slip(s *productfruits.Signer, u productfruits.User, verr error, now time.Time) string {
-	c := &checker{signer: s, user: u.Username, hash: u.HMAC.Hash, exp: u.HMAC.Expiration, now: now}
+func slip(s *productfruits.Signer, mac macFunc, u productfruits.User, verr error, now time.Time) string {
+	c := &checker{signer: s, mac: mac, user: u.Username, hash: u.HMAC.Hash, exp: u.HMAC.Expiration, now: now}
 	malformed := errors.Is(verr, productfruits.ErrMalformedExpiration)
 	expTime, parsed := parseExpiration(c.exp)
 	exact := c.exp

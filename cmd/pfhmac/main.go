@@ -401,7 +401,7 @@ func verify(args []string, env func(string) string, stdin io.Reader, stdout, std
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	c := &checker{signer: signer, user: *user, hash: *hash, exp: *expiration, now: now()}
+	c := &checker{signer: signer, mac: newMAC(secret), user: *user, hash: *hash, exp: *expiration, now: now()}
 
 	err = signer.Verify(c.user, productfruits.HMAC{Hash: c.hash, Expiration: c.exp}, c.now)
 	switch {

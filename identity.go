@@ -28,6 +28,13 @@ var (
 	// survive the trip through JSON to the browser unchanged, so its HMAC
 	// could never verify.
 	ErrInvalidUsername = errors.New("productfruits: username is not valid UTF-8")
+	// ErrAmbiguousUsername means a username ends in a date-time the
+	// product would read as an expiration, and would be signed without
+	// one: the product's message is the username and the expiration
+	// joined with nothing between, so the hash of
+	// "alice2099-01-01T00:00:00.000Z" is also alice's hash with that
+	// expiration. Sign such names with an expiration (Config.TTL).
+	ErrAmbiguousUsername = errors.New("productfruits: username ends in a date-time the product would read as an expiration; sign it with an expiration")
 	// ErrExpirationRange means the expiration lies outside the years
 	// 0000-9999, which JavaScript's Date.prototype.toJSON cannot print in
 	// the form the product signs.
@@ -319,6 +326,9 @@ func (s *Signer) signInto(sig *signature, username string, expires time.Time) er
 		return err
 	}
 	n := hashLen
+	if expires.IsZero() && endsInDateTime(username) {
+		return ErrAmbiguousUsername
+	}
 	if !expires.IsZero() {
 		b, ok := appendExpiration(sig.b[hashLen:hashLen], expires)
 		if !ok {
@@ -377,6 +387,28 @@ func (s *Signer) Verify(username string, h HMAC, now time.Time) error {
 		return ErrExpired
 	}
 	return nil
+}
+
+// endsInDateTime reports whether some suffix of username is a date-time
+// in a form ParseExpiration reads (and the product would read as an
+// expiration). A suffix has to start with YYYY-MM-DDT: most names have no
+// such place, and are told by one look per '-'.
+func endsInDateTime(username string) bool {
+	const minLen = len("2006-01-02T15:04:05")
+	for i := 0; i+minLen <= len(username); {
+		j := strings.IndexByte(username[i+4:len(username)-minLen+5], '-')
+		if j < 0 {
+			return false
+		}
+		at := i + j // where the year would start
+		if username[at+7] == '-' && username[at+10] == 'T' {
+			if _, ok := parseExpiration(username[at:]); ok {
+				return true
+			}
+		}
+		i = at + 1
+	}
+	return false
 }
 
 func checkUsername(username string) error {

@@ -624,3 +624,50 @@ func BenchmarkSign(b *testing.B) {
 		}
 	})
 }
+
+// TestSignRefusesAmbiguousUsername: without an expiration, a username
+// ending in any date-time Verify reads is refused, since its hash would
+// verify as the shorter username with that expiration; with one it signs.
+func TestSignRefusesAmbiguousUsername(t *testing.T) {
+	s, err := NewSigner(testSecret)
+	require.NoError(t, err)
+	for _, suffix := range []string{
+		"2099-01-01T00:00:00.000Z", "2099-01-01T00:00:00Z", "2099-01-01T00:00:00.0000000Z",
+		"2099-01-01T00:00:00+01:00", "2099-01-01T00:00:00+0100", "2099-01-01T00:00:00",
+	} {
+		name := "alice" + suffix
+		_, err := s.Sign(name, time.Time{})
+		require.ErrorIs(t, err, ErrAmbiguousUsername, name)
+		// The attack it stops: the same hash verifies as alice.
+		h := naiveSign(testSecret, name, "")
+		require.NoError(t, s.Verify("alice", HMAC{Hash: h, Expiration: suffix}, fixedNow), name)
+		_, err = s.Sign(name, fixedNow.Add(time.Hour))
+		require.NoError(t, err, "with an expiration it signs")
+	}
+	for _, name := range []string{
+		"alice", "2099-01-01", "bob 2099-01-01T00:00", "x-2099-13-01T00:00:00Z", "a-b-c-d-e-f-g-h-i-j-k-l-m",
+		"2099-01-01T00:00:00.000Zx", "jane.doe@example.com", strings.Repeat("-", 100),
+	} {
+		_, err := s.Sign(name, time.Time{})
+		require.NoError(t, err, name)
+	}
+}
+
+// FuzzEndsInDateTime holds endsInDateTime to trying ParseExpiration on
+// every suffix.
+func FuzzEndsInDateTime(f *testing.F) {
+	f.Add("alice2099-01-01T00:00:00.000Z")
+	f.Add("a-b2026-11-24T14:00:00+01:00")
+	f.Add("x")
+	f.Fuzz(func(t *testing.T, name string) {
+		want := false
+		for i := range len(name) {
+			if _, err := ParseExpiration(name[i:]); err == nil {
+				want = true
+			}
+		}
+		if got := endsInDateTime(name); got != want {
+			t.Fatalf("endsInDateTime(%q) = %v, want %v", name, got, want)
+		}
+	})
+}

@@ -584,3 +584,26 @@ func BenchmarkMiddlewareContext(b *testing.B) {
 		}
 	})
 }
+
+// TestAmbiguousUsernameServedAnonymous: without a TTL, a username ending
+// in a date-time is not signed: the request is served as anonymous, with
+// one log line, as other signing failures are.
+func TestAmbiguousUsernameServedAnonymous(t *testing.T) {
+	var logs logBuffer
+	m := newTestMiddleware(t, func(c *Config) {
+		c.Inject = true
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	var ok bool
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, ok = FromContext(r.Context())
+		htmlPage(w, r)
+	}))
+	got := newRecWriter()
+	withUser("alice2099-01-01T00:00:00.000Z", h).ServeHTTP(got, httptest.NewRequest("GET", "/", nil))
+	_, _, body := got.result()
+	assert.False(t, ok)
+	assert.NotContains(t, body, "hmac")
+	assert.Equal(t, 1, strings.Count(logs.String(), "\n"))
+	assert.Contains(t, logs.String(), "date-time")
+}

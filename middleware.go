@@ -157,7 +157,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if m.skip != nil && m.skip(r) {
+		if (m.skip != nil && m.skip(r)) || crossOriginRead(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -195,6 +195,21 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		next.ServeHTTP(h.served(), r)
 		h.close(func() bool { return !h.wrote })
 	})
+}
+
+// crossOriginRead reports a request another origin makes to read a page
+// (fetch or XHR, Fetch Metadata's Sec-Fetch-Mode other than navigate, from
+// a Sec-Fetch-Site other than same-origin or none): behind a CORS layer
+// that reflects origins with credentials, it could read the user's hash
+// from the page. Such requests are passed on as Config.Skip passes them:
+// no user is signed for them. Navigations from other sites (a link
+// followed) are pages the other site cannot read, and keep the snippet.
+func crossOriginRead(r *http.Request) bool {
+	mode, site := r.Header["Sec-Fetch-Mode"], r.Header["Sec-Fetch-Site"]
+	if len(mode) == 0 || len(site) == 0 || mode[0] == "navigate" {
+		return false
+	}
+	return site[0] != "same-origin" && site[0] != "none"
 }
 
 // ctxKey is the private context key of the per-request state.

@@ -607,3 +607,39 @@ func TestAmbiguousUsernameServedAnonymous(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(logs.String(), "\n"))
 	assert.Contains(t, logs.String(), "date-time")
 }
+
+// TestCrossOriginReadGetsNoUser: another origin's fetch of a page (which a
+// credentialed, origin-reflecting CORS layer would let it read) signs
+// nobody; a navigation from another site, and same-origin fetches (Turbo,
+// htmx), keep the user.
+func TestCrossOriginReadGetsNoUser(t *testing.T) {
+	m := newTestMiddleware(t, func(c *Config) { c.Inject = true })
+	for _, tt := range []struct {
+		mode, site string
+		signed     bool
+	}{
+		{"", "", true},
+		{"navigate", "cross-site", true},
+		{"navigate", "same-site", true},
+		{"cors", "same-origin", true},
+		{"cors", "cross-site", false},
+		{"cors", "same-site", false},
+		{"no-cors", "cross-site", false},
+	} {
+		var ok bool
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, ok = FromContext(r.Context())
+			htmlPage(w, r)
+		}))
+		r := httptest.NewRequest("GET", "/", nil)
+		if tt.mode != "" {
+			r.Header.Set("Sec-Fetch-Mode", tt.mode)
+			r.Header.Set("Sec-Fetch-Site", tt.site)
+		}
+		got := newRecWriter()
+		withUser("alice", h).ServeHTTP(got, r)
+		_, _, body := got.result()
+		assert.Equal(t, tt.signed, ok, "%s %s", tt.mode, tt.site)
+		assert.Equal(t, tt.signed, strings.Contains(body, "hmac"), "%s %s", tt.mode, tt.site)
+	}
+}

@@ -28,8 +28,11 @@ const defaultLanguage = "en"
 var ErrConfig = errors.New("productfruits: invalid config")
 
 // Config configures a Middleware. Only WorkspaceCode, Secret and Username
-// are required. Printing a Config (any fmt verb, slog, JSON) never reveals
-// the secret.
+// are required. Printing a Config with %v, %+v, %#v, %s, slog or JSON never
+// reveals the secret; fmt's %p on a Config value, and a Config held in an
+// unexported field of another struct, print its fields without calling
+// any method of it, Secret included: pass the Config to New rather than
+// keep it.
 type Config struct {
 	// WorkspaceCode is the Product Fruits workspace code: letters, digits,
 	// '-' and '_'. Required.

@@ -17,6 +17,9 @@ assert.ok(/^https:[/][/]/.test(LOADER || ''), 'the loader URL is the first argum
 const PAGE = 'https://app.example/app/page/1';
 const ORIGIN = 'https://app.example';
 
+// READY is how long the runtime waits for an init to get ready.
+const READY = 10000;
+
 const settle = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); };
 
 function user(name, exp, extra) {
@@ -34,9 +37,11 @@ function data(u, more) {
 function browser(opts) {
   opts = opts || {};
   const listeners = {};
-  const env = { now: 1e12, timers: new Map(), fetches: [], warnings: [], events: [], delays: [] };
+  const env = { now: 1e12, timers: new Map(), fetches: [], warnings: [], events: [], delays: [], said: [] };
   let nextTimer = 1;
   const on = (target) => (type, fn) => { (listeners[target + type] = listeners[target + type] || []).push(fn); };
+  // renewals counts the renewal timers set (the wait for ready aside).
+  env.renewals = () => [...env.timers.values()].filter((t) => !t.bound).length;
   env.listenerCount = () => Object.values(listeners).reduce((n, fns) => n + fns.length, 0);
   env.fire = (target, type, ev) => { for (const fn of (listeners[target + type] || []).slice()) fn(ev || { type: type }); };
   // A script element: attributes, dataset and the src and nonce
@@ -52,6 +57,9 @@ function browser(opts) {
       get src() { return this.attrs.src || ''; },
       set src(v) { this.attrs.src = String(v); },
       get nonce() { return this.attrs.nonce || ''; },
+      listeners: {},
+      addEventListener(type, fn) { (this.listeners[type] = this.listeners[type] || []).push(fn); },
+      fire(type) { for (const fn of (this.listeners[type] || []).slice()) fn.call(this, { type: type }); },
     };
     for (const name of Object.keys(el.attrs)) el.setAttribute(name, el.attrs[name]);
     return el;
@@ -89,9 +97,11 @@ function browser(opts) {
     location: { href: PAGE },
     setTimeout(fn, ms) {
       assert.ok(ms >= 0 && ms <= 2147483647, 'setTimeout delay out of range: ' + ms);
-      env.delays.push(ms);
+      // The runtime's one timer of READY ms is its wait for the product
+      // to get ready; the others renew.
+      if (ms !== READY) env.delays.push(ms);
       const id = nextTimer++;
-      env.timers.set(id, { fn: fn, at: env.now + ms });
+      env.timers.set(id, { fn: fn, at: env.now + ms, bound: ms === READY });
       return id;
     },
     clearTimeout(id) { env.timers.delete(id); },
@@ -99,8 +109,27 @@ function browser(opts) {
     console: { warn: (...a) => env.warnings.push(a.join(' ')) },
     CustomEvent: function (type, init) { this.type = type; this.detail = init.detail; },
     performance: opts.navigation ? { getEntriesByType: (t) => (t === 'navigation' ? [opts.navigation] : []) } : undefined,
+    // One BroadcastChannel bus per browser profile (opts.bus, shared by
+    // the tabs of a case): a message reaches every other channel of the
+    // name, later, as structured clones.
+    BroadcastChannel: function (name) {
+      const bus = opts.bus || (opts.bus = []);
+      this.name = name;
+      this.postMessage = (m) => {
+        env.said.push(m);
+        for (const c of bus) if (c !== this && c.name === name) setImmediate(() => c.onmessage && c.onmessage({ data: JSON.parse(JSON.stringify(m)) }));
+      };
+      bus.push(this);
+    },
+    // The tab's sessionStorage (opts.session: kept across a tab's
+    // documents).
+    sessionStorage: (() => {
+      const m = opts.session || (opts.session = new Map());
+      return { getItem: (k) => (m.has(k) ? m.get(k) : null), setItem: (k, v) => m.set(k, String(v)), removeItem: (k) => m.delete(k) };
+    })(),
   };
   window.performance = ctx.performance;
+  window.sessionStorage = ctx.sessionStorage;
   vm.createContext(ctx);
   window.addEventListener('productfruits:identity', (e) => env.events.push(e.detail.action + ':' + (e.detail.user && e.detail.user.username)));
   env.window = window;
@@ -113,7 +142,9 @@ function browser(opts) {
   env.nonce = opts.nonce === undefined ? 'n0nce' : opts.nonce;
   env.push = (d) => vm.runInContext('(window.__productfruitsGo=window.__productfruitsGo||[]).push(' + JSON.stringify(d) + ');', ctx);
   env.install = () => {
-    document.currentScript = element(env.nonce ? { nonce: env.nonce } : {});
+    const attrs = env.nonce ? { nonce: env.nonce } : {};
+    if (opts.src) attrs.src = opts.src;
+    document.currentScript = element(attrs);
     try { vm.runInContext(runtime, ctx); } finally { document.currentScript = null; }
   };
   env.page = (d) => { env.push(d); env.install(); };
@@ -160,13 +191,26 @@ function browser(opts) {
     await settle();
     return f;
   };
-  // load plays the product's loader script, which the runtime must have
-  // appended (once): it reads the queue, then runs every later push at
-  // once.
-  env.load = () => {
-    assert.strictEqual(env.appended.length, 1, 'the runtime appended the loader once');
-    assert.strictEqual(env.appended[0].el.getAttribute('src'), LOADER);
-    const p = env.product = { inits: [], languages: [], options: [], identified: [], destroyed: 0, running: null, errors: [] };
+  // load plays the product's loader script, the latest element the
+  // runtime appended, then fires that element's load event, as a browser
+  // does once the script ran. The first run reads the queue and from then
+  // on processes commands as style says: 'push' replaces the queue's push,
+  // 'global' replaces $productFruits with an object of its own, 'watch'
+  // keeps the array as it is and processes what is added when
+  // env.product.poll() runs (its own timer). A later run (a fresh loader
+  // after a destroy) installs nothing again; 'watch' polls then.
+  env.load = (style) => {
+    assert.ok(env.appended.length >= 1, 'the runtime appended a loader');
+    const el = env.appended[env.appended.length - 1].el;
+    assert.strictEqual(el.getAttribute('src'), LOADER);
+    assert.ok(!el.loaded, 'each loader element runs once');
+    el.loaded = true;
+    if (env.product) {
+      if (env.product.poll) env.product.poll();
+      el.fire('load');
+      return;
+    }
+    const p = env.product = { inits: [], languages: [], options: [], identified: [], destroyed: 0, running: null, errors: [], runs: 0 };
     const run = (cmd) => {
       if (!cmd || cmd[0] !== 'init') return;
       if (p.running) p.errors.push('init while running for ' + p.running);
@@ -176,6 +220,7 @@ function browser(opts) {
       p.options.push(cmd.length > 4 ? cmd[4] : undefined);
     };
     const pf = window.productFruits = window.productFruits || {};
+    p.pf = pf;
     pf.identifyUser = (u) => {
       if (u.username !== p.running) p.errors.push('identifyUser for ' + u.username + ' while running for ' + p.running);
       p.identified.push(u);
@@ -183,10 +228,39 @@ function browser(opts) {
     pf.services = { destroy() { if (!p.running) p.errors.push('destroy with nothing running'); p.running = null; p.destroyed++; } };
     const q = window.$productFruits || (window.$productFruits = vm.runInContext('[]', ctx));
     const waiting = q.slice();
-    q.push = (...cmds) => { cmds.forEach(run); return q.length; };
+    switch (style || 'push') {
+      case 'push':
+        q.push = (...cmds) => { cmds.forEach(run); return q.length; };
+        break;
+      case 'global':
+        window.$productFruits = { push: (...cmds) => { cmds.forEach(run); return 0; } };
+        break;
+      case 'watch': {
+        let seen = q.length;
+        p.poll = () => { while (seen < q.length) run(q[seen++]); };
+        break;
+      }
+      default:
+        throw new Error('style ' + style);
+    }
     waiting.forEach(run);
+    el.fire('load');
+  };
+  // fail fires the latest loader element's error event: a 404, a script
+  // a CSP or an extension blocked.
+  env.fail404 = () => {
+    const el = env.appended[env.appended.length - 1].el;
+    el.loaded = true;
+    el.fire('error');
   };
   env.ready = () => env.fire('w:', 'productfruits_ready');
+  // cycle plays what the product does after an init was read: the flag,
+  // the documented callback, then the event.
+  env.readyAll = () => {
+    window.productFruitsIsReady = true;
+    if (typeof window.productFruitsReady === 'function') window.productFruitsReady();
+    env.ready();
+  };
   return env;
 }
 
@@ -199,7 +273,7 @@ const cases = {
     b.ready();
     assert.strictEqual(b.product.inits.length, 1);
     assert.deepStrictEqual(b.events, ['init:ann']);
-    assert.strictEqual(b.timers.size, 0, 'no TTL, no timer');
+    assert.strictEqual(b.renewals(), 0, 'no TTL, no timer');
   },
 
   async 'the same page again changes nothing'() {
@@ -225,7 +299,7 @@ const cases = {
     assert.deepStrictEqual(b.product.identified.map((u) => u.hmac.expiration), ['2030-01-01T00:00:20.000Z']);
     assert.deepStrictEqual(b.events, ['init:ann', 'renew:ann']);
     assert.deepStrictEqual(b.product.errors, []);
-    assert.strictEqual(b.timers.size, 1, 'one renewal timer, whatever the executions');
+    assert.strictEqual(b.renewals(), 1, 'one renewal timer, whatever the executions');
   },
 
   async 'identifyUser waits until the product is ready'() {
@@ -300,14 +374,15 @@ const cases = {
     const before = b.head.scripts.length;
     b.page(data(user('bob')));
     assert.ok(!b.head.scripts.includes(anon), 'the anonymous script was removed');
-    assert.strictEqual(b.head.scripts.length, before - 1, 'nothing else was removed');
+    assert.strictEqual(b.head.scripts.length, before - 1 + 1, 'nothing else was removed; a fresh loader went in');
+    b.load();
     assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann', 'bob']);
     b.ready();
     b.anonymous();
     assert.strictEqual(b.product.destroyed, 2);
     assert.deepStrictEqual(b.product.errors, []);
     assert.deepStrictEqual(b.events, ['init:ann', 'destroy:ann', 'init:bob', 'destroy:bob']);
-    assert.strictEqual(b.loaders().length, 1, 'one loader in the document, through logout and login');
+    assert.strictEqual(b.loaders().length, 2, 'a fresh loader for the init after the destroy, as the npm package appends one');
   },
 
   async 'an anonymous page before the loader ran takes the init back'() {
@@ -332,7 +407,7 @@ const cases = {
     b.ready();
     assert.deepStrictEqual(b.delays, [48000], 'renews a fifth of the TTL before expiry');
     for (let i = 0; i < 5; i++) b.page(data(user('ann', 'e1'), { identity: '/app/productfruits/identity', ttl: 60000 }));
-    assert.strictEqual(b.timers.size, 1);
+    assert.strictEqual(b.renewals(), 1);
     await b.advance(47999);
     assert.strictEqual(b.fetches.length, 0);
     await b.advance(1);
@@ -343,7 +418,7 @@ const cases = {
     assert.strictEqual(b.fetches[0].init.cache, 'no-store');
     await b.respond(200, user('ann', 'e2'));
     assert.deepStrictEqual(b.product.identified.map((u) => u.hmac.expiration), ['e2']);
-    assert.strictEqual(b.timers.size, 1);
+    assert.strictEqual(b.renewals(), 1);
     await b.advance(48000);
     assert.strictEqual(b.fetches.length, 1);
   },
@@ -366,7 +441,7 @@ const cases = {
     await b.advance(2147483647 - 10000);
     assert.strictEqual(b.fetches.length, 1, 'the clamped timer fires once, early, and renews');
     await b.respond(200, user('ann', 'e2'));
-    assert.strictEqual(b.timers.size, 1);
+    assert.strictEqual(b.renewals(), 1);
     assert.strictEqual(b.delays[b.delays.length - 1], 2147483647);
   },
 
@@ -378,7 +453,7 @@ const cases = {
     await b.advance(8000);
     await b.respond(401, { error: 'not logged in' });
     assert.strictEqual(b.product.destroyed, 1);
-    assert.strictEqual(b.timers.size, 0);
+    assert.strictEqual(b.renewals(), 0);
     assert.deepStrictEqual(b.events, ['init:ann', 'destroy:ann']);
   },
 
@@ -399,7 +474,7 @@ const cases = {
       await b.advance(8000);
       await b.respond(status, body, headers, type);
       assert.strictEqual(b.product.destroyed, 1, name);
-      assert.strictEqual(b.timers.size, 0, name + ': no more renewals');
+      assert.strictEqual(b.renewals(), 0, name + ': no more renewals');
       assert.deepStrictEqual(b.events, ['init:ann', 'destroy:ann'], name);
       assert.strictEqual(b.warnings.length, 1, name + ': ' + b.warnings.join('\n'));
       assert.match(b.warnings[0], warning, name);
@@ -424,7 +499,7 @@ const cases = {
     assert.deepStrictEqual(b.queue(), []);
     assert.deepStrictEqual(b.appended, []);
     assert.deepStrictEqual(b.events, []);
-    assert.strictEqual(b.timers.size, 0);
+    assert.strictEqual(b.renewals(), 0);
   },
 
   async 'an exception in the product is reported once; later pushes still work'() {
@@ -437,10 +512,10 @@ const cases = {
     b.page(data(user('ann', 'e3'), { identity: '/id', ttl: 10000 }));
     assert.strictEqual(b.warnings.length, 1, b.warnings.join('\n'));
     assert.match(b.warnings[0], /^productfruits: .*boom/);
-    assert.strictEqual(b.timers.size, 1, 'renewal still planned');
+    assert.strictEqual(b.renewals(), 1, 'renewal still planned');
     b.anonymous();
     assert.strictEqual(b.product.destroyed, 1);
-    assert.deepStrictEqual(b.events, ['init:ann', 'renew:ann', 'renew:ann', 'destroy:ann']);
+    assert.deepStrictEqual(b.events, ['init:ann', 'destroy:ann'], 'a renewal that threw is not announced');
   },
 
   async 'renewal returning another user switches'() {
@@ -469,7 +544,7 @@ const cases = {
     assert.strictEqual(b.warnings.length, 1);
     assert.match(b.warnings[0], /status 404/);
     assert.match(b.warnings[0], /\/id/);
-    while (b.timers.size > 0) {
+    while (b.renewals() > 0) {
       await b.advance(30000);
       if (b.fetches.length) await b.fail();
     }
@@ -649,31 +724,38 @@ const cases = {
     assert.strictEqual(b.appended[0].el.getAttribute('nonce'), null);
   },
 
-  async 'the loader is appended once per document, whatever the visits, switches and logouts'() {
+  async 'one loader element per init after a destroy, none while one is loading'() {
     const b = browser();
     b.page(data(user('ann', 'e1')));
     // Taken out of the head before it ran (a navigation library's head
-    // merge): it still runs, so it is not appended again.
+    // merge): it still runs, so no second one goes in meanwhile.
     b.head.removeChild(b.appended[0].el);
     b.page(data(user('ann', 'e2')));
     b.page(data(user('bob', 'e2')));
     b.anonymous();
     b.page(data(user('ann', 'e2')));
     assert.strictEqual(b.appended.length, 1);
+    assert.deepStrictEqual(b.queue(), [['init', 'ws', 'en', user('ann', 'e2')]], 'one init queued, the latest');
     b.head.appendChild(b.appended[0].el);
     b.appended.pop();
     b.load();
     b.ready();
     b.page(data(user('ann', 'e3')));
+    assert.strictEqual(b.appended.length, 1, 'identifyUser needs no loader');
     b.page(data(user('bob', 'e3')));
+    assert.strictEqual(b.appended.length, 2, 'destroy, then a fresh loader and init, as the npm package re-inits');
+    b.load();
     b.ready();
     b.anonymous();
     b.page(data(user('cid', 'e4')));
+    b.load();
     b.ready();
-    assert.strictEqual(b.appended.length, 1);
-    assert.strictEqual(b.loaders().length, 1);
+    assert.strictEqual(b.appended.length, 3);
+    assert.strictEqual(b.loaders().length, 3);
     assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann', 'bob', 'cid']);
+    assert.strictEqual(b.product.destroyed, 2);
     assert.deepStrictEqual(b.product.errors, []);
+    assert.deepStrictEqual(b.events, ['init:ann', 'renew:ann', 'switch:bob', 'destroy:bob', 'init:ann', 'renew:ann', 'switch:bob', 'destroy:bob', 'init:cid']);
   },
 
   async 'a page that holds the loader already gets no second one'() {
@@ -683,15 +765,6 @@ const cases = {
       assert.deepStrictEqual(b.appended, [], JSON.stringify(attrs));
       assert.deepStrictEqual(b.queue(), [['init', 'ws', 'en', user('ann')]]);
     }
-  },
-
-  async 'a loader that ran already is not appended again'() {
-    // The loader ran before the runtime (the app loads it itself, from
-    // another URL): it replaced the queue's push.
-    const b = browser();
-    b.run('window.$productFruits = []; window.$productFruits.push = function () { return 0; };');
-    b.page(data(user('ann')));
-    assert.deepStrictEqual(b.appended, []);
   },
 
   async 'a runtime that arrives after several pushes acts on the latest'() {
@@ -726,7 +799,7 @@ const cases = {
     b.install();
     b.install();
     assert.strictEqual(b.listenerCount(), listeners, 'no second set of listeners');
-    assert.strictEqual(b.timers.size, 1, 'one renewal timer');
+    assert.strictEqual(b.renewals(), 1, 'one renewal timer');
     b.load();
     b.ready();
     assert.strictEqual(b.product.inits.length, 1);
@@ -753,6 +826,218 @@ const cases = {
     await b.respond(200, user('ann', 'e2'));
     assert.strictEqual(b.product.inits.length, 1, 'a logout is not undone by a late answer');
     assert.strictEqual(b.product.running, null);
+  },
+
+  async 'every way of reading the queue: init, renew, switch, logout from the ready signals alone'() {
+    for (const style of ['push', 'global', 'watch']) {
+      const b = browser();
+      b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 60000 }));
+      b.load(style);
+      b.page(data(user('ann', 'e2'), { identity: '/id', ttl: 60000 }));
+      assert.strictEqual(b.product.identified.length, 0, style + ': identifyUser waits for ready');
+      b.readyAll();
+      assert.deepStrictEqual(b.product.identified.map((u) => u.hmac.expiration), ['e2'], style);
+      b.page(data(user('bob', 'e3'), { identity: '/id', ttl: 60000 }));
+      assert.strictEqual(b.appended.length, 2, style + ': a fresh loader for the new init');
+      b.load(style);
+      assert.deepStrictEqual(b.product.inits.map((u) => u.hmac.expiration), ['e1', 'e3'], style);
+      b.readyAll();
+      b.page(data(user('bob', 'e4'), { identity: '/id', ttl: 60000 }));
+      b.anonymous();
+      if (b.product.poll) b.product.poll();
+      assert.strictEqual(b.product.destroyed, 2, style);
+      assert.strictEqual(b.product.running, null, style);
+      assert.deepStrictEqual(b.product.errors, [], style);
+      assert.deepStrictEqual(b.events, ['init:ann', 'renew:ann', 'switch:bob', 'renew:bob', 'destroy:bob'], style);
+      assert.deepStrictEqual(b.warnings, [], style);
+    }
+  },
+
+  async 'the flag alone, or the callback alone, says ready'() {
+    const b = browser();
+    b.run('window.productFruitsReady = function () { window.appCalled = (window.appCalled || 0) + 1; };');
+    b.page(data(user('ann', 'e1')));
+    b.load('watch');
+    b.page(data(user('ann', 'e2')));
+    b.window.productFruitsReady();
+    assert.strictEqual(b.product.identified.length, 1, 'the documented callback');
+    assert.strictEqual(b.run('window.appCalled'), 1, 'the app\'s own callback still runs');
+    const c = browser();
+    c.page(data(user('ann', 'e1')));
+    c.load('global');
+    c.page(data(user('ann', 'e2')));
+    c.window.productFruitsIsReady = true;
+    c.page(data(user('ann', 'e3')));
+    assert.deepStrictEqual(c.product.identified.map((u) => u.hmac.expiration), ['e3'], 'the flag, turned true after the init');
+    assert.deepStrictEqual(c.warnings, []);
+  },
+
+  async 'ready after 3 s: everything waits for it, nothing is warned'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 2000 }));
+    b.load();
+    await b.advance(1600);
+    await b.respond(200, user('ann', 'e2'));
+    assert.strictEqual(b.product.identified.length, 0);
+    await b.advance(1400);
+    b.readyAll();
+    assert.deepStrictEqual(b.product.identified.map((u) => u.hmac.expiration), ['e2']);
+    assert.deepStrictEqual(b.warnings, []);
+    assert.deepStrictEqual(b.events, ['init:ann', 'renew:ann']);
+  },
+
+  async 'never ready (a rejected HMAC): logout still destroys once the wait is over, warned once'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1')));
+    b.load();
+    b.anonymous();
+    assert.strictEqual(b.product.destroyed, 0, 'waits for ready');
+    assert.deepStrictEqual(b.events, ['init:ann'], 'a destroy not done is not announced');
+    await b.advance(READY);
+    assert.strictEqual(b.product.destroyed, 1);
+    assert.deepStrictEqual(b.events, ['init:ann', 'destroy:ann']);
+    assert.strictEqual(b.warnings.length, 1, b.warnings.join('\n'));
+    assert.match(b.warnings[0], /not ready 10 s after init/);
+    assert.match(b.warnings[0], /rejected HMAC \(wrong secret, or another username/);
+    assert.match(b.warnings[0], /blocked loader \(CSP, an extension, the network/);
+    assert.match(b.warnings[0], /pfhmac doctor https:[/][/]app\.example[/]app[/]page[/]1/);
+    // Another user, again never ready: destroy, fresh loader, init, no
+    // second warning.
+    b.page(data(user('bob', 'e1')));
+    b.load();
+    await b.advance(READY);
+    b.page(data(user('cid', 'e1')));
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann', 'bob', 'cid']);
+    assert.strictEqual(b.appended.length, 3);
+    assert.strictEqual(b.warnings.length, 1);
+    assert.deepStrictEqual(b.product.errors, []);
+  },
+
+  async 'never ready: a switch inits the new user, renewal renews by a fresh init'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 60000 }));
+    b.load();
+    b.page(data(user('bob', 'e2'), { identity: '/id', ttl: 60000 }));
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann']);
+    await b.advance(READY);
+    assert.strictEqual(b.product.destroyed, 1);
+    assert.deepStrictEqual(b.product.inits.map((u) => u.username), ['ann', 'bob']);
+    b.load();
+    await b.advance(60000 * 0.8);
+    await b.respond(200, user('bob', 'e3'));
+    assert.deepStrictEqual(b.product.identified, [], 'no identifyUser for a product that is not ready');
+    assert.deepStrictEqual(b.product.inits.map((u) => u.hmac.expiration), ['e1', 'e2', 'e3'], 'the fresh object by a new init');
+    assert.strictEqual(b.appended.length, 3);
+    assert.deepStrictEqual(b.events, ['init:ann', 'switch:bob', 'renew:bob']);
+    assert.deepStrictEqual(b.product.errors, []);
+  },
+
+  async 'the loader fails to load (404, CSP, an extension): warned at once, logout takes the init back'() {
+    const b = browser();
+    b.page(data(user('ann', 'e1')));
+    b.fail404();
+    assert.strictEqual(b.warnings.length, 1);
+    assert.match(b.warnings[0], /its loader https:[/][/]cdn\.example\.com[/]pf[/]script\.js failed to load/);
+    assert.match(b.warnings[0], /pfhmac doctor/);
+    b.page(data(user('ann', 'e2')));
+    assert.deepStrictEqual(b.queue(), [['init', 'ws', 'en', user('ann', 'e2')]], 'a fresh init, the old one taken back');
+    assert.strictEqual(b.appended.length, 2, 'with a fresh loader');
+    b.fail404();
+    b.anonymous();
+    assert.deepStrictEqual(b.queue(), []);
+    assert.deepStrictEqual(b.events, ['init:ann', 'renew:ann', 'destroy:ann']);
+    assert.strictEqual(b.warnings.length, 1, 'once per document');
+  },
+
+  async 'tabs in step: a logout in one tab destroys in the other, which asks its endpoint'() {
+    // Tabs that ran ann already: their first init says nothing.
+    const bus = [], ran = () => new Map([['productfruits.user', 'ann']]);
+    const a = browser({ bus: bus, session: ran() });
+    const b = browser({ bus: bus, session: ran() });
+    a.page(data(user('ann', 'e1'), { identity: '/id', ttl: 60000 }));
+    b.page(data(user('ann', 'e1'), { identity: '/id', ttl: 60000 }));
+    a.load(); a.ready(); b.load(); b.ready();
+    assert.deepStrictEqual(a.fetches.concat(b.fetches), []);
+    a.anonymous();
+    await a.advance(0);
+    assert.deepStrictEqual(a.said, ['out'], 'only "out", nobody named');
+    assert.strictEqual(b.fetches.length, 1, 'the other tab asks the server, trusting no message');
+    assert.strictEqual(b.fetches[0].url, ORIGIN + '/id');
+    await b.respond(401, {});
+    assert.strictEqual(b.product.destroyed, 1);
+    assert.deepStrictEqual(b.said, [], 'what it heard it does not repeat');
+    assert.deepStrictEqual(b.events, ['init:ann', 'destroy:ann']);
+  },
+
+  async 'a new tab\'s first init says "user": the others check'() {
+    const bus = [];
+    const a = browser({ bus: bus });
+    a.page(data(user('ann', 'e1')));
+    const b = browser({ bus: bus });
+    b.page(data(user('bob', 'e1')));
+    await b.advance(0);
+    assert.deepStrictEqual(b.said, ['user']);
+    assert.strictEqual(a.fetches.length, 0, 'no TTL, no endpoint known: it stops instead');
+    assert.deepStrictEqual(a.events, ['init:ann', 'destroy:ann']);
+  },
+
+  async 'tabs in step: another user in one tab switches the other, with its own object'() {
+    const bus = [], ran = () => new Map([['productfruits.user', 'ann']]);
+    const a = browser({ bus: bus, session: ran() });
+    const b = browser({ bus: bus, session: ran(), src: '/app/productfruits/identity/lifecycle.0123456789ab.js' });
+    a.page(data(user('ann', 'e1')));
+    b.page(data(user('ann', 'e1')));
+    a.load(); a.ready(); b.load(); b.ready();
+    a.page(data(user('bob', 'e2')));
+    await a.advance(0);
+    assert.deepStrictEqual(a.said, ['user']);
+    await b.respond(200, user('bob', 'e9'), { 'content-language': 'cs' });
+    assert.deepStrictEqual(b.product.inits.map((u) => u.hmac.expiration), ['e1', 'e9'], 'its own fresh object, never the other tab\'s');
+    assert.deepStrictEqual(b.product.languages, ['en', 'cs']);
+    assert.deepStrictEqual(b.said, []);
+    // A new document in tab a for the same user says nothing; one for
+    // another user does (the tab's sessionStorage remembers).
+    const session = new Map([['productfruits.user', 'bob']]);
+    const a2 = browser({ bus: bus, session: session });
+    a2.page(data(user('bob', 'e3')));
+    await a2.advance(0);
+    assert.deepStrictEqual(a2.said, []);
+    const a3 = browser({ bus: bus, session: session });
+    a3.page(data(user('cid', 'e3')));
+    await a3.advance(0);
+    assert.deepStrictEqual(a3.said, ['user']);
+    assert.strictEqual(b.fetches.length, 1);
+  },
+
+  async 'tabs in step without a TTL: the endpoint comes from the runtime\'s own URL'() {
+    const forms = [
+      ['/app/productfruits/identity/lifecycle.0123456789ab.js', ORIGIN + '/app/productfruits/identity'],
+      ['/app/page/1?productfruits=lifecycle.0123456789ab.js', ORIGIN + '/app/page/1?productfruits=identity'],
+    ];
+    const ran = () => new Map([['productfruits.user', 'ann']]);
+    for (const [src, want] of forms) {
+      const bus = [];
+      const a = browser({ bus: bus, session: ran() });
+      const b = browser({ bus: bus, src: src, session: ran() });
+      a.page(data(user('ann')));
+      b.page(data(user('ann')));
+      a.anonymous();
+      await a.advance(0);
+      assert.strictEqual(b.fetches.length, 1, src);
+      assert.strictEqual(b.fetches[0].url, want, src);
+      await b.respond(200, user('ann'));
+      assert.deepStrictEqual(b.events, ['init:ann'], src + ': the same user, nothing changes');
+    }
+    // An inline runtime has no endpoint: it stops.
+    const bus = [];
+    const a = browser({ bus: bus, session: ran() });
+    const b = browser({ bus: bus, session: ran() });
+    a.page(data(user('ann')));
+    b.page(data(user('ann')));
+    a.page(data(user('bob')));
+    await a.advance(0);
+    assert.deepStrictEqual(b.fetches, []);
+    assert.deepStrictEqual(b.events, ['init:ann', 'destroy:ann']);
   },
 };
 

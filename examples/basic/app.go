@@ -11,6 +11,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"time"
 	"unicode/utf8"
 
 	"github.com/pfverify/productfruits"
@@ -51,6 +52,9 @@ type app struct {
 	sessions *demoapp.Sessions
 	signer   *productfruits.Signer
 	logger   *slog.Logger
+	// now is the clock the HMAC check reads; nil: time.Now. Tests set
+	// the one the middleware signs with.
+	now func() time.Time
 }
 
 // newApp builds the demo's handler from cfg: the pages, login and logout

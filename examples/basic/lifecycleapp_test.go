@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -10,8 +12,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,7 +116,72 @@ type lifecycleOptions struct {
 	wall func(http.Handler) http.Handler
 	// routes, when set, adds the test's own pages behind the middleware.
 	routes func(a *lifecycleApp, pages *http.ServeMux)
+	// product is the stand-in variant the pages load (see standin.js), or
+	// a loader that fails: missing (404) or cspBlocked (the pages' policy
+	// refuses its origin). "": the default stand-in.
+	product string
 }
+
+// The loaders that fail, besides the stand-in's variants.
+const (
+	missing    = "404"
+	cspBlocked = "csp"
+)
+
+// testClock is the clock the app signs and verifies HMACs with and every
+// lifecycle tab's Date.now and long timers read (clockScript): it stands
+// still until the test moves it, so a busy machine makes nothing late.
+type testClock struct {
+	base time.Time
+	off  atomic.Int64 // nanoseconds
+}
+
+func (c *testClock) Now() time.Time { return c.base.Add(time.Duration(c.off.Load())) }
+
+// clockPath is where a tab's document reads the app's clock.
+const clockPath = "/test/clock"
+
+// clockScript runs in every document of a lifecycle tab before the page's
+// scripts: Date.now is the app's clock (read at the document's start and
+// when it comes back from the back/forward cache), and timers of a second
+// or more (the runtime's renewal and its wait for ready, the slow stand-in)
+// fire only when the test moves the clock past them, in order, through
+// window.__clock.set(ms). Shorter timers (the navigation libraries'
+// settle and progress delays, the runtime's first retry) run in real time.
+const clockScript = `(function () {
+  if (!/^https?:$/.test(location.protocol)) return;
+  var now = 0, seq = 0, timers = [], realSet = window.setTimeout, realClear = window.clearTimeout;
+  function read() {
+    var x = new XMLHttpRequest();
+    x.open('GET', location.origin + '` + clockPath + `', false);
+    x.send();
+    if (x.status !== 200) return false;
+    now = Math.max(now, +x.responseText);
+    return true;
+  }
+  try { if (!read()) return; } catch (e) { return; }
+  Date.now = function () { return now; };
+  window.setTimeout = function (fn, ms) {
+    if (typeof fn !== 'function' || !(ms >= 1000)) return realSet.apply(window, arguments);
+    timers.push({ id: 1e9 + (++seq), at: now + ms, seq: seq, fn: fn, args: Array.prototype.slice.call(arguments, 2) });
+    return 1e9 + seq;
+  };
+  window.clearTimeout = function (id) {
+    if (id > 1e9) { timers = timers.filter(function (t) { return t.id !== id; }); return; }
+    return realClear.apply(window, arguments);
+  };
+  function set(to) {
+    now = Math.max(now, to);
+    for (;;) {
+      var due = timers.filter(function (t) { return t.at <= now; }).sort(function (a, b) { return a.at - b.at || a.seq - b.seq; })[0];
+      if (!due) return true;
+      timers = timers.filter(function (t) { return t !== due; });
+      try { due.fn.apply(window, due.args); } catch (e) { realSet(function () { throw e; }); }
+    }
+  }
+  window.__clock = { set: set, pending: function () { return timers.length; } };
+  window.addEventListener('pageshow', function (e) { if (e.persisted) { try { read(); } catch (x) {} set(now); } });
+})();`
 
 // request is one request the app served.
 type request struct {
@@ -127,6 +196,7 @@ type lifecycleApp struct {
 	scripts []string // the library's <script src>s
 	users   *demoapp.Sessions
 	mw      *productfruits.Middleware
+	clock   *testClock
 
 	mu       sync.Mutex
 	requests []request
@@ -161,7 +231,7 @@ var lifecyclePage = template.Must(template.New("lifecycle").Parse(`<!doctype htm
 // the TTL); login and logout are the demo's, which redirect to "/".
 func startLifecycleApp(t *testing.T, opts lifecycleOptions) *lifecycleApp {
 	t.Helper()
-	a := &lifecycleApp{opts: opts}
+	a := &lifecycleApp{opts: opts, clock: &testClock{base: time.Now()}}
 	var npm http.Handler
 	switch opts.library {
 	case turbo:
@@ -181,17 +251,30 @@ func startLifecycleApp(t *testing.T, opts lifecycleOptions) *lifecycleApp {
 	})
 	srv := httptest.NewUnstartedServer(nil)
 	a.users = &demoapp.Sessions{Store: demoapp.NewCookieStore(nil), Logger: logger}
+	host := srv.Listener.Addr().String()
+	loader := "http://" + host + standInPath
+	switch opts.product {
+	case "":
+	case missing:
+		loader = "http://" + host + "/demo/missing.js"
+	case cspBlocked:
+		// Another origin than the pages', which their policy does not list.
+		loader = "http://localhost:" + host[strings.LastIndexByte(host, ':')+1:] + standInPath
+	default:
+		loader += "?variant=" + opts.product
+	}
 	mw, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: pftest.Workspace,
 		Secret:        pftest.Secret,
 		TTL:           opts.ttl,
 		Username:      a.users.Username(),
 		Inject:        true,
-		ScriptURL:     "http://" + srv.Listener.Addr().String() + standInPath,
+		ScriptURL:     loader,
 		Logger:        logger,
+		Now:           a.clock.Now,
 	})
 	require.NoError(t, err)
-	demo := &app{cfg: appConfig{WorkspaceCode: pftest.Workspace}, signer: mw.Signer(), logger: logger}
+	demo := &app{cfg: appConfig{WorkspaceCode: pftest.Workspace}, signer: mw.Signer(), logger: logger, now: a.clock.Now}
 
 	pages := http.NewServeMux()
 	pages.HandleFunc("GET /{$}", a.page("private, no-store"))
@@ -218,6 +301,10 @@ func startLifecycleApp(t *testing.T, opts lifecycleOptions) *lifecycleApp {
 	}
 	root.HandleFunc("GET "+standInPath, serveStandIn)
 	root.HandleFunc("POST "+verifyPath, demo.verify)
+	root.HandleFunc("GET "+clockPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write([]byte(strconv.FormatInt(a.clock.Now().UnixMilli(), 10)))
+	})
 	if npm != nil {
 		root.Handle("GET /npm/", npm)
 	}
@@ -244,6 +331,9 @@ func (a *lifecycleApp) page(cacheControl string) http.HandlerFunc {
 		h := w.Header()
 		h.Set("Cache-Control", cacheControl)
 		h.Set("Content-Type", "text/html; charset=utf-8")
+		if a.opts.product == cspBlocked {
+			h.Set("Content-Security-Policy", "script-src 'self' 'unsafe-inline'")
+		}
 		w.Write(buf.Bytes())
 	}
 }
@@ -293,6 +383,19 @@ func (a *lifecycleApp) requestsTo(path string, since time.Time) []request {
 		}
 	}
 	return out
+}
+
+// advance moves the app's clock by d, and the clock of the documents the
+// tabs show, which fires their long timers that fell due, in order.
+func (a *lifecycleApp) advance(t *testing.T, d time.Duration, tabs ...context.Context) {
+	t.Helper()
+	a.clock.off.Add(int64(d))
+	now := a.clock.Now().UnixMilli()
+	for _, tab := range tabs {
+		ok, err := evaluate[bool](tab, fmt.Sprintf(`!!window.__clock && window.__clock.set(%d)`, now))
+		require.NoError(t, err)
+		require.True(t, ok, "the tab's document has no test clock")
+	}
 }
 
 // identityPath is where the browser reaches the identity endpoint.

@@ -52,7 +52,11 @@ func (a *app) verify(w http.ResponseWriter, r *http.Request) {
 	case req.User.HMAC == nil:
 		res.Error = "the user object has no hmac"
 	default:
-		err := a.signer.Verify(req.User.Username, *req.User.HMAC, time.Now())
+		now := time.Now
+		if a.now != nil {
+			now = a.now
+		}
+		err := a.signer.Verify(req.User.Username, *req.User.HMAC, now())
 		switch {
 		case err == nil:
 			res.Verified = true

@@ -108,7 +108,7 @@ func TestLoginWall(t *testing.T) {
 		t.Run(wall.name, func(t *testing.T) {
 			t.Parallel()
 			lw := &loginWall{answer: wall.answer}
-			// Renewal at 2.4 s.
+			// Renewal at 2.4 s on the app's clock.
 			a := startLifecycleApp(t, lifecycleOptions{ttl: 3 * time.Second, wall: lw.wrap})
 			tab, console := lifecycleTab(t, b)
 			navigate(t, tab, a.url("/"))
@@ -117,6 +117,7 @@ func TestLoginWall(t *testing.T) {
 
 			closed := time.Now()
 			lw.closed.Store(true)
+			a.advance(t, 2400*time.Millisecond, tab)
 			waitEvents(t, tab, "destroy", "alice", 1)
 			destroyed := time.Now()
 			st := readLifecycleState(t, tab)
@@ -124,8 +125,14 @@ func TestLoginWall(t *testing.T) {
 			assert.Equal(t, 1, st.StandIn.Inits)
 			assert.Equal(t, []string{"destroy:alice"}, st.actionNames()[len(st.Actions)-1:], "the runtime announced the destroy")
 
-			// Nothing renews any more: a retry would come within 500 ms.
-			time.Sleep(1500 * time.Millisecond)
+			// Nothing renews any more: no timer is left on the app's clock,
+			// moving it a TTL on renews nothing, and no retry (500 ms, in
+			// real time) comes either.
+			a.advance(t, 3*time.Second, tab)
+			pending, err := evaluate[int](tab, `window.__clock.pending()`)
+			require.NoError(t, err)
+			assert.Zero(t, pending, "timers left")
+			time.Sleep(time.Second)
 			reqs := a.identityRequests(closed)
 			require.NotEmpty(t, reqs)
 			for _, r := range reqs {
@@ -167,7 +174,7 @@ func TestBaseHref(t *testing.T) {
 	}))
 	t.Cleanup(cdn.Close)
 
-	// Renewal at 2.4 s.
+	// Renewal at 2.4 s on the app's clock.
 	a := startLifecycleApp(t, lifecycleOptions{ttl: 3 * time.Second, routes: func(a *lifecycleApp, pages *http.ServeMux) {
 		pages.HandleFunc("GET /based", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -190,6 +197,7 @@ func TestBaseHref(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, cdn.URL+"/", base, "the page's base URL is the other server")
 	waitEvents(t, tab, "init", "alice", 1)
+	a.advance(t, 2400*time.Millisecond, tab)
 	waitEvents(t, tab, "identify", "alice", 1)
 	st := readLifecycleState(t, tab)
 	checkVerified(t, st, true)

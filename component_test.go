@@ -48,7 +48,7 @@ func TestScriptComponent(t *testing.T) {
 			assert.Equal(t, 1, n)
 			assert.Equal(t, "alice", d.User.Username)
 			assert.NoError(t, m.Signer().Verify("alice", *d.User.HMAC, fixedNow))
-			assert.Equal(t, 2, strings.Count(out, `nonce="tmplNonce"`))
+			assert.Equal(t, 3, strings.Count(out, `nonce="tmplNonce"`), "the loader's preload, the data push, the runtime")
 		}},
 		{"once per request", "alice", func(t *testing.T, r *http.Request) string {
 			require.NotEmpty(t, render(r.Context()))

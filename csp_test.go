@@ -67,7 +67,7 @@ func TestSnippetNonceSources(t *testing.T) {
 			c.Nonce = func(*http.Request) string { return "" }
 		})
 		body := servePolicyPage(t, m, "script-src 'nonce-hdr1'", "")
-		assert.Equal(t, 2, strings.Count(body, `nonce="hdr1"`), body)
+		assert.Equal(t, 3, strings.Count(body, `nonce="hdr1"`), body)
 	})
 	t.Run("a <meta> policy before the snippet", func(t *testing.T) {
 		m := newTestMiddleware(t, inject)
@@ -76,13 +76,13 @@ func TestSnippetNonceSources(t *testing.T) {
 			`<META HTTP-EQUIV=content-security-policy CONTENT="default-src 'self'; script-src &#39;nonce-xyz&#39;">`,
 		} {
 			body := servePolicyPage(t, m, "", meta)
-			assert.Equal(t, 2, strings.Count(body, `nonce="xyz"`), body)
+			assert.Equal(t, 3, strings.Count(body, `nonce="xyz"`), body)
 		}
 	})
 	t.Run("the header's nonce wins over a meta's", func(t *testing.T) {
 		m := newTestMiddleware(t, inject)
 		body := servePolicyPage(t, m, "script-src 'nonce-hdr2'", `<meta http-equiv="Content-Security-Policy" content="script-src 'nonce-meta'">`)
-		assert.Equal(t, 2, strings.Count(body, `nonce="hdr2"`), body)
+		assert.Equal(t, 3, strings.Count(body, `nonce="hdr2"`), body)
 	})
 }
 

@@ -329,7 +329,7 @@ func ExampleMiddleware_ScriptFor() {
 		log.Fatal(err)
 	}
 	s := string(snippet)
-	fmt.Println(strings.Count(s, `nonce="r4nd0m"`))
+	fmt.Println(strings.Count(s, `nonce="r4nd0m"`)) // the loader's preload, the data push, the runtime
 	fmt.Println(strings.Contains(s, `"options":{"hideInAppCenterLauncher":true},"user":{"username":"jane","email":"jane@example.com","hmac":{"hash":`))
 	fmt.Println(strings.Contains(s, `"identity":"/productfruits/identity","ttl":3600000`))
 
@@ -337,7 +337,7 @@ func ExampleMiddleware_ScriptFor() {
 	anonymous, _ := pf.ScriptFor(productfruits.User{}, "")
 	fmt.Println(anonymous)
 	// Output:
-	// 2
+	// 3
 	// true
 	// true
 	// <script data-productfruits="anonymous">(window.__productfruitsGo=window.__productfruitsGo||[]).push(0)</script>

@@ -430,9 +430,10 @@ func warnedOnce(t *testing.T, l *logs, substr string) string {
 	return matching[0]
 }
 
-// snippetMarkup matches the snippet's script elements, to take them out of
-// a page and compare the rest with what the handler wrote.
-var snippetMarkup = regexp.MustCompile(`(?s)<script[^>]*data-productfruits[^>]*>.*?</script>`)
+// snippetMarkup matches the snippet's elements (the loader's preload and
+// the script elements), to take them out of a page and compare the rest
+// with what the handler wrote.
+var snippetMarkup = regexp.MustCompile(`(?s)<script[^>]*data-productfruits[^>]*>.*?</script>|<link[^>]*data-productfruits[^>]*/>`)
 
 // withoutSnippet returns page with the snippet's elements removed.
 func withoutSnippet(page []byte) string {

@@ -353,5 +353,5 @@ func checkCorpusDoc(t *testing.T, cs *corpusServer, snips map[string][]byte, doc
 	if doc.contentType == "application/xhtml+xml" {
 		return checkXMLTree(doc.body, whole)
 	}
-	return checkTree(doc.body, whole, 2)
+	return checkTree(doc.body, whole, 3) // the loader's preload and two script elements
 }

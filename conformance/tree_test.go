@@ -10,9 +10,10 @@ import (
 	"golang.org/x/net/html"
 )
 
-// isSnippet reports the snippet's script elements: they carry the marker.
+// isSnippet reports the snippet's elements (the loader's preload and the
+// script elements): they carry the marker.
 func isSnippet(n *html.Node) bool {
-	if n.Type != html.ElementNode || n.Data != "script" {
+	if n.Type != html.ElementNode || (n.Data != "script" && n.Data != "link") {
 		return false
 	}
 	for _, a := range n.Attr {

@@ -50,7 +50,8 @@ type Element struct {
 }
 
 // Snippet is a run of adjacent script elements marked data-productfruits
-// (whitespace between them allowed).
+// (whitespace between them allowed), with the loader's preload before
+// them on a user's page.
 type Snippet struct {
 	Start, End int
 	Elements   []Element
@@ -113,13 +114,28 @@ func findSnippets(page []byte, limit int) ([]Snippet, error) {
 			out[n-1].Elements = append(out[n-1].Elements, el)
 			out[n-1].End = end
 		} else {
-			out = append(out, Snippet{Start: start, End: end, Elements: []Element{el}})
+			out = append(out, Snippet{Start: preloadBefore(page, start), End: end, Elements: []Element{el}})
 		}
 		if len(out) == limit && !bytes.HasPrefix(bytes.TrimLeft(page[end:], " \t\r\n\f"), []byte("<script")) {
 			// The run ends here; an element further on would be a second run.
 			return out, nil
 		}
 	}
+}
+
+// preloadBefore returns where the snippet that starts with the script
+// element at start begins: at the loader's preload, a marked <link .../>
+// right before it, when there is one.
+func preloadBefore(page []byte, start int) int {
+	l := bytes.LastIndex(page[:start], []byte("<link "))
+	if l < 0 {
+		return start
+	}
+	tag := page[l:start]
+	if bytes.IndexByte(tag[1:], '<') >= 0 || !bytes.HasSuffix(tag, []byte("/>")) || !bytes.Contains(tag, []byte(snippetMarker)) {
+		return start
+	}
+	return l
 }
 
 var pageDataPrefix = []byte(`.push({"workspace":`)

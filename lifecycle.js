@@ -158,7 +158,7 @@ throw new TypeError('productfruits: unexpected script URL');
 } });
 s.src = policy.createScriptURL(LOADER);
 } catch (e2) {
-if (!warnedReady) console.warn('productfruits: the page requires Trusted Types and its trusted-types directive allows no policy named productfruits (' + (e2.message || e2) + '), so the product\'s loader cannot be appended: add productfruits to the trusted-types directive, or let the middleware see the policy header so that it emits the loader template');
+if (!warnedReady) console.warn('productfruits: the page\'s trusted-types allow no policy named productfruits (' + (e2.message || e2) + '): no loader appended; add productfruits there, or let the middleware see the policy header (it then emits the loader template)');
 warnedReady = true;
 return null;
 }
@@ -350,7 +350,7 @@ var out = guard(function (what) {
 if (g !== gen) return;
 if (!warnedOut) {
 warnedOut = true;
-console.warn('productfruits: the identity endpoint at ' + url + ' answered ' + what + ', not a signed-in user: taken as signed out, as a 401 is (a login wall in front of the endpoint?)');
+console.warn('productfruits: the identity endpoint at ' + url + ' answered ' + what + ', no user: taken as signed out (a login wall in front of it?)');
 }
 take(null, 0, null, quiet);
 });

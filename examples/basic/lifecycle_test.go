@@ -634,6 +634,9 @@ func testBack(t *testing.T, b context.Context, blocker, product string) {
 	noConsoleTrouble(t, console)
 }
 
+// loadersRan holds once every loader element in the document has run.
+const loadersRan = `window.__pfStandIn && window.__pfStandIn.loads >= document.querySelectorAll('script[data-productfruits][src*="` + standInPath + `"]').length`
+
 // slowReady is how long after its HMAC verified the slow stand-in says
 // it is ready.
 const slowReady = 3 * time.Second
@@ -679,6 +682,7 @@ func testOneDocument(t *testing.T, b context.Context, library, product string) {
 			a.advance(t, slowReady, tab)
 		}
 		waitFor(t, tab, username+"'s product ready", `window.productFruitsIsReady === true`)
+		waitFor(t, tab, "the loader elements to run", loadersRan)
 	}
 
 	t.Log("login")

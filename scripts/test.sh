@@ -8,7 +8,7 @@
 # is; with CI=true they must run.
 set -eu
 cd "$(dirname "$0")/.."
-for module in . conformance compat sharedcache examples; do
+for module in . conformance compat sharedcache examples browserbench; do
 	echo "-- go test $module"
 	(cd "$module" && go test -race -count=1 ./...)
 done

@@ -31,7 +31,11 @@ var goals = []goal{
 	{text: "Sign / naive hmac.New per call", a: "BenchmarkSign/Sign", b: "BenchmarkSign/naive", max: 0.55},
 	{text: "context mode: added time / one naive HMAC", a: "BenchmarkMiddlewareContext/middleware", asub: "BenchmarkMiddlewareContext/bare", b: "BenchmarkMiddlewareContext/naive-hmac", max: 2},
 	{text: "context mode + TemplateScript: allocs/op over context mode", a: "allocs:BenchmarkMiddlewareContext/middleware-TemplateScript", asub: "allocs:BenchmarkMiddlewareContext/middleware", max: 2},
-	{text: "injection, 64 KiB page: added time / one naive HMAC", a: "BenchmarkInject/64KiB/middleware", asub: "BenchmarkInject/64KiB/bare", b: "BenchmarkInject/naive-hmac", max: 1.75},
+	// Issue 20 retired the goal of 1.75x: its floor (signing and finding
+	// the insertion point alone, 1.14x) plus the request's necessary HTTP
+	// work sits above it. The figure stays, beside its floor; the load
+	// test's server-CPU goal (at most 1.05x bare) is what holds injection.
+	{text: "injection, 64 KiB page: added time / one naive HMAC (goal retired, issue 20)", a: "BenchmarkInject/64KiB/middleware", asub: "BenchmarkInject/64KiB/bare", b: "BenchmarkInject/naive-hmac", info: true},
 	{text: "its floor: signing and finding the insertion point alone / one naive HMAC", a: "BenchmarkInject/64KiB/scan+sign", b: "BenchmarkInject/naive-hmac", info: true},
 	{text: "injection, 64 KiB page: allocs/op", a: "allocs:BenchmarkInject/64KiB/middleware", max: 4},
 	{text: "injection, 1 MiB page / buffer-and-replace injector", a: "BenchmarkInject/1024KiB/middleware", b: "BenchmarkInject/1024KiB/buffer-replace", max: 0.5},

@@ -412,13 +412,15 @@ func (a *lifecycleApp) url(path string) string {
 // runtime (under the prefix, at any version). The middleware's own
 // question whether the runtime's URL reaches it goes through the server's
 // handler in-process, and so through record, answered 204: it is no
-// browser's request.
+// browser's request. Nor is a range request answered 206: the browser
+// completing an entry it had cached in part (a second document reading
+// it while the first was still writing it, on a busy machine).
 func (a *lifecycleApp) runtimeRequests() []request {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var out []request
 	for _, req := range a.requests {
-		if strings.HasPrefix(req.path, a.identityPath()+"/lifecycle.") && req.status != http.StatusNoContent {
+		if strings.HasPrefix(req.path, a.identityPath()+"/lifecycle.") && req.status != http.StatusNoContent && req.status != http.StatusPartialContent {
 			out = append(out, req)
 		}
 	}

@@ -67,7 +67,7 @@ const readState = `({
   username: (document.getElementById('username') || {}).textContent || '',
   charset: document.characterSet,
   violations: window.__cspViolations || [],
-  elements: Array.prototype.map.call(document.querySelectorAll('[data-productfruits]'), function (el) {
+  elements: Array.prototype.map.call(document.querySelectorAll('script[data-productfruits]'), function (el) {
     return { src: el.getAttribute('src') || '', nonce: el.nonce || '', inHead: el.parentNode === document.head };
   }),
   loaderSaw: (window.__pfStandIn && window.__pfStandIn.saw) || '',

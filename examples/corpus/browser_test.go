@@ -361,9 +361,26 @@ func checkPage(t *testing.T, cs *corpusServer, tb *tab, signer *productfruits.Si
 		require.Equal(t, origURL, orig.URL, "%s: the original stayed where it was loaded", mode.name)
 		require.Equal(t, injURL, inj.URL, "%s: the injected page stayed where it was loaded", mode.name)
 		assert.Empty(t, orig.Snippet, mode.name)
-		// The page data script and the runtime's element, from the
-		// middleware, and the loader the runtime appended to <head>.
-		require.Len(t, inj.Snippet, 3, "%s: the snippet's two elements and the loader", mode.name)
+		// The loader's preload, the page data script and the runtime's
+		// element, from the middleware, and the loader the runtime
+		// appended to <head>.
+		require.Len(t, inj.Snippet, 4, "%s: the snippet's three elements and the loader", mode.name)
+		// In document order, less the preload; the loader the runtime
+		// appended to <head> last, where the page's scripts moved the
+		// parser (and the snippet) out of <head>.
+		scripts := inj.Snippet[:0:0]
+		for _, s := range inj.Snippet {
+			if s.Tag != "link" && s.Src != cs.URL+"/loader.js" {
+				scripts = append(scripts, s)
+			}
+		}
+		for _, s := range inj.Snippet {
+			if s.Tag != "link" && s.Src == cs.URL+"/loader.js" {
+				scripts = append(scripts, s)
+			}
+		}
+		require.Len(t, scripts, 3, "%s: one of the elements is the loader's preload", mode.name)
+		inj.Snippet = scripts
 		assert.Empty(t, inj.Snippet[0].Src, "%s: the page data script is inline", mode.name)
 		assert.Equal(t, cs.runtimePath, inj.Snippet[1].Src, "%s: the runtime from the middleware", mode.name)
 		assert.Equal(t, cs.URL+"/loader.js", inj.Snippet[2].Src, "%s: the loader, appended by the runtime", mode.name)

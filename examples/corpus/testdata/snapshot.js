@@ -1,6 +1,6 @@
 // What the test reads from a loaded page: the document as a list of lines,
 // one a node, that leaves out the elements carrying data-productfruits
-// (the snippet's two and the loader the runtime appends), and what the
+// (the snippet's three and the loader the runtime appends), and what the
 // snippet and the stand-in loader left behind.
 // A line is the node's depth, '|', and the node: an element as its
 // namespace, local name and attributes in the parser's order; text as a

@@ -140,7 +140,7 @@ func ExampleTemplateScript() {
 	fmt.Println(strings.Contains(body, `.push({"workspace":"ws","language":"en","user":{"username":"testUser","hmac":{"hash":"LZGb1SPNlIIk0XBPWhCXc7boAxE/pmul4Mrzt23ZfEg="}}});`))
 	// The page loads the lifecycle runtime from the middleware, which
 	// caches for a year; the runtime appends the product's loader.
-	fmt.Println(strings.Count(body, `<script async="async" src="`+pf.RuntimePath()+`"`))
+	fmt.Println(strings.Count(body, `<script async="" src="`+pf.RuntimePath()+`"`))
 	// Output:
 	// true
 	// 1
@@ -331,7 +331,7 @@ func ExampleMiddleware_ScriptFor() {
 	s := string(snippet)
 	fmt.Println(strings.Count(s, `nonce="r4nd0m"`)) // the loader's preload, the data push, the runtime
 	fmt.Println(strings.Contains(s, `"options":{"hideInAppCenterLauncher":true},"user":{"username":"jane","email":"jane@example.com","hmac":{"hash":`))
-	fmt.Println(strings.Contains(s, `"identity":"/productfruits/identity","ttl":3600000`))
+	fmt.Println(strings.Contains(s, `,"ttl":3600000});`)) // renewed from beside the runtime's URL
 
 	// Nobody logged in: the anonymous page's script.
 	anonymous, _ := pf.ScriptFor(productfruits.User{}, "")
@@ -340,7 +340,7 @@ func ExampleMiddleware_ScriptFor() {
 	// 3
 	// true
 	// true
-	// <script data-productfruits="anonymous">(window.__productfruitsGo=window.__productfruitsGo||[]).push(0)</script>
+	// <script data-productfruits="anonymous">(window.__productfruitsGo=window.__productfruitsGo||[]).push(0);try{new BroadcastChannel("productfruits").postMessage("out")}catch(e){}</script>
 }
 
 func ExampleKnowledgeBaseURL() {

@@ -363,3 +363,27 @@ func handleOf(w http.ResponseWriter) *writerHandle {
 	}
 	return nil
 }
+
+// endpointFor returns the identity endpoint's URL as the runtime reads it
+// off its own (lifecycle.js runtimeHome): the runtime's path without its
+// last segment, or the page's URL with ?productfruits=identity.
+func endpointFor(runtime string) string {
+	if path, q, ok := strings.Cut(runtime, "?"); ok {
+		if strings.HasPrefix(q, "productfruits=lifecycle.") {
+			return path + "?productfruits=identity"
+		}
+		return ""
+	}
+	if i := strings.LastIndexByte(runtime, '/'); i > 0 && strings.HasPrefix(runtime[i:], "/lifecycle.") {
+		return runtime[:i]
+	}
+	return ""
+}
+
+// runtimeSrcOf returns the runtime element's URL in a snippet.
+func runtimeSrcOf(t testing.TB, snippet string) string {
+	t.Helper()
+	m := runtimeSrc.FindStringSubmatch(snippet)
+	require.NotNil(t, m, "no runtime element in %s", snippet)
+	return strings.ReplaceAll(m[1], "&amp;", "&")
+}

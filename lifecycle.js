@@ -81,7 +81,8 @@ try { w.dispatchEvent(new CustomEvent('productfruits:identity', { detail: { acti
 }
 function expiration(u) { return (u && u.hmac && u.hmac.expiration) || ''; }
 // runtimeHome returns the identity endpoint's URL as this runtime's own
-// URL implies it, for pages whose data names none (no TTL): the runtime
+// URL implies it (the page data names none; only a page from an older
+// version of the library names it as "identity"): the runtime
 // is <endpoint>/lifecycle.<v>.js, or <page>?productfruits=lifecycle.<v>.js
 // beside <page>?productfruits=identity. Read from the attribute and
 // resolved against the page, never a <base href>.
@@ -319,10 +320,10 @@ function renewAfter() { return conf.ttl - Math.min(conf.ttl / 5, 300000); }
 // plan sets the one renewal timer, within what setTimeout accepts.
 function plan(ms) {
 clearTimeout(timer);
-if (!cur || !conf.ttl || !conf.identity) return;
+if (!cur || !conf.ttl || !endpoint()) return;
 timer = setTimeout(guard(renew), Math.min(Math.max(ms, 0), MAXDELAY));
 }
-function due() { return cur && conf.ttl && conf.identity && Date.now() >= last + renewAfter(); }
+function due() { return cur && conf.ttl && endpoint() && Date.now() >= last + renewAfter(); }
 // renew fetches a fresh user object; fallback, if given, runs when none
 // comes (a page from the cache whose own object is all there is, a check
 // another tab asked for).
@@ -395,7 +396,7 @@ d.addEventListener('visibilitychange', guard(function () { if (!d.hidden && due(
 var first = q.length ? q[q.length - 1] : null;
 w.__productfruitsGo = { installed: 1, push: guard(push) };
 guard(function () {
-if (first && first.ttl && first.identity && shownFromCache()) {
+if (first && first.ttl && (first.identity || home) && shownFromCache()) {
 // The page's own object may have expired: ask for a fresh one first.
 conf = first;
 renew(function () { push(first); });

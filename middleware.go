@@ -27,8 +27,7 @@ type Middleware struct {
 	// initHead and initTail surround the language in initPrefix, for
 	// requests whose LanguageFunc chose another one.
 	initHead, initTail []byte
-	renewalJSON        []byte // `,"identity":…,"ttl":…` of the page data; nil without TTL
-	ttlJSON            []byte // its `,"ttl":…` part
+	ttlJSON            []byte // `,"ttl":…` of the page data; nil without TTL
 	runtime            runtimeAsset
 
 	warned    atomic.Uint32 // the causes warned about (warnOnce), a bit each

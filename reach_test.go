@@ -26,7 +26,7 @@ func cookieUser(next http.Handler) http.Handler {
 	})
 }
 
-var runtimeSrc = regexp.MustCompile(`<script async="async" src="([^"]+)"`)
+var runtimeSrc = regexp.MustCompile(`<script async="" src="([^"]+)"`)
 
 // pageURLs fetches url as user and returns the runtime's URL and the
 // endpoint's, as the page names them.
@@ -40,7 +40,9 @@ func pageURLs(t *testing.T, srv *httptest.Server, path, user string) (runtime, i
 	m := runtimeSrc.FindStringSubmatch(page)
 	require.NotNil(t, m, "no runtime element in %s", page)
 	d, _ := parsePageData(t, page)
-	return strings.ReplaceAll(m[1], "&amp;", "&"), d.Identity
+	require.Empty(t, d.Identity, "the page names no endpoint: the runtime reads it off its own URL")
+	runtime = strings.ReplaceAll(m[1], "&amp;", "&")
+	return runtime, endpointFor(runtime)
 }
 
 // get fetches path as user ("" for nobody) and returns the status, the

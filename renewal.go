@@ -248,7 +248,7 @@ func (m *Middleware) appendRuntime(dst []byte, home pageHome, nonce string) []by
 		dst = append(dst, m.runtime.js...)
 		return append(dst, "\n//]]></script>"...)
 	}
-	dst = append(dst, `<script async="async" src="`...)
+	dst = append(dst, `<script async="" src="`...)
 	switch {
 	case home.page != "":
 		dst = append(dst, html.EscapeString(home.page)...)
@@ -273,21 +273,26 @@ const pushData = "(window.__productfruitsGo=window.__productfruitsGo||[]).push("
 // the same for every visitor, so the page stays cacheable. In a document
 // where the product runs for someone (a Turbo or htmx visit after logout)
 // it makes the runtime destroy the product.
-const anonymousScript = pushData + "0)"
+//
+// It also tells the document's other tabs that someone logged out (see
+// lifecycle.js): after a full-page logout no runtime runs in this
+// document to do it. The message carries nothing but "out"; a tab that
+// gets it asks its own endpoint who it is now, so a wrong one (a cached
+// anonymous page) costs a request and changes nothing.
+const anonymousScript = pushData + `0);try{new BroadcastChannel("productfruits").postMessage("out")}catch(e){}`
 
-// buildRenewal precomputes the renewal settings of the page data object:
-// where the browser fetches the endpoint when no prefix was stripped (or
-// IdentityURL says), and the TTL. Nothing without a TTL.
+// buildRenewal precomputes the renewal setting of the page data object,
+// the TTL; nothing without one. Where to renew from the runtime reads off
+// its own URL, which is always beside the endpoint's: IdentityPath (or
+// IdentityURL) and "/lifecycle.<version>.js", under any stripped prefix,
+// or the page's own URL with ?productfruits=lifecycle.<version>.js beside
+// ?productfruits=identity. A TTL needs an endpoint, and with one the
+// runtime has a URL (config.go), so the page never names the endpoint.
 func (m *Middleware) buildRenewal() {
 	if m.ttl <= 0 {
 		return
 	}
-	url := m.identityURL
-	if url == "" {
-		url = m.identityPath
-	}
 	m.ttlJSON = strconv.AppendInt([]byte(`,"ttl":`), m.ttl.Milliseconds(), 10)
-	m.renewalJSON = append(appendJSONString([]byte(`,"identity":`), url), m.ttlJSON...)
 }
 
 // pageHome says where r's page finds the endpoint and the runtime: under
@@ -313,23 +318,9 @@ func (m *Middleware) homeFor(r *http.Request) pageHome {
 	return pageHome{prefix: prefix}
 }
 
-// appendRenewal appends the renewal settings of the page data object,
-// with the endpoint where home says.
-func (m *Middleware) appendRenewal(dst []byte, home pageHome) []byte {
-	if m.ttl <= 0 {
-		return dst
-	}
-	switch {
-	case home.page != "":
-		dst = append(dst, `,"identity":`...)
-		dst = appendJSONString(dst, home.page+"?"+pageQuery+identityQuery)
-		return append(dst, m.ttlJSON...)
-	case home.prefix != "":
-		dst = append(dst, `,"identity":`...)
-		dst = appendJSONString(dst, home.prefix+m.identityPath)
-		return append(dst, m.ttlJSON...)
-	}
-	return append(dst, m.renewalJSON...)
+// appendRenewal appends the renewal setting of the page data object.
+func (m *Middleware) appendRenewal(dst []byte) []byte {
+	return append(dst, m.ttlJSON...)
 }
 
 // strippedPrefix returns the path prefix that was removed from r's URL

@@ -292,8 +292,10 @@ func TestRuntimePath(t *testing.T) {
 func TestSnippetRenewal(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
 	m := newTestMiddleware(t, func(c *Config) { c.TTL = 10 * time.Second })
-	d, _ := parsePageData(t, renderSnippet(t, m, r, "a", http.Header{}))
-	assert.Equal(t, "/productfruits/identity", d.Identity)
+	s := renderSnippet(t, m, r, "a", http.Header{})
+	d, _ := parsePageData(t, s)
+	assert.Empty(t, d.Identity, "the runtime reads the endpoint off its own URL")
+	assert.Equal(t, "/productfruits/identity", endpointFor(runtimeSrcOf(t, s)))
 	assert.Equal(t, int64(10000), d.TTL)
 	assert.Equal(t, "2026-11-24T14:00:10.000Z", d.User.HMAC.Expiration)
 
@@ -314,16 +316,16 @@ func TestSnippetRenewal(t *testing.T) {
 	})
 	t.Run("IdentityURL wins", func(t *testing.T) {
 		m := newTestMiddleware(t, func(c *Config) { c.TTL, c.IdentityPath, c.IdentityURL = time.Minute, "-", "/me/pf" })
-		d, _ := parsePageData(t, renderSnippet(t, m, r, "a", http.Header{}))
-		assert.Equal(t, "/me/pf", d.Identity)
+		s := renderSnippet(t, m, r, "a", http.Header{})
+		assert.Equal(t, "/me/pf", endpointFor(runtimeSrcOf(t, s)))
 	})
 	t.Run("under a stripped prefix", func(t *testing.T) {
-		var d pageData
+		var s string
 		app := http.StripPrefix("/app", withUser("a", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			d, _ = parsePageData(t, string(TemplateScript(r)))
+			s = string(TemplateScript(r))
 		}))))
 		app.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/app/reports/1?x=/y", nil))
-		assert.Equal(t, "/app/productfruits/identity", d.Identity)
+		assert.Equal(t, "/app/productfruits/identity", endpointFor(runtimeSrcOf(t, s)))
 
 		rec := httptest.NewRecorder()
 		app.ServeHTTP(rec, httptest.NewRequest("GET", "/app/productfruits/identity", nil))

@@ -133,7 +133,7 @@ func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState,
 		dst = out
 	}
 	home := m.homeFor(r)
-	dst = m.appendRenewal(dst, home)
+	dst = m.appendRenewal(dst)
 	dst = append(dst, "});\n//]]></script>"...)
 	dst = m.appendRuntime(dst, home, nonce)
 	if tt {
@@ -167,7 +167,7 @@ func (m *Middleware) appendPreload(dst []byte, nonce string) []byte {
 // which such a page refuses from any policy its trusted-types directive
 // does not list. The app's list stays as it is.
 func (m *Middleware) appendLoaderTemplate(dst []byte, nonce string) []byte {
-	dst = append(dst, `<template `+snippetMarker+`="loader"><script async="async" src="`...)
+	dst = append(dst, `<template `+snippetMarker+`="loader"><script async="" src="`...)
 	dst = append(dst, m.scriptAttr...)
 	dst = append(dst, '"', ' ')
 	dst = appendNonceAttr(dst, nonce)

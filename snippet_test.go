@@ -220,10 +220,10 @@ func TestScriptFor(t *testing.T) {
 		assert.NoError(t, m.Signer().Verify(user.Username, *d.User.HMAC, fixedNow))
 		assert.Equal(t, "cs", d.Language, "no request: Config.Language")
 		assert.Equal(t, map[string]bool{"hideElvinLauncher": true}, d.Options)
-		assert.Equal(t, DefaultIdentityPath, d.Identity)
+		assert.Empty(t, d.Identity, "the runtime reads the endpoint off its own URL")
 		assert.Equal(t, int64(time.Hour/time.Millisecond), d.TTL)
 		assert.Equal(t, 3, strings.Count(string(s), `nonce="n0nce"`))
-		assert.Contains(t, string(s), `<script async="async" src="`+m.RuntimePath()+`" nonce="n0nce" data-productfruits=""></script>`)
+		assert.Contains(t, string(s), `<script async="" src="`+m.RuntimePath()+`" nonce="n0nce" data-productfruits=""></script>`)
 		assert.False(t, profileCalled)
 		assert.Equal(t, "forged", user.HMAC.Hash, "the caller's user is not changed")
 	})
@@ -247,9 +247,9 @@ func TestScriptFor(t *testing.T) {
 		want    string // substring of the markup
 		wantErr error  // or errAny
 	}{
-		{"IdentityURL wins", func(c *Config) { c.TTL, c.IdentityURL = time.Minute, "/app/pf" }, User{Username: "a"}, "", `"identity":"/app/pf"`, nil},
+		{"IdentityURL wins", func(c *Config) { c.TTL, c.IdentityURL = time.Minute, "/app/pf" }, User{Username: "a"}, "", `src="/app/pf/lifecycle.`, nil},
 		{"the runtime under IdentityURL", func(c *Config) { c.IdentityURL = "/app/pf" }, User{Username: "a"}, "", `src="/app/pf/lifecycle.`, nil},
-		{"IdentityPath as configured", func(c *Config) { c.TTL, c.IdentityPath = time.Minute, "/api/pf" }, User{Username: "a"}, "", `"identity":"/api/pf"`, nil},
+		{"IdentityPath as configured", func(c *Config) { c.TTL, c.IdentityPath = time.Minute, "/api/pf" }, User{Username: "a"}, "", `src="/api/pf/lifecycle.`, nil},
 		{"the runtime under IdentityPath", func(c *Config) { c.IdentityPath = "/api/pf" }, User{Username: "a"}, "", `src="/api/pf/lifecycle.`, nil},
 		{"no endpoint: the runtime inline", func(c *Config) { c.IdentityPath = "-" }, User{Username: "a"}, "", "//]]></script><script data-productfruits=\"\">//<![CDATA[\n(function (w, d, LOADER) {", nil},
 		{"no TTL, no renewal", nil, User{Username: "a"}, "", `"hmac":{"hash":"`, nil},
@@ -267,9 +267,7 @@ func TestScriptFor(t *testing.T) {
 			case nil:
 				require.NoError(t, err)
 				assert.Contains(t, string(s), tt.want)
-				if tt.mod == nil {
-					assert.NotContains(t, string(s), `"identity"`)
-				}
+				assert.NotContains(t, string(s), `"identity"`, "the runtime reads the endpoint off its own URL")
 				if tt.mod == nil && tt.user.Username != "" {
 					assert.Contains(t, string(s), `src="/productfruits/identity/lifecycle.`)
 				}
@@ -308,13 +306,13 @@ func TestSnippetMarkup(t *testing.T) {
 		{"default", nil, "", "", "", "/productfruits/identity/lifecycle.V.js"},
 		{"nonce", nil, "", "abc+/=", "", "/productfruits/identity/lifecycle.V.js"},
 		{"TTL under a stripped prefix", func(c *Config) { c.TTL = time.Hour }, "/app", "n1",
-			`,"identity":"/app/productfruits/identity","ttl":3600000`, "/app/productfruits/identity/lifecycle.V.js"},
+			`,"ttl":3600000`, "/app/productfruits/identity/lifecycle.V.js"},
 		{"no TTL under a stripped prefix", nil, "/app", "", "", "/app/productfruits/identity/lifecycle.V.js"},
 		{"custom IdentityPath", func(c *Config) { c.IdentityPath = "/api/pf" }, "", "", "", "/api/pf/lifecycle.V.js"},
 		{"IdentityURL, whatever was stripped", func(c *Config) { c.IdentityURL = "/proxied/pf" }, "/app", "",
 			"", "/proxied/pf/lifecycle.V.js"},
 		{"endpoint off, IdentityURL", func(c *Config) { c.IdentityPath, c.IdentityURL, c.TTL = "-", "/me/pf", time.Minute }, "/app", "",
-			`,"identity":"/me/pf","ttl":60000`, "/me/pf/lifecycle.V.js"},
+			`,"ttl":60000`, "/me/pf/lifecycle.V.js"},
 		{"path escaped for the attribute", func(c *Config) { c.IdentityPath = `/a&b"c` }, "", "", "", "/a&amp;b&#34;c/lifecycle.V.js"},
 		{"no endpoint: inline", func(c *Config) { c.IdentityPath = "-" }, "/app", "n2", "", ""},
 	}
@@ -342,7 +340,7 @@ func TestSnippetMarkup(t *testing.T) {
 			require.True(t, strings.HasPrefix(s, head), "%s", s)
 			_, rest, ok := strings.Cut(s, `"}}`)
 			require.True(t, ok, "%s", s)
-			runtime := `<script async="async" src="` + strings.Replace(tt.src, "lifecycle.V.js", m.runtime.file[1:], 1) + `" ` + nonceAttr + `data-productfruits=""></script>`
+			runtime := `<script async="" src="` + strings.Replace(tt.src, "lifecycle.V.js", m.runtime.file[1:], 1) + `" ` + nonceAttr + `data-productfruits=""></script>`
 			if tt.src == "" {
 				runtime = `<script ` + nonceAttr + `data-productfruits="">//<![CDATA[` + "\n" + string(m.runtime.js) + "\n//]]></script>"
 			}
@@ -375,8 +373,8 @@ func TestSnippetSize(t *testing.T) {
 		nonce string
 		held  bool
 	}{
-		{strings.Repeat("N", 24), true},  // 16 random bytes in base64
-		{strings.Repeat("N", 44), false}, // 32 random bytes in base64
+		{strings.Repeat("N", 24), false}, // 16 random bytes in base64
+		{strings.Repeat("N", 44), true},  // 32 random bytes in base64: the worst case, held
 	} {
 		var s string
 		var user []byte
@@ -419,7 +417,7 @@ func TestSnippetPreload(t *testing.T) {
 	t.Run("Trusted Types: the template's loader has the preload's URL and nonce", func(t *testing.T) {
 		s := renderSnippet(t, m, r, "alice", http.Header{"Content-Security-Policy": {"script-src 'nonce-n0'; require-trusted-types-for 'script'"}})
 		assert.True(t, strings.HasPrefix(s, preload), s)
-		assert.Contains(t, s, `<template data-productfruits="loader"><script async="async" src="`+DefaultScriptURL+`" nonce="n0" data-productfruits=""></script></template>`)
+		assert.Contains(t, s, `<template data-productfruits="loader"><script async="" src="`+DefaultScriptURL+`" nonce="n0" data-productfruits=""></script></template>`)
 		assert.NotContains(t, s, "crossorigin")
 	})
 	t.Run("an anonymous page has none", func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"regexp"
 	"strings"
 	"sync"
@@ -355,7 +356,8 @@ func hasAttr(n *html.Node, key string) bool {
 
 // reachable asserts that the URLs the page carries work, resolved as a
 // browser resolves them: the runtime's src against a <base href> before it
-// (else the page's URL), the page data's identity against the page's URL.
+// (else the page's URL), and the identity endpoint as the runtime reads it
+// off its own src (endpointOf), against the page's URL.
 func reachable(t *testing.T, pageURL *url.URL, page []byte, user, encoding string) {
 	t.Helper()
 	scripts, bases := snippetScripts(page)
@@ -379,10 +381,9 @@ func reachable(t *testing.T, pageURL *url.URL, page []byte, user, encoding strin
 	assert.Equal(t, http.StatusOK, rt.resp.StatusCode, "runtime %s", src)
 	assert.Contains(t, rt.resp.Header.Get("Content-Type"), "javascript", "runtime %s", src)
 
-	identity, _ := pageData(t, page)["identity"].(string)
-	require.NotEmpty(t, identity, "the page data names no identity endpoint")
-	endpoint, err := pageURL.Parse(identity)
-	require.NoError(t, err)
+	_, named := pageData(t, page)["identity"]
+	require.False(t, named, "the page data names the endpoint: the runtime reads it off its own URL")
+	endpoint := endpointOf(t, pageURL.ResolveReference(&url.URL{}), scripts[runtime].attrs["src"])
 	id := get(t, endpoint.String(), req{user: user, encoding: encoding})
 	require.Equal(t, http.StatusOK, id.resp.StatusCode, "identity %s: %s", endpoint, id.body)
 	assert.True(t, strings.HasPrefix(id.resp.Header.Get("Content-Type"), "application/json"),
@@ -392,6 +393,26 @@ func reachable(t *testing.T, pageURL *url.URL, page []byte, user, encoding strin
 	assert.Equal(t, user, got.Username, "identity %s", endpoint)
 	anon := get(t, endpoint.String(), req{encoding: encoding})
 	assert.Equal(t, http.StatusUnauthorized, anon.resp.StatusCode, "identity %s without the cookie", endpoint)
+}
+
+// endpointOf returns the identity endpoint's URL as the runtime reads it
+// off its own src (lifecycle.js runtimeHome), resolved against the page's
+// URL, never a <base href>: <endpoint>/lifecycle.<v>.js, or
+// <page>?productfruits=lifecycle.<v>.js beside <page>?productfruits=identity.
+func endpointOf(t *testing.T, pageURL *url.URL, src string) *url.URL {
+	t.Helper()
+	u, err := pageURL.Parse(src)
+	require.NoError(t, err)
+	switch {
+	case strings.HasPrefix(u.RawQuery, "productfruits=lifecycle."):
+		u.RawQuery = "productfruits=identity"
+	case u.RawQuery == "" && strings.Contains(path.Base(u.Path), "lifecycle."):
+		u.Path = path.Dir(u.Path)
+		u.RawPath = ""
+	default:
+		t.Fatalf("the runtime's URL %s implies no endpoint", u)
+	}
+	return u
 }
 
 // pageData returns the page data object of the page's first snippet.

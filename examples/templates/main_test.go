@@ -36,11 +36,12 @@ func TestTemplatePage(t *testing.T) {
 
 			page := get(t, client, app.URL+"/")
 			head := pftest.Head(t, page)
-			// The snippet is two elements, the page data and the lifecycle
-			// runtime (which appends the loader), and nothing else on the
-			// page may open a script element.
+			// The snippet is the loader's preload and two script elements,
+			// the page data and the lifecycle runtime (which appends the
+			// loader), and nothing else on the page may open a script
+			// element.
 			assert.Equal(t, 2, strings.Count(page, "<script"), "script elements in the page")
-			assert.Equal(t, 2, strings.Count(head, "data-productfruits"), "snippet's script elements in <head>")
+			assert.Equal(t, 3, strings.Count(head, "data-productfruits"), "snippet's elements in <head>")
 			runtime := pftest.RequireRuntime(t, client, app.URL, head)
 			assert.Equal(t, productfruits.DefaultScriptURL, pftest.RuntimeLoader(t, runtime), "the runtime loads the product")
 

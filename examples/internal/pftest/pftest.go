@@ -204,7 +204,7 @@ const PageDataCall = `.push({"workspace":`
 // AnonymousScript is the whole script element an anonymous page gets
 // from the middleware (without a CSP nonce): no user data, the same for
 // every visitor.
-const AnonymousScript = `<script data-productfruits="anonymous">(window.__productfruitsGo=window.__productfruitsGo||[]).push(0)</script>`
+const AnonymousScript = `<script data-productfruits="anonymous">(window.__productfruitsGo=window.__productfruitsGo||[]).push(0);try{new BroadcastChannel("productfruits").postMessage("out")}catch(e){}</script>`
 
 // RequireAnonymous requires that page carries the anonymous page's script
 // once and nothing of a user's snippet: no page data, no loader.
@@ -229,21 +229,30 @@ func InitArgs(t testing.TB, page string) []json.RawMessage {
 	return []json.RawMessage{data.Workspace, data.Language, data.User}
 }
 
-// IdentityURL returns where page's one snippet renews its user object
-// (the page data's identity endpoint, set with a TTL), or "" when it does
-// not renew.
+// IdentityURL returns where page's one snippet renews its user object:
+// the endpoint the runtime reads off its own URL (the runtime's path
+// without its file name), or "" when the page does not renew (no TTL).
+// The page data itself names no endpoint.
 func IdentityURL(t testing.TB, page string) string {
 	t.Helper()
 	require.Equal(t, 1, strings.Count(page, PageDataCall), "snippets with page data")
 	_, rest, _ := strings.Cut(page, PageDataCall)
-	var data struct{ Identity string }
+	var data struct {
+		Identity *string
+		TTL      int64
+	}
 	require.NoError(t, json.NewDecoder(strings.NewReader(`{"workspace":`+rest)).Decode(&data))
-	return data.Identity
+	require.Nil(t, data.Identity, "the page data names the endpoint: the runtime reads it off its own URL")
+	if data.TTL == 0 {
+		return ""
+	}
+	runtime := RuntimeURL(t, page)
+	return runtime[:strings.LastIndexByte(runtime, '/')]
 }
 
 // runtimeElement matches the snippet's second script element: the page
 // lifecycle runtime, loaded from the middleware.
-var runtimeElement = regexp.MustCompile(`<script async="async" src="([^"]*/lifecycle\.[0-9a-f]{12}\.js)" (?:nonce="[^"]*" )?data-productfruits=""></script>`)
+var runtimeElement = regexp.MustCompile(`<script async="" src="([^"]*/lifecycle\.[0-9a-f]{12}\.js)" (?:nonce="[^"]*" )?data-productfruits=""></script>`)
 
 // RuntimeURL returns the URL (a path on the page's origin) that page's
 // one snippet loads the lifecycle runtime from, requiring that there is

@@ -28,11 +28,8 @@ const defaultLanguage = "en"
 var ErrConfig = errors.New("productfruits: invalid config")
 
 // Config configures a Middleware. Only WorkspaceCode, Secret and Username
-// are required. Printing a Config with %v, %+v, %#v, %s, slog or JSON never
-// reveals the secret; fmt's %p on a Config value, and a Config held in an
-// unexported field of another struct, print its fields without calling
-// any method of it, Secret included: pass the Config to New rather than
-// keep it.
+// are required. Printing a Config (any fmt verb, slog, JSON, or inside
+// another struct) never reveals the secret: see Secret.
 type Config struct {
 	// WorkspaceCode is the Product Fruits workspace code: letters, digits,
 	// '-' and '_'. Required.
@@ -52,9 +49,9 @@ type Config struct {
 	// nil, every request gets Language.
 	LanguageFunc func(*http.Request) string
 
-	// Secret is the workspace's "Encryption key". Keep it on the server.
-	// Required.
-	Secret string
+	// Secret is the workspace's "Encryption key", from NewSecret. Keep it
+	// on the server. Required.
+	Secret Secret
 
 	// TTL is how long each HMAC stays valid; every request gets a fresh
 	// expiration of now+TTL. Default: 0, no expiration.
@@ -172,10 +169,10 @@ func (c Config) validate() (settings, error) {
 	if !validWorkspaceCode(s.workspace) {
 		return s, bad("WorkspaceCode", "may hold only letters, digits, '-' and '_'")
 	}
-	if c.Secret == "" {
+	if c.Secret.value() == "" {
 		return s, bad("Secret", "is empty")
 	}
-	if strings.TrimSpace(c.Secret) != c.Secret {
+	if secret := c.Secret.value(); strings.TrimSpace(secret) != secret {
 		// A trailing newline from a secrets file or an env file: every
 		// HMAC would be wrong. The value itself is never printed.
 		return s, bad("Secret", "has leading or trailing whitespace (a newline from a file?); "+
@@ -304,11 +301,7 @@ type redactedConfig struct {
 }
 
 func (c Config) redacted() redactedConfig {
-	s := ""
-	if c.Secret != "" {
-		s = redacted
-	}
-	return redactedConfig{c.WorkspaceCode, c.Language, s, c.TTL, c.Inject, c.Options, c.ScriptURL, c.IdentityPath, c.IdentityURL}
+	return redactedConfig{c.WorkspaceCode, c.Language, c.Secret.String(), c.TTL, c.Inject, c.Options, c.ScriptURL, c.IdentityPath, c.IdentityURL}
 }
 
 // Format implements fmt.Formatter so that no verb prints the secret.

@@ -1,6 +1,7 @@
 package productfruits
 
 import (
+	"log/slog"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,10 +22,10 @@ func TestNewValidation(t *testing.T) {
 		{"workspace with quote", func(c *Config) { c.WorkspaceCode = `ab"c` }, "WorkspaceCode"},
 		{"workspace with space", func(c *Config) { c.WorkspaceCode = "ab c" }, "WorkspaceCode"},
 		{"workspace non-ASCII", func(c *Config) { c.WorkspaceCode = "kůň" }, "WorkspaceCode"},
-		{"empty secret", func(c *Config) { c.Secret = "" }, "Secret"},
-		{"secret with a trailing newline", func(c *Config) { c.Secret = testSecret + "\n" }, "Secret"},
-		{"secret with a leading space", func(c *Config) { c.Secret = " " + testSecret }, "Secret"},
-		{"secret with a trailing CR LF", func(c *Config) { c.Secret = testSecret + "\r\n" }, "Secret"},
+		{"empty secret", func(c *Config) { c.Secret = NewSecret("") }, "Secret"},
+		{"secret with a trailing newline", func(c *Config) { c.Secret = NewSecret(testSecret + "\n") }, "Secret"},
+		{"secret with a leading space", func(c *Config) { c.Secret = NewSecret(" " + testSecret) }, "Secret"},
+		{"secret with a trailing CR LF", func(c *Config) { c.Secret = NewSecret(testSecret + "\r\n") }, "Secret"},
 		{"language three letters", func(c *Config) { c.Language = "eng" }, "Language"},
 		{"language with region", func(c *Config) { c.Language = "en-US" }, "Language"},
 		{"language digits", func(c *Config) { c.Language = "e1" }, "Language"},
@@ -77,11 +78,22 @@ func TestSecretNeverPrinted(t *testing.T) {
 	const secret = "s3cr3t-Encryption-Key"
 	s, err := NewSigner(secret)
 	require.NoError(t, err)
-	cfg := Config{WorkspaceCode: "ws", Secret: secret, Username: func(*http.Request) (string, error) { return "", nil }}
+	cfg := Config{WorkspaceCode: "ws", Secret: NewSecret(secret), Username: func(*http.Request) (string, error) { return "", nil }}
 	m, err := New(cfg)
 	require.NoError(t, err)
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%T %v"} {
-		for name, v := range map[string]any{"signer": s, "config": cfg, "config pointer": &cfg, "middleware": m} {
+	// Structs that hold them in unexported fields: fmt prints those field
+	// by field, calling no method of theirs.
+	type holder struct {
+		cfg  Config
+		pcfg *Config
+		m    *Middleware
+		s    *Signer
+		sec  Secret
+	}
+	h := holder{cfg, &cfg, m, s, cfg.Secret}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%p", "%d", "%T %v"} {
+		for name, v := range map[string]any{"signer": s, "config": cfg, "config pointer": &cfg, "middleware": m,
+			"secret": cfg.Secret, "holder": h, "holder pointer": &h, "slice": []Config{cfg}, "map": map[string]Config{"c": cfg}} {
 			out := fmt.Sprintf(verb, v)
 			assert.NotContains(t, out, secret, "%s printed with %s", name, verb)
 			assert.NotContains(t, out, fmt.Sprintf("%x", secret), "%s printed with %s", name, verb)
@@ -91,6 +103,9 @@ func TestSecretNeverPrinted(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(b), secret)
 	assert.Contains(t, fmt.Sprint(cfg), "REDACTED")
+	var logs logBuffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "cfg", cfg, "secret", cfg.Secret, "holder", &h)
+	assert.NotContains(t, logs.String(), secret)
 }
 
 func TestConfigInitOptions(t *testing.T) {

@@ -46,7 +46,7 @@ func ExampleNew() {
 	store := sessions.NewCookieStore([]byte("a 32-byte session authentication"))
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: "YOUR_WORKSPACE_CODE",
-		Secret:        "SecretkeyFromWorkspaceSettings", // in an app: os.Getenv("PRODUCTFRUITS_SECRET")
+		Secret:        productfruits.NewSecret("SecretkeyFromWorkspaceSettings"), // in an app: os.Getenv("PRODUCTFRUITS_SECRET")
 		Username:      productfruits.SessionUsername(store, "session", "username"),
 		TTL:           time.Hour,
 		Inject:        true,
@@ -83,7 +83,7 @@ func ExampleNew() {
 func ExampleNew_configError() {
 	_, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: "YOUR_WORKSPACE_CODE",
-		Secret:        "", // os.Getenv of a variable that is not set
+		Secret:        productfruits.NewSecret(""), // os.Getenv of a variable that is not set
 		Username:      productfruits.ContextUsername(userKey{}),
 	})
 	fmt.Println(err)
@@ -98,7 +98,7 @@ type userKey struct{}
 func ExampleFromContext() {
 	pf, _ := productfruits.New(productfruits.Config{
 		WorkspaceCode: "ws",
-		Secret:        "SecretkeyFromWorkspaceSettings",
+		Secret:        productfruits.NewSecret("SecretkeyFromWorkspaceSettings"),
 		Username:      productfruits.ContextUsername(userKey{}),
 	})
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -126,7 +126,7 @@ func ExampleFromContext() {
 func ExampleTemplateScript() {
 	pf, _ := productfruits.New(productfruits.Config{
 		WorkspaceCode: "ws",
-		Secret:        "SecretkeyFromWorkspaceSettings",
+		Secret:        productfruits.NewSecret("SecretkeyFromWorkspaceSettings"),
 		Username:      func(*http.Request) (string, error) { return "testUser", nil },
 	})
 	tmpl := template.Must(template.New("page").Parse(
@@ -149,7 +149,7 @@ func ExampleTemplateScript() {
 func ExampleMiddleware_RuntimePath() {
 	pf, _ := productfruits.New(productfruits.Config{
 		WorkspaceCode: "ws",
-		Secret:        "SecretkeyFromWorkspaceSettings",
+		Secret:        productfruits.NewSecret("SecretkeyFromWorkspaceSettings"),
 		Username:      func(*http.Request) (string, error) { return "testUser", nil },
 		TTL:           time.Hour,
 	})
@@ -180,7 +180,7 @@ func ExampleConfig_profile() {
 
 	pf, _ := productfruits.New(productfruits.Config{
 		WorkspaceCode: "ws",
-		Secret:        "SecretkeyFromWorkspaceSettings",
+		Secret:        productfruits.NewSecret("SecretkeyFromWorkspaceSettings"),
 		Username:      productfruits.ContextUsername(userKey{}),
 		Profile: func(r *http.Request, username string) (productfruits.User, error) {
 			a, ok := accounts[username]
@@ -214,7 +214,7 @@ func ExampleConfig_languageFunc() {
 	languages := map[string]string{"jana": "cs", "jean": "fr"}
 	pf, _ := productfruits.New(productfruits.Config{
 		WorkspaceCode: "ws",
-		Secret:        "SecretkeyFromWorkspaceSettings",
+		Secret:        productfruits.NewSecret("SecretkeyFromWorkspaceSettings"),
 		Language:      "en",
 		Username:      productfruits.ContextUsername(userKey{}),
 		LanguageFunc: func(r *http.Request) string {
@@ -247,7 +247,7 @@ func ExampleConfig_languageFunc() {
 func ExampleConfig_skip() {
 	pf, _ := productfruits.New(productfruits.Config{
 		WorkspaceCode: "ws",
-		Secret:        "SecretkeyFromWorkspaceSettings",
+		Secret:        productfruits.NewSecret("SecretkeyFromWorkspaceSettings"),
 		Username:      func(*http.Request) (string, error) { return "jane", nil },
 		Inject:        true,
 		// The admin area and the API never see the product.
@@ -273,7 +273,7 @@ func ExampleConfig_skip() {
 func ExampleSkipInject() {
 	pf, _ := productfruits.New(productfruits.Config{
 		WorkspaceCode: "ws",
-		Secret:        "SecretkeyFromWorkspaceSettings",
+		Secret:        productfruits.NewSecret("SecretkeyFromWorkspaceSettings"),
 		Username:      func(*http.Request) (string, error) { return "jane", nil },
 		Inject:        true,
 	})
@@ -294,7 +294,7 @@ func ExampleSkipInject() {
 func ExampleSetProps() {
 	pf, _ := productfruits.New(productfruits.Config{
 		WorkspaceCode: "ws",
-		Secret:        "SecretkeyFromWorkspaceSettings",
+		Secret:        productfruits.NewSecret("SecretkeyFromWorkspaceSettings"),
 		Username:      func(*http.Request) (string, error) { return "jane", nil },
 		Profile: func(*http.Request, string) (productfruits.User, error) {
 			return productfruits.User{Props: map[string]any{"plan": "pro"}}, nil
@@ -317,7 +317,7 @@ func ExampleSetProps() {
 func ExampleMiddleware_ScriptFor() {
 	pf, _ := productfruits.New(productfruits.Config{
 		WorkspaceCode: "ws",
-		Secret:        "SecretkeyFromWorkspaceSettings",
+		Secret:        productfruits.NewSecret("SecretkeyFromWorkspaceSettings"),
 		Username:      func(*http.Request) (string, error) { return "", nil }, // unused here
 		TTL:           time.Hour,
 		Options:       productfruits.InitOptions{HideInAppCenterLauncher: true},
@@ -380,7 +380,7 @@ func ExampleParseExpiration() {
 func ExampleScript() {
 	pf, _ := productfruits.New(productfruits.Config{
 		WorkspaceCode: "ws",
-		Secret:        "SecretkeyFromWorkspaceSettings",
+		Secret:        productfruits.NewSecret("SecretkeyFromWorkspaceSettings"),
 		Username:      func(*http.Request) (string, error) { return "testUser", nil },
 	})
 	// In a templ page's <head>: @productfruits.Script. templ renders it

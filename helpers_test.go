@@ -48,7 +48,7 @@ var fixedNow = time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)
 func testConfig(mod func(*Config)) Config {
 	cfg := Config{
 		WorkspaceCode: "ws_Code-1",
-		Secret:        testSecret,
+		Secret:        NewSecret(testSecret),
 		Username:      ContextUsername(userKey{}),
 		Now:           func() time.Time { return fixedNow },
 	}
@@ -74,7 +74,7 @@ const injUser = "testUser"
 // injecting every page, for injUser, with no identity endpoint in the way.
 func injectConfig(c *Config) {
 	c.WorkspaceCode = "ws_inject"
-	c.Secret = "inject-secret"
+	c.Secret = NewSecret("inject-secret")
 	c.Inject = true
 	c.IdentityPath = "-"
 	c.Username = func(*http.Request) (string, error) { return injUser, nil }
@@ -85,7 +85,7 @@ func injectConfig(c *Config) {
 // published vectors' secret.
 func benchConfig(c *Config) {
 	c.WorkspaceCode = "ws"
-	c.Secret = vectorSecret
+	c.Secret = NewSecret(vectorSecret)
 	c.Now = nil
 }
 

@@ -103,7 +103,7 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	m := &Middleware{
 		settings:     s,
-		signer:       newSigner(cfg.Secret),
+		signer:       newSigner(cfg.Secret.value()),
 		username:     cfg.Username,
 		profile:      cfg.Profile,
 		nonce:        cfg.Nonce,

@@ -261,7 +261,7 @@ func TestRuntimeEndpoint(t *testing.T) {
 
 func TestRuntimeVersion(t *testing.T) {
 	a := newTestMiddleware(t, nil)
-	b := newTestMiddleware(t, func(c *Config) { c.Secret, c.WorkspaceCode, c.TTL = "other", "other", time.Hour })
+	b := newTestMiddleware(t, func(c *Config) { c.Secret, c.WorkspaceCode, c.TTL = NewSecret("other"), "other", time.Hour })
 	c := newTestMiddleware(t, func(c *Config) { c.ScriptURL = runtimeLoader })
 	assert.Equal(t, a.runtime.file, b.runtime.file, "instances with the same loader serve the same runtime at the same URL")
 	assert.Equal(t, a.runtime.js, b.runtime.js)

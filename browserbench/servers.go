@@ -252,7 +252,7 @@ func newApp(loader string, signer *productfruits.Signer) (*app, error) {
 	a := &app{loader: loader, signer: signer, mux: http.NewServeMux()}
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: workspace,
-		Secret:        secret,
+		Secret:        productfruits.NewSecret(secret),
 		Language:      "en",
 		ScriptURL:     loader,
 		Inject:        true,

@@ -115,7 +115,7 @@ func newPF(t *testing.T, change ...func(*productfruits.Config)) (*productfruits.
 	l := &logs{}
 	cfg := productfruits.Config{
 		WorkspaceCode: "ws",
-		Secret:        "s3cret-for-tests",
+		Secret:        productfruits.NewSecret("s3cret-for-tests"),
 		Username:      productfruits.ContextUsername(userKey{}),
 		Inject:        true,
 		TTL:           time.Hour,

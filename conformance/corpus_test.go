@@ -231,7 +231,7 @@ func newCorpusServer(t *testing.T) *corpusServer {
 	cs := &corpusServer{}
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: "ws",
-		Secret:        "corpus-secret",
+		Secret:        productfruits.NewSecret("corpus-secret"),
 		Username:      func(*http.Request) (string, error) { return "corpus.user", nil },
 		Inject:        true,
 		IdentityPath:  "-",

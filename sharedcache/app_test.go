@@ -159,7 +159,7 @@ func newApp(t testing.TB) *app {
 	t.Helper()
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: "sharedcache",
-		Secret:        secret,
+		Secret:        productfruits.NewSecret(secret),
 		Username:      username,
 		TTL:           time.Hour,
 		Inject:        true,

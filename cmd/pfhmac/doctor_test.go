@@ -54,7 +54,7 @@ func newPF(t *testing.T, edit func(*productfruits.Config)) *productfruits.Middle
 	t.Helper()
 	cfg := productfruits.Config{
 		WorkspaceCode: "ws",
-		Secret:        secret,
+		Secret:        productfruits.NewSecret(secret),
 		Username:      productfruits.ContextUsername(userKey{}),
 		Inject:        true,
 		TTL:           time.Hour,

@@ -76,7 +76,7 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	sessions := &demoapp.Sessions{Store: store, Name: sessionName, Logger: logger}
 	mw, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: cfg.WorkspaceCode,
-		Secret:        cfg.Secret,
+		Secret:        productfruits.NewSecret(cfg.Secret),
 		Language:      cfg.Language,
 		TTL:           cfg.TTL,
 		Username:      sessions.Username(),

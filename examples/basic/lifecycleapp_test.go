@@ -265,7 +265,7 @@ func startLifecycleApp(t *testing.T, opts lifecycleOptions) *lifecycleApp {
 	}
 	mw, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: pftest.Workspace,
-		Secret:        pftest.Secret,
+		Secret:        productfruits.NewSecret(pftest.Secret),
 		TTL:           opts.ttl,
 		Username:      a.users.Username(),
 		Inject:        true,

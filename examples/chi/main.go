@@ -30,7 +30,7 @@ const body template.HTML = `<p><a href="/login">Log in</a> (jane.doe@example.com
 func newApp(workspaceCode, secret string) (http.Handler, error) {
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: workspaceCode,
-		Secret:        secret,
+		Secret:        productfruits.NewSecret(secret),
 		Username:      productfruits.ContextUsername(userKey{}),
 	})
 	if err != nil {

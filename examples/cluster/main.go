@@ -58,7 +58,7 @@ func newApp(pool *redis.Pool, sessionKey []byte, workspaceCode, secret, instance
 
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: workspaceCode,
-		Secret:        secret,
+		Secret:        productfruits.NewSecret(secret),
 		Username:      sessions.Username(),
 		Logger:        logger, // a Redis outage is logged here
 	})

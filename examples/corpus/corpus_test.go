@@ -134,7 +134,7 @@ func newCorpusServer(t *testing.T, pages []corpusPage) *corpusServer {
 	}
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: workspace,
-		Secret:        secret,
+		Secret:        productfruits.NewSecret(secret),
 		Username:      func(*http.Request) (string, error) { return username, nil },
 		Inject:        true,
 		ScriptURL:     cs.URL + "/loader.js",

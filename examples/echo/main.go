@@ -22,7 +22,7 @@ func newApp(workspaceCode, secret string) (*echo.Echo, error) {
 	sessions := demoapp.NewSessions()
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: workspaceCode,
-		Secret:        secret,
+		Secret:        productfruits.NewSecret(secret),
 		Username:      sessions.Username(),
 		Inject:        true,
 	})

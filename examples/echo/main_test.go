@@ -78,7 +78,7 @@ func TestEchoGzipWrongOrder(t *testing.T) {
 		sessions := demoapp.NewSessions()
 		pf, err := productfruits.New(productfruits.Config{
 			WorkspaceCode: workspaceCode,
-			Secret:        secret,
+			Secret:        productfruits.NewSecret(secret),
 			Username:      sessions.Username(),
 			Inject:        true,
 		})

@@ -56,7 +56,7 @@ const body template.HTML = `<p>Signed in with basic auth · <a href="/me">/me</a
 func newApp(workspaceCode, secret string) (*fiber.App, error) {
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: workspaceCode,
-		Secret:        secret,
+		Secret:        productfruits.NewSecret(secret),
 		Username: func(r *http.Request) (string, error) {
 			return basicauth.UsernameFromContext(r.Context()), nil
 		},

@@ -116,7 +116,7 @@ func TestFiber(t *testing.T) {
 func TestFiberInjectLimits(t *testing.T) {
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: pftest.Workspace,
-		Secret:        pftest.Secret,
+		Secret:        productfruits.NewSecret(pftest.Secret),
 		Username:      func(*http.Request) (string, error) { return "jane", nil },
 		Inject:        true,
 	})

@@ -28,7 +28,7 @@ func newApp(workspaceCode, secret string) (http.Handler, error) {
 	sessions := demoapp.NewSessions()
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: workspaceCode,
-		Secret:        secret,
+		Secret:        productfruits.NewSecret(secret),
 		Username:      sessions.Username(),
 		Inject:        true,
 	})
@@ -51,7 +51,7 @@ func newGroupApp(workspaceCode, secret string) (*gin.Engine, error) {
 	sessions := demoapp.NewSessions()
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: workspaceCode,
-		Secret:        secret,
+		Secret:        productfruits.NewSecret(secret),
 		Username:      sessions.Username(),
 		Inject:        true,
 		TTL:           time.Hour,

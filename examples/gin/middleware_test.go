@@ -28,7 +28,7 @@ func groupApp(t *testing.T, wrap func(func(http.Handler) http.Handler) gin.Handl
 	t.Helper()
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: pftest.Workspace,
-		Secret:        pftest.Secret,
+		Secret:        productfruits.NewSecret(pftest.Secret),
 		Username:      func(*http.Request) (string, error) { return "jane", nil },
 		Inject:        true,
 	})

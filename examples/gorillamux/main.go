@@ -21,7 +21,7 @@ func newApp(workspaceCode, secret string) (http.Handler, error) {
 	sessions := demoapp.NewSessions()
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: workspaceCode,
-		Secret:        secret,
+		Secret:        productfruits.NewSecret(secret),
 		Username:      productfruits.SessionUsername(sessions.Store, demoapp.DefaultSessionName, demoapp.UsernameKey),
 		TTL:           time.Hour,
 	})

@@ -28,7 +28,7 @@ func newApp(workspaceCode, secret string) (http.Handler, error) {
 	sessions := demoapp.NewSessions()
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: workspaceCode,
-		Secret:        secret,
+		Secret:        productfruits.NewSecret(secret),
 		Username:      sessions.Username(),
 		Inject:        true,
 		Nonce:         func(r *http.Request) string { return templ.GetNonce(r.Context()) },

@@ -18,7 +18,7 @@ func newApp(workspaceCode, secret string) (http.Handler, error) {
 	sessions := demoapp.NewSessions()
 	pf, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: workspaceCode,
-		Secret:        secret,
+		Secret:        productfruits.NewSecret(secret),
 		Username:      sessions.Username(),
 	})
 	if err != nil {

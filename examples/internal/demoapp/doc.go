@@ -9,7 +9,7 @@
 //	s := demoapp.NewSessions()
 //	pf, err := productfruits.New(productfruits.Config{
 //		WorkspaceCode: workspaceCode,
-//		Secret:        secret,
+//		Secret:        productfruits.NewSecret(secret),
 //		Username:      s.Username(),
 //	})
 //	...

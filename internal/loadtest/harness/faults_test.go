@@ -303,7 +303,7 @@ func TestFaultFailuresServePageUnchanged(t *testing.T) {
 				defer bare.Close()
 				logs := &testlog.Buffer{}
 				m, err := productfruits.New(productfruits.Config{
-					WorkspaceCode: Workspace, Secret: Secret, TTL: time.Hour, Inject: true,
+					WorkspaceCode: Workspace, Secret: productfruits.NewSecret(Secret), TTL: time.Hour, Inject: true,
 					Username: tc.username, Profile: tc.profile,
 					Logger: slog.New(slog.NewTextHandler(logs, nil)),
 				})
@@ -430,7 +430,7 @@ func TestFaultHostileInput(t *testing.T) {
 	})
 	logs := &testlog.Buffer{}
 	m, err := productfruits.New(productfruits.Config{
-		WorkspaceCode: Workspace, Secret: Secret, TTL: time.Hour, Inject: true,
+		WorkspaceCode: Workspace, Secret: productfruits.NewSecret(Secret), TTL: time.Hour, Inject: true,
 		Username: productfruits.ContextUsername(faultUserKey{}),
 		Profile: func(_ *http.Request, _ string) (productfruits.User, error) {
 			if p := cases[caseIdx.Load()].profile; p != nil {

@@ -66,7 +66,7 @@ func Username(i int) string { return fmt.Sprintf("user-%d-Žluťoučký.kůň@ex
 func Config(inject bool, logger *slog.Logger) productfruits.Config {
 	return productfruits.Config{
 		WorkspaceCode: Workspace,
-		Secret:        Secret,
+		Secret:        productfruits.NewSecret(Secret),
 		Username:      productfruits.ContextUsername(userKey{}),
 		TTL:           time.Hour,
 		Inject:        inject,

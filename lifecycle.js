@@ -394,6 +394,9 @@ take(data.user, Date.now(), data.language);
 w.addEventListener('pageshow', guard(function (e) { if (e.persisted && due()) plan(0); }));
 d.addEventListener('visibilitychange', guard(function () { if (!d.hidden && due()) plan(0); }));
 var first = q.length ? q[q.length - 1] : null;
+// The page's data script runs before this element can: with no push, a
+// policy blocked it (the server logs which one) or it was left out.
+if (!q.length) console.warn('productfruits: the page data script did not run before the runtime (a Content-Security-Policy without its nonce?); check: pfhmac doctor ' + location.href);
 w.__productfruitsGo = { installed: 1, push: guard(push) };
 guard(function () {
 if (first && first.ttl && (first.identity || home) && shownFromCache()) {

@@ -265,6 +265,20 @@ function browser(opts) {
 }
 
 const cases = {
+  async 'a runtime with no page data before it says so once, and takes later pushes'() {
+    const b = browser();
+    b.install();
+    assert.strictEqual(b.warnings.length, 1);
+    assert.match(b.warnings[0], /data script did not run/);
+    assert.match(b.warnings[0], /pfhmac doctor https:[/][/]app.example/);
+    b.push(data(user('ann')));
+    b.load();
+    b.ready();
+    assert.strictEqual(b.product.inits.length, 1);
+    assert.deepStrictEqual(b.events, ['init:ann']);
+    assert.strictEqual(b.warnings.length, 1);
+  },
+
   async 'first page inits once, loader reads it'() {
     const b = browser();
     b.page(data(user('ann')));

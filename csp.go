@@ -1,6 +1,7 @@
 package productfruits
 
 import (
+	"iter"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -12,16 +13,24 @@ import (
 // page's own <meta http-equiv="Content-Security-Policy"> elements before
 // the snippet (a meta policy governs only what comes after it).
 
+// directives yields the directives of one policy, each as its name and
+// sources (strings.Fields of it), skipping empty ones.
+func directives(policy string) iter.Seq[[]string] {
+	return func(yield func([]string) bool) {
+		for dir := range strings.SplitSeq(policy, ";") {
+			if fields := strings.Fields(dir); len(fields) > 0 && !yield(fields) {
+				return
+			}
+		}
+	}
+}
+
 // cspNonce returns the nonce that policies allow for scripts: from
 // script-src, else from default-src.
 func cspNonce(policies []string) string {
 	var fallback string
 	for _, policy := range policies {
-		for dir := range strings.SplitSeq(policy, ";") {
-			fields := strings.Fields(dir)
-			if len(fields) == 0 {
-				continue
-			}
+		for fields := range directives(policy) {
 			name := strings.ToLower(fields[0])
 			if name != "script-src" && name != "default-src" {
 				continue
@@ -52,11 +61,7 @@ func cspNonce(policies []string) string {
 func policyBlocks(policies []string, nonce string) (directive string, blocks bool) {
 	for _, policy := range policies {
 		dirs := [3][]string{} // script-src-elem, script-src, default-src
-		for dir := range strings.SplitSeq(policy, ";") {
-			fields := strings.Fields(dir)
-			if len(fields) == 0 {
-				continue
-			}
+		for fields := range directives(policy) {
 			switch strings.ToLower(fields[0]) {
 			case "script-src-elem":
 				if dirs[0] == nil {
@@ -113,9 +118,8 @@ func inlineAllowed(sources []string, nonce string) bool {
 // Trusted Types policy made.
 func requiresTrustedTypes(policies []string) bool {
 	for _, policy := range policies {
-		for dir := range strings.SplitSeq(policy, ";") {
-			fields := strings.Fields(dir)
-			if len(fields) < 2 || !strings.EqualFold(fields[0], "require-trusted-types-for") {
+		for fields := range directives(policy) {
+			if !strings.EqualFold(fields[0], "require-trusted-types-for") {
 				continue
 			}
 			for _, f := range fields[1:] {
@@ -133,8 +137,8 @@ func requiresTrustedTypes(policies []string) bool {
 // whose own scripts must never see a signed user object.
 func sandboxed(policies []string) bool {
 	for _, policy := range policies {
-		for dir := range strings.SplitSeq(policy, ";") {
-			if fields := strings.Fields(dir); len(fields) > 0 && strings.EqualFold(fields[0], "sandbox") {
+		for fields := range directives(policy) {
+			if strings.EqualFold(fields[0], "sandbox") {
 				return true
 			}
 		}

@@ -245,11 +245,7 @@ func (st *requestState) keepPrivate(h http.Header, carries bool) {
 	canonicalHeader(h)
 	dropSharedCaching(h)
 	if cc := h["Cache-Control"]; len(cc) != 1 || &cc[0] != &st.values[cacheControlValue] {
-		maxAge := int64(-1)
-		if st.m.ttl > 0 {
-			maxAge = int64(st.m.ttl / time.Second)
-		}
-		privateCacheControl(h, &st.values, maxAge)
+		privateCacheControl(h, &st.values, maxAgeOf(st.m.ttl))
 	}
 	varyCookie(h, &st.values)
 }
@@ -257,12 +253,17 @@ func (st *requestState) keepPrivate(h http.Header, carries bool) {
 // privateFields is markPrivate without the shared caches' fields:
 // Cache-Control and Vary.
 func privateFields(h http.Header, hv *headerValues, ttl time.Duration) {
-	maxAge := int64(-1)
-	if ttl > 0 {
-		maxAge = int64(ttl / time.Second)
-	}
-	privateCacheControl(h, hv, maxAge)
+	privateCacheControl(h, hv, maxAgeOf(ttl))
 	varyCookie(h, hv)
+}
+
+// maxAgeOf is the max-age that bounds a page's HMAC of lifetime ttl in
+// the browser's cache; -1, no bound, without a TTL.
+func maxAgeOf(ttl time.Duration) int64 {
+	if ttl <= 0 {
+		return -1
+	}
+	return int64(ttl / time.Second)
 }
 
 // privateCacheControl keeps shared caches from storing a page that carries

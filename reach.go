@@ -219,12 +219,7 @@ func pagePath(r *http.Request, prefix string) string {
 	if p == "" || p[0] != '/' {
 		p = "/" + p
 	}
-	for i := 0; i < len(p); i++ {
-		if !pathSafe[p[i]] {
-			return escapePath(p)
-		}
-	}
-	return p
+	return escapePath(p)
 }
 
 // pathSafe marks the bytes a URL path keeps as they are (RFC 3986 pchar,
@@ -236,7 +231,16 @@ var pathSafe = func() (t [256]bool) {
 	return t
 }()
 
+// escapePath percent-encodes the bytes of p that pathSafe does not keep;
+// p itself, without an allocation, when there are none.
 func escapePath(p string) string {
+	i := 0
+	for i < len(p) && pathSafe[p[i]] {
+		i++
+	}
+	if i == len(p) {
+		return p
+	}
 	var b strings.Builder
 	for i := 0; i < len(p); i++ {
 		if c := p[i]; pathSafe[c] {

@@ -344,10 +344,5 @@ func strippedPrefix(r *http.Request) string {
 	// Raw bytes of 0x80 and above (a client that does not percent-encode,
 	// a decoding proxy) would make the snippet non-ASCII, and XHTML pages
 	// ill-formed: the same path, percent-encoded.
-	for i := 0; i < len(prefix); i++ {
-		if !pathSafe[prefix[i]] {
-			return escapePath(prefix)
-		}
-	}
-	return prefix
+	return escapePath(prefix)
 }

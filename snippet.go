@@ -87,14 +87,12 @@ func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState
 	return m.appendMarkup(dst, r, st, nonce, tt)
 }
 
-// appendMarkup is appendSnippet with the nonce chosen; tt asks for the
+// appendMarkup is appendSnippet with the nonce chosen (a valid one, or
+// ""; appendSnippet and ScriptFor check it); tt asks for the
 // loader's template, for pages that require Trusted Types. r is nil for
 // ScriptFor: the page data then takes Config.Language and the configured
 // identity URL.
 func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState, nonce string, tt bool) ([]byte, error) {
-	if !validNonce(nonce) {
-		nonce = ""
-	}
 	if st.anonymous {
 		dst = append(dst, "<script "...)
 		dst = appendNonceAttr(dst, nonce)

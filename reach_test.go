@@ -26,7 +26,7 @@ func cookieUser(next http.Handler) http.Handler {
 	})
 }
 
-var runtimeSrc = regexp.MustCompile(`<script async="" src="([^"]+)"`)
+var runtimeSrc = regexp.MustCompile(`<script async="" fetchpriority="high" src="([^"]+)"`)
 
 // pageURLs fetches url as user and returns the runtime's URL and the
 // endpoint's, as the page names them.

@@ -248,7 +248,7 @@ func (m *Middleware) appendRuntime(dst []byte, home pageHome, nonce string) []by
 		dst = append(dst, m.runtime.js...)
 		return append(dst, "\n//]]></script>"...)
 	}
-	dst = append(dst, `<script async="" src="`...)
+	dst = append(dst, `<script async="" fetchpriority="high" src="`...)
 	switch {
 	case home.page != "":
 		dst = append(dst, html.EscapeString(home.page)...)

@@ -336,7 +336,7 @@ func TestSnippetRenewal(t *testing.T) {
 		assert.Contains(t, string(m.runtime.js), `"https://cdn.example.com/pf.js?a=1\u0026b=\"2\u003c/script\u003e"`)
 		s := renderSnippet(t, m, r, "a", http.Header{})
 		assert.Equal(t, 1, strings.Count(s, "cdn.example.com"), "the page carries the runtime's URL, and the loader's only in its preload")
-		assert.Contains(t, s, `<link rel="preload" as="script" href="https://cdn.example.com/pf.js?a=1&amp;b=&#34;2&lt;/script&gt;" `)
+		assert.Contains(t, s, `<link rel="preload" as="script" href="https://cdn.example.com/pf.js?a=1&amp;b=&#34;2&lt;/script&gt;"/>`)
 	})
 }
 

@@ -454,7 +454,7 @@ func warnedOnce(t *testing.T, l *logs, substr string) string {
 // snippetMarkup matches the snippet's elements (the loader's preload and
 // the script elements), to take them out of a page and compare the rest
 // with what the handler wrote.
-var snippetMarkup = regexp.MustCompile(`(?s)<script[^>]*data-productfruits[^>]*>.*?</script>|<link[^>]*data-productfruits[^>]*/>`)
+var snippetMarkup = regexp.MustCompile(`(?s)<script[^>]*data-productfruits[^>]*>.*?</script>|<link rel="preload" as="script" href="[^"]*"(?: nonce="[^"]*")?/>`)
 
 // withoutSnippet returns page with the snippet's elements removed.
 func withoutSnippet(page []byte) string {

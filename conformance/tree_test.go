@@ -7,21 +7,30 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pfverify/productfruits"
 	"golang.org/x/net/html"
 )
 
-// isSnippet reports the snippet's elements (the loader's preload and the
-// script elements): they carry the marker.
+// isSnippet reports the snippet's elements: the script elements, which
+// carry the marker, and the loader's preload, which does not.
 func isSnippet(n *html.Node) bool {
 	if n.Type != html.ElementNode || (n.Data != "script" && n.Data != "link") {
 		return false
 	}
+	attr := map[string]string{}
 	for _, a := range n.Attr {
-		if a.Key == "data-productfruits" {
-			return true
-		}
+		attr[a.Key] = a.Val
 	}
-	return false
+	return isSnippetElement(n.Data, attr)
+}
+
+// isSnippetElement reports whether the element named name with attributes
+// attr is one of the snippet's: marked, or the preload of the loader.
+func isSnippetElement(name string, attr map[string]string) bool {
+	if _, ok := attr["data-productfruits"]; ok {
+		return true
+	}
+	return name == "link" && attr["rel"] == "preload" && attr["as"] == "script" && attr["href"] == productfruits.DefaultScriptURL
 }
 
 // dump writes the tree under n in a canonical form, leaving out the nodes

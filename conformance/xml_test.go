@@ -45,15 +45,17 @@ func xmlTokens(doc []byte) (string, []string, error) {
 		}
 		switch tok := tok.(type) {
 		case xml.StartElement:
+			attr := map[string]string{}
 			for _, a := range tok.Attr {
-				if a.Name.Local == "data-productfruits" {
-					parent := ""
-					if len(stack) > 0 {
-						parent = stack[len(stack)-1]
-					}
-					parents = append(parents, parent)
-					skip = 1
+				attr[a.Name.Local] = a.Value
+			}
+			if isSnippetElement(tok.Name.Local, attr) {
+				parent := ""
+				if len(stack) > 0 {
+					parent = stack[len(stack)-1]
 				}
+				parents = append(parents, parent)
+				skip = 1
 			}
 			if skip > 0 {
 				continue

@@ -41,7 +41,8 @@ func TestTemplatePage(t *testing.T) {
 			// loader), and nothing else on the page may open a script
 			// element.
 			assert.Equal(t, 2, strings.Count(page, "<script"), "script elements in the page")
-			assert.Equal(t, 3, strings.Count(head, "data-productfruits"), "snippet's elements in <head>")
+			assert.Equal(t, 2, strings.Count(head, "data-productfruits"), "snippet's scripts in <head>")
+			assert.Equal(t, 1, strings.Count(head, `<link rel="preload" as="script"`), "the loader's preload in <head>")
 			runtime := pftest.RequireRuntime(t, client, app.URL, head)
 			assert.Equal(t, productfruits.DefaultScriptURL, pftest.RuntimeLoader(t, runtime), "the runtime loads the product")
 

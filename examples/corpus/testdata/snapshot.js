@@ -42,10 +42,13 @@
         text = (text === null ? '' : text) + n.data;
         continue;
       }
-      if (n.nodeType === 1 && n.hasAttribute('data-productfruits')) {
+      // The snippet's elements: those marked, and the loader's preload
+      // (unmarked, the only preload of the corpus server's loader.js).
+      if (n.nodeType === 1 && (n.hasAttribute('data-productfruits') ||
+          n.localName === 'link' && n.getAttribute('rel') === 'preload' && /\/loader\.js$/.test(n.getAttribute('href') || ''))) {
         snippet.push({
           tag: name(n.namespaceURI, n.localName),
-          src: n.getAttribute('src') || '',
+          src: n.getAttribute('src') || n.getAttribute('href') || '',
           nonce: n.nonce || '',
           inHead: n.parentNode === d.head,
           parent: n.parentNode.nodeName

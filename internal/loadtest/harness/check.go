@@ -124,15 +124,16 @@ func findSnippets(page []byte, limit int) ([]Snippet, error) {
 }
 
 // preloadBefore returns where the snippet that starts with the script
-// element at start begins: at the loader's preload, a marked <link .../>
-// right before it, when there is one.
+// element at start begins: at the loader's preload, an unmarked
+// <link rel="preload" as="script" .../> right before it, when there is
+// one.
 func preloadBefore(page []byte, start int) int {
 	l := bytes.LastIndex(page[:start], []byte("<link "))
 	if l < 0 {
 		return start
 	}
 	tag := page[l:start]
-	if bytes.IndexByte(tag[1:], '<') >= 0 || !bytes.HasSuffix(tag, []byte("/>")) || !bytes.Contains(tag, []byte(snippetMarker)) {
+	if bytes.IndexByte(tag[1:], '<') >= 0 || !bytes.HasSuffix(tag, []byte("/>")) || !bytes.HasPrefix(tag, []byte(`<link rel="preload" as="script" `)) {
 		return start
 	}
 	return l

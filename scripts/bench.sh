@@ -8,6 +8,8 @@
 #  4. the load test (about 2 minutes: the server in its own process, pinned
 #     apart from the clients when the machine has 2 CPUs; HTTP/1.1 and h2c
 #     at 4, 32 and 256 clients) and the memory test.
+# The library's benchmarks run in its module; the commands that read them,
+# and the load and memory tests, in the bench module.
 # It exits non-zero when any goal is missed. Run it on a quiet machine: the
 # figures are times, and the load test publishes throughput and CPU time.
 set -eu
@@ -16,10 +18,10 @@ out=${TMPDIR:-/tmp}/productfruits-bench
 mkdir -p "$out"
 status=0
 go test -run '^$' -bench 'Sign$|MiddlewareContext|Inject$|InjectHead' -benchmem -count 6 . >"$out/lib.txt"
-go run ./internal/benchtable <"$out/lib.txt" || status=$?
+go -C bench run ./benchtable <"$out/lib.txt" || status=$?
 go test -run '^$' -bench 'Scan' -benchtime 100ms -count 6 ./internal/htmlscan >"$out/scan.txt"
-go run ./internal/scantable <"$out/scan.txt" || status=$?
+go -C bench run ./scantable <"$out/scan.txt" || status=$?
 go test -count=1 -run '^TestSnippetSize$' -v . | grep 'snippet [0-9]' || status=$?
-go run ./internal/loadtest || status=$?
-go run ./internal/loadtest -memory || status=$?
+go -C bench run ./loadtest || status=$?
+go -C bench run ./loadtest -memory || status=$?
 exit "$status"

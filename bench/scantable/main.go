@@ -1,6 +1,6 @@
 // Command scantable reads the output of the scanner's benchmarks,
 //
-//	go test -run '^$' -bench 'Scan' -benchtime 100ms -count 6 ./internal/htmlscan | go run ./internal/scantable
+//	go test -run '^$' -bench 'Scan' -benchtime 100ms -count 6 ./internal/htmlscan | go -C bench run ./scantable
 //
 // and prints Markdown tables: BenchmarkScanStates per state, each
 // pattern's cost per byte as a multiple of its state's plain baseline and
@@ -20,7 +20,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/pfverify/productfruits/internal/benchparse"
+	"github.com/pfverify/productfruits/bench/benchparse"
 )
 
 // maxRatio is how many times the cost per byte of plain content a pattern

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pfverify/productfruits/internal/benchparse"
+	"github.com/pfverify/productfruits/bench/benchparse"
 )
 
 // goal is one bound the issues set: (a - asub) / (b - bsub) must stay at

@@ -95,7 +95,7 @@ func startChild(t *testing.T) *Remote {
 	return r
 }
 
-// TestLoadRemote is the short version of `go run ./internal/loadtest`:
+// TestLoadRemote is the short version of `go -C bench run ./loadtest`:
 // the server in a process of its own, the bare app, context mode and
 // injection, concurrent keep-alive clients each with its own user and
 // connection, over HTTP/1.1 and h2c, every response checked. Each client

@@ -10,7 +10,7 @@ import (
 // TestMemoryStreamingInjection streams a 64 MiB page generated on the fly
 // in 32 KiB writes through the bare app and through injection, and bounds
 // the injected heap's peak by the bare one's plus 8 MiB: the middleware
-// must stream, never hold the page. `go run ./internal/loadtest -memory`
+// must stream, never hold the page. `go -C bench run ./loadtest -memory`
 // does the same with 1 GiB. The bound is on bytes, which a busy machine
 // does not change; how fast the page streamed is only logged.
 func TestMemoryStreamingInjection(t *testing.T) {

@@ -1,10 +1,10 @@
 // Command loadtest publishes the middleware's numbers under load and
 // while streaming a huge page, measured in one run on this machine:
 //
-//	go run ./internal/loadtest            # load: bare vs context mode vs injection
-//	go run ./internal/loadtest -duration 1s -clients 256 -protocols h2c
-//	go run ./internal/loadtest -variants inject -clients 256 -protocols http1 -cpuprofile server.prof
-//	go run ./internal/loadtest -memory    # heap while streaming a 1 GiB page
+//	go -C bench run ./loadtest            # load: bare vs context mode vs injection
+//	go -C bench run ./loadtest -duration 1s -clients 256 -protocols h2c
+//	go -C bench run ./loadtest -variants inject -clients 256 -protocols http1 -cpuprofile server.prof
+//	go -C bench run ./loadtest -memory    # heap while streaming a 1 GiB page
 //
 // Load runs the server in a process of its own (this command
 // re-executed with -serve, printing its URL on stdout) and the clients in
@@ -37,7 +37,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pfverify/productfruits/internal/loadtest/harness"
+	"github.com/pfverify/productfruits/bench/loadtest/harness"
 )
 
 // The goals, at the largest client count.
@@ -154,7 +154,7 @@ func commandLine() string {
 	}
 	name := os.Args[0]
 	if strings.Contains(name, "go-build") { // the binary `go run` built
-		name = "go run ./internal/loadtest"
+		name = "go -C bench run ./loadtest"
 	}
 	return strings.TrimSpace(name + " " + strings.Join(args, " "))
 }

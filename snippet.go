@@ -1,13 +1,11 @@
 package productfruits
 
 import (
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"maps"
 	"net/http"
 	"sync"
-	"unicode/utf8"
 )
 
 // snippetMarker is an attribute every script element of the snippet
@@ -293,150 +291,4 @@ func validNonce(s string) bool {
 		}
 	}
 	return true
-}
-
-// appendUserJSON encodes u as pure-ASCII JSON safe inside a <script>:
-// the common fields by hand, props and group through encoding/json.
-func appendUserJSON(dst []byte, u *User) ([]byte, error) {
-	return appendSignedUser(dst, u, nil)
-}
-
-// appendSignedUser is appendUserJSON with the hmac taken from sig, when
-// it is not nil, instead of u.HMAC.
-func appendSignedUser(dst []byte, u *User, sig *signature) ([]byte, error) {
-	dst = append(dst, `{"username":`...)
-	dst = appendJSONString(dst, u.Username)
-	for _, f := range [...]struct{ name, val string }{
-		{"email", u.Email}, {"firstname", u.Firstname}, {"lastname", u.Lastname},
-		{"role", u.Role}, {"signUpAt", u.SignUpAt},
-	} {
-		if f.val == "" {
-			continue
-		}
-		dst = append(dst, ',', '"')
-		dst = append(dst, f.name...)
-		dst = append(dst, '"', ':')
-		dst = appendJSONString(dst, f.val)
-	}
-	if len(u.Props) > 0 {
-		b, err := json.Marshal(u.Props)
-		if err != nil {
-			return nil, err
-		}
-		dst = append(dst, `,"props":`...)
-		dst = appendASCII(dst, b)
-	}
-	if u.Group != nil {
-		b, err := json.Marshal(u.Group)
-		if err != nil {
-			return nil, err
-		}
-		dst = append(dst, `,"group":`...)
-		dst = appendASCII(dst, b)
-	}
-	if sig != nil {
-		dst = append(dst, `,"hmac":{"hash":"`...)
-		dst = append(dst, sig.hash()...) // base64: nothing to escape
-		if exp := sig.expiration(); len(exp) > 0 {
-			dst = append(dst, `","expiration":"`...)
-			dst = append(dst, exp...) // digits, '-', ':', '.', 'T', 'Z'
-		}
-		dst = append(dst, '"', '}')
-	} else if u.HMAC != nil {
-		dst = append(dst, `,"hmac":{"hash":`...)
-		dst = appendJSONString(dst, u.HMAC.Hash)
-		if u.HMAC.Expiration != "" {
-			dst = append(dst, `,"expiration":`...)
-			dst = appendJSONString(dst, u.HMAC.Expiration)
-		}
-		dst = append(dst, '}')
-	}
-	return append(dst, '}'), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// jsonSafe marks the bytes appendJSONString copies unchanged.
-var jsonSafe = func() (t [256]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
-
-func appendU(dst []byte, r rune) []byte {
-	return append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
-}
-
-// appendEscapedRune escapes r as \uXXXX, with a surrogate pair beyond the BMP.
-func appendEscapedRune(dst []byte, r rune) []byte {
-	if r > 0xffff {
-		r -= 0x10000
-		dst = appendU(dst, 0xd800+(r>>10))
-		return appendU(dst, 0xdc00+(r&0x3ff))
-	}
-	return appendU(dst, r)
-}
-
-// appendJSONString appends s as a JSON string literal in pure ASCII: quotes,
-// backslashes and control characters escaped as JSON requires, and every
-// '<', '>', '&' and non-ASCII character (U+2028 and U+2029 among them) as
-// \uXXXX, so it can neither close a script element nor be garbled on a
-// page without a UTF-8 charset. Invalid UTF-8 becomes U+FFFD, as with
-// encoding/json.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		// Copy runs of bytes that need no escape in one append: most of a
-		// user object is plain ASCII, and this runs on every page.
-		start := i
-		for i < len(s) && jsonSafe[s[i]] {
-			i++
-		}
-		dst = append(dst, s[start:i]...)
-		if i == len(s) {
-			break
-		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			case c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f:
-				dst = appendU(dst, rune(c))
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		dst = appendEscapedRune(dst, r)
-		i += size
-	}
-	return append(dst, '"')
-}
-
-// appendASCII copies JSON produced by encoding/json, which already escapes
-// '<', '>', '&', U+2028 and U+2029, replacing every other non-ASCII
-// character with its \uXXXX escape. Non-ASCII bytes occur only inside
-// string literals, where the escape means the same character.
-func appendASCII(dst, b []byte) []byte {
-	for i := 0; i < len(b); {
-		if b[i] < utf8.RuneSelf {
-			dst = append(dst, b[i])
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(b[i:])
-		dst = appendEscapedRune(dst, r)
-		i += size
-	}
-	return dst
 }

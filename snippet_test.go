@@ -2,7 +2,6 @@ package productfruits
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -46,21 +45,6 @@ func TestSnippetEscapesHostileData(t *testing.T) {
 	require.NotNil(t, u.HMAC)
 	assert.NoError(t, m.Signer().Verify(u.Username, *u.HMAC, fixedNow))
 	assert.NotContains(t, snippet, testSecret)
-}
-
-func TestUserJSONMatchesEncodingJSON(t *testing.T) {
-	u := User{Username: "a\"b\\c\n\t\r", Email: "e@x", Firstname: "F", Lastname: "L", Role: "r", SignUpAt: "2020-01-01T00:00:00Z",
-		Props: map[string]any{"x": []int{1, 2}, "nested": map[string]any{"b": true}}, Group: &Group{GroupID: "g"},
-		HMAC: &HMAC{Hash: "h", Expiration: "e"}}
-	ours, err := appendUserJSON(nil, &u)
-	require.NoError(t, err)
-	std, err := json.Marshal(u)
-	require.NoError(t, err)
-	assert.JSONEq(t, string(std), string(ours))
-
-	var back User
-	require.NoError(t, json.Unmarshal(ours, &back))
-	assert.Equal(t, u.Username, back.Username)
 }
 
 func TestSnippetNonce(t *testing.T) {

@@ -2,9 +2,11 @@ package productfruits
 
 import (
 	"fmt"
+	"html"
 	"html/template"
 	"maps"
 	"net/http"
+	"strconv"
 	"sync"
 )
 
@@ -291,4 +293,68 @@ func validNonce(s string) bool {
 		}
 	}
 	return true
+}
+
+// pushData starts every snippet's inline script: the page's data goes
+// onto the runtime's queue, which the runtime acts on (lifecycle.js).
+const pushData = "(window.__productfruitsGo=window.__productfruitsGo||[]).push("
+
+// anonymousScript is what an anonymous page carries: no user, no secret,
+// the same for every visitor, so the page stays cacheable. In a document
+// where the product runs for someone (a Turbo or htmx visit after logout)
+// it makes the runtime destroy the product.
+//
+// It also tells the document's other tabs that someone logged out (see
+// lifecycle.js): after a full-page logout no runtime runs in this
+// document to do it. The message carries nothing but "out"; a tab that
+// gets it asks its own endpoint who it is now, so a wrong one (a cached
+// anonymous page) costs a request and changes nothing.
+const anonymousScript = pushData + `0);try{new BroadcastChannel("productfruits").postMessage("out")}catch(e){}`
+
+// buildRenewal precomputes the renewal setting of the page data object,
+// the TTL; nothing without one. Where to renew from the runtime reads off
+// its own URL, which is always beside the endpoint's: IdentityPath (or
+// IdentityURL) and "/lifecycle.<version>.js", under any stripped prefix,
+// or the page's own URL with ?productfruits=lifecycle.<version>.js beside
+// ?productfruits=identity. A TTL needs an endpoint, and with one the
+// runtime has a URL (config.go), so the page never names the endpoint.
+func (m *Middleware) buildRenewal() {
+	if m.ttl <= 0 {
+		return
+	}
+	m.ttlJSON = strconv.AppendInt([]byte(`,"ttl":`), m.ttl.Milliseconds(), 10)
+}
+
+// appendRenewal appends the renewal setting of the page data object.
+func (m *Middleware) appendRenewal(dst []byte) []byte {
+	return append(dst, m.ttlJSON...)
+}
+
+// appendRuntime appends the snippet's second script element: the runtime
+// loaded from its URL (under the stripped prefix, or on the page's own URL
+// where the runtime's does not reach the middleware), or, when it has
+// none, inline.
+func (m *Middleware) appendRuntime(dst []byte, home pageHome, nonce string) []byte {
+	if m.runtime.src == nil {
+		dst = append(dst, "<script "...)
+		dst = appendNonceAttr(dst, nonce)
+		dst = append(dst, snippetMarker+`="">//<![CDATA[`+"\n"...)
+		dst = append(dst, m.runtime.js...)
+		return append(dst, "\n//]]></script>"...)
+	}
+	dst = append(dst, `<script async="" fetchpriority="high" src="`...)
+	switch {
+	case home.page != "":
+		dst = append(dst, html.EscapeString(home.page)...)
+		dst = append(dst, "?"+pageQuery...)
+		dst = append(dst, m.runtime.file[1:]...)
+	case home.prefix != "":
+		dst = append(dst, html.EscapeString(home.prefix)...)
+		fallthrough
+	default:
+		dst = append(dst, m.runtime.src...)
+	}
+	dst = append(dst, '"', ' ')
+	dst = appendNonceAttr(dst, nonce)
+	return append(dst, snippetMarker+`=""></script>`...)
 }

@@ -416,3 +416,54 @@ func TestSnippetPreload(t *testing.T) {
 		assert.NotContains(t, string(s), "<link")
 	})
 }
+
+func TestSnippetRenewal(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	m := newTestMiddleware(t, func(c *Config) { c.TTL = 10 * time.Second })
+	s := renderSnippet(t, m, r, "a", http.Header{})
+	d, _ := parsePageData(t, s)
+	assert.Empty(t, d.Identity, "the runtime reads the endpoint off its own URL")
+	assert.Equal(t, "/productfruits/identity", endpointFor(runtimeSrcOf(t, s)))
+	assert.Equal(t, int64(10000), d.TTL)
+	assert.Equal(t, "2026-11-24T14:00:10.000Z", d.User.HMAC.Expiration)
+
+	t.Run("no TTL, no renewal", func(t *testing.T) {
+		m := newTestMiddleware(t, nil)
+		d, _ := parsePageData(t, renderSnippet(t, m, r, "a", http.Header{}))
+		assert.Empty(t, d.Identity)
+		assert.Zero(t, d.TTL)
+	})
+	t.Run("no TTL, no renewal, under a stripped prefix too", func(t *testing.T) {
+		m := newTestMiddleware(t, nil)
+		var d pageData
+		http.StripPrefix("/app", withUser("a", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			d, _ = parsePageData(t, string(TemplateScript(r)))
+		})))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/app/page", nil))
+		assert.Empty(t, d.Identity)
+		assert.Zero(t, d.TTL)
+	})
+	t.Run("IdentityURL wins", func(t *testing.T) {
+		m := newTestMiddleware(t, func(c *Config) { c.TTL, c.IdentityPath, c.IdentityURL = time.Minute, "-", "/me/pf" })
+		s := renderSnippet(t, m, r, "a", http.Header{})
+		assert.Equal(t, "/me/pf", endpointFor(runtimeSrcOf(t, s)))
+	})
+	t.Run("under a stripped prefix", func(t *testing.T) {
+		var s string
+		app := http.StripPrefix("/app", withUser("a", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s = string(TemplateScript(r))
+		}))))
+		app.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/app/reports/1?x=/y", nil))
+		assert.Equal(t, "/app/productfruits/identity", endpointFor(runtimeSrcOf(t, s)))
+
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, httptest.NewRequest("GET", "/app/productfruits/identity", nil))
+		assert.Equal(t, http.StatusOK, rec.Code, "the endpoint answers where the page fetches it")
+	})
+	t.Run("the loader URL is JSON-escaped into the runtime", func(t *testing.T) {
+		m := newTestMiddleware(t, func(c *Config) { c.ScriptURL = "https://cdn.example.com/pf.js?a=1&b=\"2</script>" })
+		assert.Contains(t, string(m.runtime.js), `"https://cdn.example.com/pf.js?a=1\u0026b=\"2\u003c/script\u003e"`)
+		s := renderSnippet(t, m, r, "a", http.Header{})
+		assert.Equal(t, 1, strings.Count(s, "cdn.example.com"), "the page carries the runtime's URL, and the loader's only in its preload")
+		assert.Contains(t, s, `<link rel="preload" as="script" href="https://cdn.example.com/pf.js?a=1&amp;b=&#34;2&lt;/script&gt;"/>`)
+	})
+}

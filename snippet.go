@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net/http"
 	"strconv"
-	"sync"
 )
 
 // snippetMarker is an attribute every script element of the snippet
@@ -184,69 +183,6 @@ func appendNonceAttr(dst []byte, nonce string) []byte {
 	dst = append(dst, nonce...)
 	return append(dst, "\" "...)
 }
-
-// TemplateScript returns the snippet for r's user, for html/template pages
-// that place it themselves: {{.ProductFruits}} with the value set from
-// TemplateScript(r). For an anonymous request it returns the anonymous
-// page's script, which holds no user data and stops the product in a
-// document where it ran for someone who has logged out since. It returns
-// "" for a request the middleware did not see or Config.Skip skipped, when
-// the handler called SkipInject, or when the snippet was already emitted
-// for this request (by an earlier call, Script or injection), so a page
-// never carries two copies. When it returns a user's snippet
-// before the response's headers are written, it marks the response
-// Cache-Control: private and Vary: Cookie, as injection does.
-func TemplateScript(r *http.Request) template.HTML {
-	st := stateFrom(r.Context())
-	if st == nil {
-		return ""
-	}
-	return st.script(r, "TemplateScript")
-}
-
-// script claims and renders the snippet of st's request r for a page that
-// places it itself; caller names the API for the log line.
-func (st *requestState) script(r *http.Request, caller string) template.HTML {
-	if st.header != nil {
-		canonicalHeader(st.header)
-		if sandboxed(st.header["Content-Security-Policy"]) {
-			// An opaque-origin document (an upload the app serves): its
-			// own scripts could read whatever the snippet holds.
-			return ""
-		}
-	}
-	if !st.claim() {
-		return ""
-	}
-	if st.header != nil && !st.anonymous {
-		// The page now carries this user's hash: no shared cache may keep
-		// it. Once the handler has written its headers this changes nothing,
-		// which is why the README asks such pages to set the same.
-		markPrivate(st.header, &st.values, st.m.ttl)
-	}
-	// The markup is built by appendSnippet with JSON and HTML escaping,
-	// never by pasting user data into template.HTML. It is built in a
-	// pooled buffer: the string is the call's one allocation.
-	bp := scriptBufs.Get().(*[]byte)
-	b, err := st.m.appendSnippet((*bp)[:0], r, st, st.header, nil)
-	html := template.HTML(b)
-	if cap(b) <= maxPooledSnippet {
-		*bp = b[:0]
-		scriptBufs.Put(bp)
-	}
-	if err != nil {
-		st.m.logFailure(r, err, caller+" left the page without the snippet")
-		return ""
-	}
-	return html
-}
-
-// scriptBufs are the buffers TemplateScript and Script build the snippet
-// in; the injecting writer keeps its own.
-var scriptBufs = sync.Pool{New: func() any {
-	b := make([]byte, 0, 1024)
-	return &b
-}}
 
 // ScriptFor signs user now (with the TTL, as the middleware signs a
 // request's user; user.HMAC is ignored and replaced) and returns the

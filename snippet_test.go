@@ -3,7 +3,6 @@ package productfruits
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -79,52 +78,6 @@ func TestSnippetNonce(t *testing.T) {
 			assert.Equal(t, 3, strings.Count(s, `nonce="`+tt.want+`"`), s) // the loader's preload, the data push, the runtime
 		})
 	}
-}
-
-func TestTemplateScript(t *testing.T) {
-	m := newTestMiddleware(t, nil)
-	var first, second string
-	app := withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "script-src 'nonce-fromHeader'")
-		first = string(TemplateScript(r))
-		second = string(TemplateScript(r))
-	})))
-	app.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	d, _ := parsePageData(t, first)
-	u := d.User
-	assert.Equal(t, "alice", u.Username)
-	assert.NoError(t, m.Signer().Verify("alice", *u.HMAC, fixedNow))
-	assert.Contains(t, first, `nonce="fromHeader"`, "nonce from the response's own CSP")
-	assert.Empty(t, second, "a page never carries two snippets")
-
-	t.Run("marks the page private", func(t *testing.T) {
-		rec := httptest.NewRecorder()
-		withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "public, max-age=60")
-			_, _ = io.WriteString(w, string(TemplateScript(r)))
-		}))).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-		assert.Equal(t, "max-age=60, private", rec.Header().Get("Cache-Control"))
-		assert.Equal(t, "Cookie", rec.Header().Get("Vary"))
-	})
-
-	t.Run("unwrapped requests get nothing", func(t *testing.T) {
-		assert.Empty(t, TemplateScript(httptest.NewRequest("GET", "/", nil)))
-	})
-
-	t.Run("anonymous requests get the anonymous script, once", func(t *testing.T) {
-		var got, again string
-		rec := httptest.NewRecorder()
-		withUser("", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Security-Policy", "script-src 'nonce-n1'")
-			w.Header().Set("Cache-Control", "public, max-age=60")
-			got = string(TemplateScript(r))
-			again = string(TemplateScript(r))
-		}))).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-		assert.Equal(t, `<script nonce="n1" data-productfruits="anonymous">`+anonymousScript+`</script>`, got)
-		assert.Empty(t, again)
-		assert.Equal(t, "public, max-age=60", rec.Header().Get("Cache-Control"), "an anonymous page stays cacheable")
-		assert.Empty(t, rec.Header().Get("Vary"))
-	})
 }
 
 func TestSnippetUnencodableUserLeavesNoSnippet(t *testing.T) {

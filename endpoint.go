@@ -39,17 +39,13 @@ func (m *Middleware) IdentityHandler() http.Handler {
 // when the answer is another user than the page's.
 func (m *Middleware) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	canonicalHeader(h)   // an outer middleware's fields under any spelling
-	dropSharedCaching(h) // whatever an outer middleware set for its caches
-	delete(h, "Etag")    // and its validators: each answer is a fresh signature
-	delete(h, "Last-Modified")
-	h.Set("Cache-Control", "no-store")
+	canonicalHeader(h) // an outer middleware's fields under any spelling
+	privateHeader(h, nil, 0, identityAnswer)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Type", "application/json")
 	// No other origin may embed or read it, whatever a CORS layer outside
 	// reflects.
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	varyCookie(h, nil)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")
 		writeJSON(w, r, http.StatusMethodNotAllowed, []byte(`{"error":"method not allowed"}`))

@@ -199,7 +199,7 @@ func (st *requestState) script(r *http.Request, caller string) template.HTML {
 	if st.header != nil && !st.anonymous {
 		// The page now carries this user's hash: no shared cache may keep
 		// it. Headers already written stay as they were.
-		markPrivate(st.header, &st.values, st.m.ttl)
+		privateHeader(st.header, &st.values, st.m.ttl, placedPage)
 	}
 	// appendSnippet escapes for JSON and HTML: no user data is pasted
 	// into template.HTML.

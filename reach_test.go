@@ -1,11 +1,8 @@
 package productfruits
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -14,19 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// cookieUser plays the app's session middleware: the username from a
-// "user" cookie.
-func cookieUser(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, err := r.Cookie("user"); err == nil {
-			r = r.WithContext(contextWithUser(r, c.Value))
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-var runtimeSrc = regexp.MustCompile(`<script async="" fetchpriority="high" src="([^"]+)"`)
 
 // pageURLs fetches url as user and returns the runtime's URL and the
 // endpoint's, as the page names them.
@@ -57,22 +41,6 @@ func getAs(t *testing.T, srv *httptest.Server, path, user string) (int, string, 
 	res, err := srv.Client().Do(req)
 	body := readBody(t, res, err)
 	return res.StatusCode, res.Header.Get("Content-Type"), body
-}
-
-func reachConfig(logs *logBuffer) func(*Config) {
-	return func(c *Config) {
-		c.Inject = true
-		c.TTL = time.Hour
-		c.Now = nil
-		if logs != nil {
-			c.Logger = slog.New(slog.NewTextHandler(logs, nil))
-		}
-	}
-}
-
-func htmlPage(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write([]byte("<!doctype html><html><head><title>t</title></head><body>page</body></html>"))
 }
 
 // TestReachScoped: where the runtime's own URL does not reach the
@@ -197,10 +165,6 @@ func TestPagePath(t *testing.T) {
 		}
 		assert.Equal(t, want, pagePath(r, ""), uri)
 	}
-}
-
-func contextWithUser(r *http.Request, name string) context.Context {
-	return context.WithValue(r.Context(), userKey{}, name)
 }
 
 // TestStrippedPrefixASCII: raw bytes of 0x80 and above in a stripped

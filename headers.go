@@ -58,8 +58,7 @@ func isCanonicalKey(k string) bool {
 // boosted navigations (HX-Boosted), which load whole pages. HEAD is
 // injectable so that its headers match those of the GET it describes.
 func injectableRequest(r *http.Request) bool {
-	// Canonical keys looked up directly: Header.Get would canonicalize
-	// (and for "HX-Request" allocate) on every request.
+	// net/http stores request fields under canonical keys.
 	h := r.Header
 	if len(h["Hx-Request"]) > 0 && len(h["Hx-Boosted"]) == 0 {
 		return false

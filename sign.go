@@ -82,8 +82,6 @@ func appendExpiration(dst []byte, t time.Time) ([]byte, bool) {
 	// Nanosecond is never negative, so this truncates toward the past, as
 	// a JavaScript Date holding milliseconds does, before 1970 too.
 	ms := t.Nanosecond() / int(time.Millisecond)
-	// Hand-written rather than AppendFormat: this is on every signed
-	// request and the layout never varies.
 	dst = append(dst,
 		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
 		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',

@@ -136,8 +136,6 @@ func appendEscapedRune(dst []byte, r rune) []byte {
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	for i := 0; i < len(s); {
-		// Copy runs of bytes that need no escape in one append: most of a
-		// user object is plain ASCII, and this runs on every page.
 		start := i
 		for i < len(s) && jsonSafe[s[i]] {
 			i++

@@ -8,16 +8,12 @@ import (
 )
 
 // IdentityHandler returns the identity endpoint as a handler of its own,
-// for routers that run middleware on matched routes only (gorilla/mux,
-// echo groups) or apps that mount it elsewhere. Handler already serves it
-// at Config.IdentityPath; this is for mounting it by hand. A username
-// resolver or profile hook error is answered with 503 so that the renewal
-// script retries, an anonymous request with 401 so that it stops, and a
-// user that cannot be signed or encoded with 500.
-//
-// A request whose path ends in the runtime's file name (see RuntimePath)
-// gets the page lifecycle runtime instead, so that one handler mounted at
-// both IdentityPath and RuntimePath serves what a page fetches.
+// to mount by hand where Handler does not see Config.IdentityPath: routers
+// that run middleware on matched routes only (gorilla/mux, echo groups).
+// A resolver or profile error gets 503 so that the runtime retries, an
+// anonymous request 401 so that it stops, a user that cannot be signed or
+// encoded 500. A path ending in the runtime's file name (see RuntimePath)
+// gets the runtime, so one handler mounted at both paths serves a page.
 func (m *Middleware) IdentityHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, m.runtime.file) {

@@ -267,11 +267,8 @@ func (m *Middleware) signUser(r *http.Request, name string) (*requestState, erro
 		return nil, err
 	}
 	if m.inject && (len(st.user.Props) > 0 || st.user.Group != nil) {
-		// Only props and group go through encoding/json and can fail:
-		// encoding them now turns unencodable values into a logged
-		// anonymous request rather than a page that fails half way. The
-		// other fields cannot fail and are encoded straight into the
-		// snippet.
+		// Only props and group can fail to encode: failing now serves the
+		// request as it was written, not a page that fails half way.
 		b, err := appendSignedUser(nil, &st.user, &st.sig)
 		if err != nil {
 			return nil, &failure{stageEncode, err}

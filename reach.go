@@ -10,16 +10,13 @@ import (
 	"time"
 )
 
-// Where the browser fetches the runtime and the endpoint. By default both
-// live under Config.IdentityPath, one URL for the whole app, which the
-// browser caches across pages. That URL reaches the middleware only when
-// it wraps the whole app: scoped to a router group (chi's Route, Mount or
-// Group, a gorilla/mux subrouter, an Echo or Gin group) it is answered by
-// the router's 404, and the product never loads. The one URL certain to
-// reach the middleware is the page's own: it came through it. So the
-// middleware asks, once per stripped prefix, whether a request for the
-// runtime's own URL would reach it, and where it would not, pages name
-// their own URL with the query pageQuery instead.
+// Where the browser fetches the runtime and the endpoint: by default
+// under Config.IdentityPath, one URL the browser caches across pages. A
+// middleware scoped to a router group (chi's Route, a gorilla/mux
+// subrouter, an Echo or Gin group) never sees that URL: the router answers
+// 404. The page's own URL always reaches it, so the middleware asks once
+// per stripped prefix whether the runtime's URL does, and where it does
+// not, pages use their own URL with the query pageQuery.
 
 // pageQuery starts the query that names the middleware's answers on any
 // URL it sees: pageQuery+"identity" for the endpoint and pageQuery plus

@@ -251,12 +251,10 @@ func newSigner(secret string) *Signer {
 }
 
 // Format implements fmt.Formatter so that no verb prints the secret.
-func (s *Signer) Format(f fmt.State, verb rune) {
-	fmt.Fprint(f, "productfruits.Signer{secret:REDACTED}")
-}
+func (s *Signer) Format(f fmt.State, verb rune) { fmt.Fprint(f, s.String()) }
 
 // String returns a description of the Signer without the secret.
-func (s *Signer) String() string { return "productfruits.Signer{secret:REDACTED}" }
+func (s *Signer) String() string { return "productfruits.Signer{secret:" + redacted + "}" }
 
 // GoString returns a description of the Signer without the secret.
 func (s *Signer) GoString() string { return s.String() }

@@ -140,9 +140,9 @@ func injectedHeaders(h http.Header, hv *headerValues, sniffed string, grow int, 
 	}
 }
 
-// bodyDigest reports the fields that describe the handler's body, not the
-// injected one: a conditional or range request must not meet a stale hash.
-func bodyDigest(k string) bool {
+// describesBody reports the fields that describe the handler's body (its
+// digests, its byte ranges), not the injected one.
+func describesBody(k string) bool {
 	switch k {
 	case "Accept-Ranges", "Content-Md5", "Digest", "Content-Digest", "Repr-Digest":
 		return true
@@ -157,7 +157,7 @@ func bodyDigest(k string) bool {
 func anonymousValidators(h http.Header) {
 	for k, v := range h {
 		switch {
-		case bodyDigest(k):
+		case describesBody(k):
 			delete(h, k)
 		case k != "Etag":
 		case len(v) == 1 && strings.HasPrefix(v[0], `"`):
@@ -197,8 +197,7 @@ func (hv *headerValues) one(i int, v string) []string {
 // targeted field and the vendors' own. On a response carrying one user's
 // identity they go, so that every cache falls back to Cache-Control's
 // private (or no-store); Expires goes too, for caches that know nothing
-// newer.
-// The list, by canonical key.
+// newer. k is a canonical key.
 func sharedCacheField(k string) bool {
 	switch k {
 	case "Cdn-Cache-Control", // RFC 9213
@@ -242,7 +241,7 @@ func privateHeader(h http.Header, hv *headerValues, ttl time.Duration, p privacy
 		switch {
 		case sharedCacheField(k):
 		case p != placedPage && (k == "Etag" || k == "Last-Modified"):
-		case p == injectedPage && bodyDigest(k):
+		case p == injectedPage && describesBody(k):
 		default:
 			continue
 		}

@@ -58,8 +58,7 @@ func isCanonicalKey(k string) bool {
 // boosted navigations (HX-Boosted), which load whole pages. HEAD is
 // injectable so that its headers match those of the GET it describes.
 func injectableRequest(r *http.Request) bool {
-	// Canonical keys looked up directly: Header.Get would canonicalize
-	// (and for "HX-Request" allocate) on every request.
+	// net/http stores request fields under canonical keys.
 	h := r.Header
 	if len(h["Hx-Request"]) > 0 && len(h["Hx-Boosted"]) == 0 {
 		return false
@@ -126,30 +125,10 @@ func injectedHeaders(h http.Header, hv *headerValues, sniffed string, grow int, 
 		// inside the first 512 bytes it would otherwise look at.
 		h["Content-Type"] = []string{sniffed}
 	}
-	// Validators and digests describe the handler's body, not this one:
-	// a conditional request must not revalidate a page with a stale hash.
-	// The anonymous script is the same for every visitor, so an anonymous
-	// page keeps a weak ETag (good for revalidation, never for ranges)
-	// and its Last-Modified.
-	for k := range h {
-		switch k {
-		case "Accept-Ranges", "Content-Md5", "Digest", "Content-Digest", "Repr-Digest":
-			delete(h, k)
-		case "Etag":
-			if v := h[k]; anonymous && len(v) == 1 && strings.HasPrefix(v[0], `"`) {
-				h[k] = []string{"W/" + v[0]}
-			} else if !anonymous || len(v) != 1 || !strings.HasPrefix(v[0], "W/") {
-				delete(h, k)
-			}
-		case "Last-Modified":
-			if !anonymous {
-				delete(h, k)
-			}
-		default:
-			if !anonymous && sharedCacheField(k) {
-				delete(h, k)
-			}
-		}
+	if anonymous {
+		anonymousValidators(h)
+	} else {
+		privateHeader(h, hv, ttl, injectedPage)
 	}
 	if cls := h["Content-Length"]; len(cls) > 0 {
 		n, err := strconv.ParseInt(strings.TrimSpace(cls[0]), 10, 64)
@@ -159,11 +138,34 @@ func injectedHeaders(h http.Header, hv *headerValues, sniffed string, grow int, 
 			delete(h, "Content-Length")
 		}
 	}
-	if anonymous {
-		return
+}
+
+// describesBody reports the fields that describe the handler's body (its
+// digests, its byte ranges), not the injected one.
+func describesBody(k string) bool {
+	switch k {
+	case "Accept-Ranges", "Content-Md5", "Digest", "Content-Digest", "Repr-Digest":
+		return true
 	}
-	// The loop above already dropped the shared caches' own fields.
-	privateFields(h, hv, ttl)
+	return false
+}
+
+// anonymousValidators edits the validators of an anonymous page with the
+// anonymous script in it. That script is the same for every visitor, so
+// the page keeps a weak ETag (good for revalidation, never for ranges)
+// and its Last-Modified.
+func anonymousValidators(h http.Header) {
+	for k, v := range h {
+		switch {
+		case describesBody(k):
+			delete(h, k)
+		case k != "Etag":
+		case len(v) == 1 && strings.HasPrefix(v[0], `"`):
+			h[k] = []string{"W/" + v[0]}
+		case len(v) != 1 || !strings.HasPrefix(v[0], "W/"):
+			delete(h, k)
+		}
+	}
 }
 
 // headerValues is room for the Cache-Control and Vary values the
@@ -195,8 +197,7 @@ func (hv *headerValues) one(i int, v string) []string {
 // targeted field and the vendors' own. On a response carrying one user's
 // identity they go, so that every cache falls back to Cache-Control's
 // private (or no-store); Expires goes too, for caches that know nothing
-// newer.
-// The list, by canonical key.
+// newer. k is a canonical key.
 func sharedCacheField(k string) bool {
 	switch k {
 	case "Cdn-Cache-Control", // RFC 9213
@@ -212,49 +213,59 @@ func sharedCacheField(k string) bool {
 	return false
 }
 
-// dropSharedCaching deletes the fields sharedCacheField reports from h.
-func dropSharedCaching(h http.Header) {
+// privacy is what a response carrying one user's identity is, for
+// privateHeader.
+type privacy uint8
+
+const (
+	// placedPage is a page with the snippet placed by TemplateScript or
+	// Script: Cache-Control private, max-age bounded by the TTL.
+	placedPage privacy = iota
+	// injectedPage is a placedPage whose body the middleware changed:
+	// its validators and digests go too.
+	injectedPage
+	// identityAnswer is the identity endpoint's answer, a fresh signature
+	// each time: no-store and no validators.
+	identityAnswer
+)
+
+// privateHeader is every edit that keeps a response carrying one user's
+// signed identity from being stored by a shared cache or shown to another
+// user: the shared caches' own fields (sharedCacheField) go, Cache-Control
+// becomes private (no-store for the endpoint), Vary names Cookie. With a
+// TTL the browser's own cache may not show a page after its HMAC expired:
+// max-age is bounded by the TTL and stale-* are dropped. Values it sets go
+// into hv's room.
+func privateHeader(h http.Header, hv *headerValues, ttl time.Duration, p privacy) {
 	for k := range h {
-		if sharedCacheField(k) {
-			delete(h, k)
+		switch {
+		case sharedCacheField(k):
+		case p != placedPage && (k == "Etag" || k == "Last-Modified"):
+		case p == injectedPage && describesBody(k):
+		default:
+			continue
 		}
+		delete(h, k)
 	}
+	if p == identityAnswer {
+		h["Cache-Control"] = []string{"no-store"}
+	} else {
+		privateCacheControl(h, hv, maxAgeOf(ttl))
+	}
+	varyCookie(h, hv)
 }
 
-// markPrivate keeps shared caches from storing or mixing up a response
-// that carries one user's signed identity: Cache-Control private and
-// Vary: Cookie, and none of the targeted fields of shared caches (see
-// sharedCacheField). With a TTL it also keeps the browser's own cache
-// from showing the page after its HMAC expired: max-age is bounded by the
-// TTL and the stale-* extensions that allow showing it later are dropped.
-func markPrivate(h http.Header, hv *headerValues, ttl time.Duration) {
-	dropSharedCaching(h)
-	privateFields(h, hv, ttl)
-}
-
-// keepPrivate applies markPrivate's headers to h, the response's header
-// just before it goes, when the response carries a user's snippet it did
-// not get from injection (carries): placed by TemplateScript or Script,
-// which marked it when called, after which the handler may have set its
-// own caching. A Cache-Control still the one markPrivate set is kept as
-// it is.
+// keepPrivate applies privateHeader to h, the response's header just
+// before it goes, when the response carries a user's snippet it did not
+// get from injection (carries): placed by TemplateScript or Script, which
+// marked it when called, after which the handler may have set its own
+// caching.
 func (st *requestState) keepPrivate(h http.Header, carries bool) {
 	if !carries {
 		return
 	}
 	canonicalHeader(h)
-	dropSharedCaching(h)
-	if cc := h["Cache-Control"]; len(cc) != 1 || &cc[0] != &st.values[cacheControlValue] {
-		privateCacheControl(h, &st.values, maxAgeOf(st.m.ttl))
-	}
-	varyCookie(h, &st.values)
-}
-
-// privateFields is markPrivate without the shared caches' fields:
-// Cache-Control and Vary.
-func privateFields(h http.Header, hv *headerValues, ttl time.Duration) {
-	privateCacheControl(h, hv, maxAgeOf(ttl))
-	varyCookie(h, hv)
+	privateHeader(h, &st.values, st.m.ttl, placedPage)
 }
 
 // maxAgeOf is the max-age that bounds a page's HMAC of lifetime ttl in
@@ -273,6 +284,9 @@ func maxAgeOf(ttl time.Duration) int64 {
 // and stale-if-error.
 func privateCacheControl(h http.Header, hv *headerValues, maxAge int64) {
 	vals := h["Cache-Control"]
+	if hv != nil && len(vals) == 1 && &vals[0] == &hv[cacheControlValue] {
+		return // the value it set, private already
+	}
 	if len(vals) == 0 {
 		h["Cache-Control"] = hv.one(cacheControlValue, "private")
 		return

@@ -338,14 +338,14 @@ func TestSharedCacheFieldsDropped(t *testing.T) {
 func TestHeaderValuesRoom(t *testing.T) {
 	var hv headerValues
 	h := http.Header{}
-	privateFields(h, &hv, 0)
+	privateHeader(h, &hv, 0, placedPage)
 	cc, vary := h["Cache-Control"], h["Vary"]
 	assert.Equal(t, []string{"private"}, cc)
 	assert.Equal(t, []string{"Cookie"}, vary)
 	assert.Equal(t, 1, cap(cc), "an append elsewhere copies")
 
 	h2 := http.Header{}
-	privateFields(h2, &hv, time.Minute) // the room is taken: new slices
+	privateHeader(h2, &hv, time.Minute, placedPage) // the room is taken: new slices
 	assert.Equal(t, []string{"private"}, h2["Cache-Control"])
 	h2["Cache-Control"][0] = "changed in place"
 	assert.Equal(t, "private", cc[0])

@@ -8,14 +8,18 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pfverify/productfruits/internal/testlog"
 	"github.com/stretchr/testify/require"
@@ -386,4 +390,72 @@ func runtimeSrcOf(t testing.TB, snippet string) string {
 	m := runtimeSrc.FindStringSubmatch(snippet)
 	require.NotNil(t, m, "no runtime element in %s", snippet)
 	return strings.ReplaceAll(m[1], "&amp;", "&")
+}
+
+// cookieUser plays the app's session middleware: the username from a
+// "user" cookie.
+func cookieUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("user"); err == nil {
+			r = r.WithContext(contextWithUser(r, c.Value))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// reachConfig injects with a TTL on the real clock, logging to logs when
+// it is not nil.
+func reachConfig(logs *logBuffer) func(*Config) {
+	return func(c *Config) {
+		c.Inject = true
+		c.TTL = time.Hour
+		c.Now = nil
+		if logs != nil {
+			c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+		}
+	}
+}
+
+// htmlPage is a handler writing a small HTML page.
+func htmlPage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte("<!doctype html><html><head><title>t</title></head><body>page</body></html>"))
+}
+
+// randomString returns up to maxRunes runes of hostile and ordinary text.
+func randomString(r *rand.Rand, maxRunes int) string {
+	var b strings.Builder
+	n := r.IntN(maxRunes) + 1
+	for b.Len() == 0 || utf8.RuneCountInString(b.String()) < n {
+		switch r.IntN(4) {
+		case 0:
+			b.WriteString(hostilePieces[r.IntN(len(hostilePieces))])
+		case 1:
+			b.WriteByte(byte(' ' + r.IntN(95)))
+		case 2:
+			// any valid scalar value, surrogates excluded
+			c := rune(r.IntN(0x10FFFF))
+			if !utf8.ValidRune(c) {
+				c = 'x'
+			}
+			b.WriteRune(c)
+		default:
+			b.WriteString("user.name@example.com")
+		}
+	}
+	return b.String()
+}
+
+// runtimeSrc finds the runtime element's URL in a page.
+var runtimeSrc = regexp.MustCompile(`<script async="" fetchpriority="high" src="([^"]+)"`)
+
+// contextWithUser is r's context with name where withUser puts it.
+func contextWithUser(r *http.Request, name string) context.Context {
+	return context.WithValue(r.Context(), userKey{}, name)
+}
+
+// hostilePieces are fragments that break naive escaping.
+var hostilePieces = []string{
+	"</script>", "<script>alert(1)</script>", `"`, "'", "\\", "\u2028", "\u2029", "&amp;", "<!--",
+	"Ž", "ů", "日本語", "😀", "👩‍👩‍👧", "\u0000", "\t", "\n", "ß", "ﬁ", "\uFEFF", "é", "e\u0301", " ",
 }

@@ -44,19 +44,6 @@ const readChunk = 32 << 10
 
 var writerPool = sync.Pool{New: func() any { return new(injectWriter) }}
 
-// SkipInject keeps the response to r free of the snippet: no injection,
-// and TemplateScript and Script render nothing for it, the anonymous
-// script included; its headers stay as the handler writes them. The user
-// stays in the request context (FromContext). Call it before writing the
-// response's status or body, and before TemplateScript or Script emitted
-// the snippet (which it cannot take back). It does nothing for a request
-// the middleware did not see. To exclude whole paths, use Config.Skip.
-func SkipInject(r *http.Request) {
-	if st := stateFrom(r.Context()); st != nil {
-		st.snippet.CompareAndSwap(snippetOpen, snippetSkipped)
-	}
-}
-
 // serveInjected runs next with a writer that splices the snippet into the
 // HTML page next writes.
 func (m *Middleware) serveInjected(rw http.ResponseWriter, r *http.Request, st *requestState, next http.Handler) {

@@ -8,22 +8,16 @@ import (
 	"unicode/utf8"
 )
 
-// KnowledgeBaseURL returns the link to a knowledge base that the product
-// opens only to users of your app ("enable access only for users from
-// your application"): base with an hmac query parameter built as the
-// product's help page builds it in JavaScript,
+// KnowledgeBaseURL returns the link to a knowledge base the product opens
+// only to your app's users: base (an absolute http(s) URL) with an hmac
+// query parameter, byte for byte what the product's help page builds,
 // encodeURIComponent(JSON.stringify({username, hmac: {hash, expiration}})),
-// byte for byte. user is a signed user, as FromContext returns it. With no
-// expiration the key is left out: the help page's sample writes
-// expiration: expirationIfUsed ?? undefined, and JSON.stringify drops a
-// key whose value is undefined. The link holds the user's hash: hand it to
-// that user only.
-//
-// base is the knowledge base's absolute http(s) URL. Its query parameters
-// and fragment stay as they are, except an hmac parameter, which the new
-// one replaces. It fails for a base that is not an absolute http(s) URL,
-// a user without a username or without an HMAC hash, and strings that
-// are not valid UTF-8.
+// without the expiration key when there is none (JSON.stringify drops an
+// undefined value). user is a signed user, as FromContext returns it. The
+// link holds the user's hash: hand it to that user only. base keeps its
+// query and fragment but for an hmac parameter, which is replaced. It
+// fails for another base, a user without a username or hash, and strings
+// that are not valid UTF-8.
 func KnowledgeBaseURL(base string, user User) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -211,122 +210,6 @@ func crossOriginRead(r *http.Request) bool {
 	return site[0] != "same-origin" && site[0] != "none"
 }
 
-// ctxKey is the private context key of the per-request state.
-type ctxKey struct{}
-
-// requestState is the one context value the middleware adds per request.
-// It is a plain context.WithValue value (frameworks such as Fiber's
-// adaptor copy those, and only those, into their own context), and in the
-// same allocation it holds what the response needs: the writer's handle
-// and room for the header values the middleware sets.
-type requestState struct {
-	anonymous bool          // nobody is logged in: no user, no hmac
-	snippet   atomic.Uint32 // snippetOpen, snippetClaimed or snippetSkipped
-	user      User          // HMAC nil: the signature is sig
-	sig       signature
-	handle    writerHandle  // the injecting writer, as the handler holds it
-	values    headerValues  // for Cache-Control and Vary (headers.go)
-	header    http.Header   // response header of the writer the middleware saw
-	r         *http.Request // the request as handlers get it, for Script
-	m         *Middleware
-	extra     atomic.Pointer[extraProps] // SetProps's props; nil until it is called
-	userJSON  []byte                     // the user object, encoded early when it has props or a group
-}
-
-// The life of a request's snippet: open until someone emits it (claimed)
-// or the handler keeps its response free of it (skipped, by SkipInject).
-const (
-	snippetOpen uint32 = iota
-	snippetClaimed
-	snippetSkipped
-)
-
-// claim reports whether the caller is the first to emit the snippet for
-// this request, so a page never carries two.
-func (st *requestState) claim() bool {
-	return st.snippet.CompareAndSwap(snippetOpen, snippetClaimed)
-}
-
-// skipped reports whether the handler called SkipInject.
-func (st *requestState) skipped() bool { return st.snippet.Load() == snippetSkipped }
-
-// extraProps are the props SetProps adds to one request's snippet.
-type extraProps struct {
-	mu     sync.Mutex
-	props  map[string]any
-	closed bool // the snippet took them: later SetProps calls change nothing
-}
-
-// SetProps merges props into the props of r's user for the snippet of
-// this response, whether injected, from TemplateScript or from Script:
-// for what a handler learns while it serves the request (the page's
-// section, a feature flag it evaluated). A key in props replaces the
-// same key from Config.Profile or an earlier SetProps call; the map is
-// copied, not kept. It is safe to call from the handler's goroutines.
-//
-// Only calls made before the snippet is rendered count: injection renders
-// it when the page's head is written, TemplateScript and Script when they
-// are called. Later calls change nothing, and neither do calls for an
-// anonymous request, a request the middleware did not see or a request
-// Config.Skip skipped. The props are this response's only: FromContext
-// and the identity endpoint (which renewal fetches) know the profile's
-// props alone, so props that must last belong in Config.Profile. If the
-// merged props cannot be encoded as JSON, the response goes without the
-// snippet and the error is logged once.
-func SetProps(r *http.Request, props map[string]any) {
-	st := stateFrom(r.Context())
-	if st == nil || st.anonymous || len(props) == 0 || st.snippet.Load() != snippetOpen {
-		return
-	}
-	x := st.extra.Load()
-	if x == nil {
-		x = new(extraProps)
-		if !st.extra.CompareAndSwap(nil, x) {
-			x = st.extra.Load()
-		}
-	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.closed {
-		return
-	}
-	if x.props == nil {
-		x.props = make(map[string]any, len(props))
-	}
-	maps.Copy(x.props, props)
-}
-
-// takeProps returns SetProps's props for the snippet being rendered and
-// closes them to later calls; nil when there are none.
-func (st *requestState) takeProps() map[string]any {
-	x := st.extra.Load()
-	if x == nil {
-		return nil
-	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.closed = true
-	return x.props
-}
-
-func stateFrom(ctx context.Context) *requestState {
-	st, _ := ctx.Value(ctxKey{}).(*requestState)
-	return st
-}
-
-// FromContext returns the signed user object of the request whose context
-// is ctx, and whether the middleware resolved a user for it.
-func FromContext(ctx context.Context) (User, bool) {
-	st := stateFrom(ctx)
-	if st == nil || st.anonymous {
-		return User{}, false
-	}
-	u := st.user
-	h := st.sig.hmac()
-	u.HMAC = &h
-	return u, true
-}
-
 // stage names the step of building a request's user object that failed.
 type stage uint8
 
@@ -384,11 +267,8 @@ func (m *Middleware) signUser(r *http.Request, name string) (*requestState, erro
 		return nil, err
 	}
 	if m.inject && (len(st.user.Props) > 0 || st.user.Group != nil) {
-		// Only props and group go through encoding/json and can fail:
-		// encoding them now turns unencodable values into a logged
-		// anonymous request rather than a page that fails half way. The
-		// other fields cannot fail and are encoded straight into the
-		// snippet.
+		// Only props and group can fail to encode: failing now serves the
+		// request as it was written, not a page that fails half way.
 		b, err := appendSignedUser(nil, &st.user, &st.sig)
 		if err != nil {
 			return nil, &failure{stageEncode, err}

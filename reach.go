@@ -10,16 +10,13 @@ import (
 	"time"
 )
 
-// Where the browser fetches the runtime and the endpoint. By default both
-// live under Config.IdentityPath, one URL for the whole app, which the
-// browser caches across pages. That URL reaches the middleware only when
-// it wraps the whole app: scoped to a router group (chi's Route, Mount or
-// Group, a gorilla/mux subrouter, an Echo or Gin group) it is answered by
-// the router's 404, and the product never loads. The one URL certain to
-// reach the middleware is the page's own: it came through it. So the
-// middleware asks, once per stripped prefix, whether a request for the
-// runtime's own URL would reach it, and where it would not, pages name
-// their own URL with the query pageQuery instead.
+// Where the browser fetches the runtime and the endpoint: by default
+// under Config.IdentityPath, one URL the browser caches across pages. A
+// middleware scoped to a router group (chi's Route, a gorilla/mux
+// subrouter, an Echo or Gin group) never sees that URL: the router answers
+// 404. The page's own URL always reaches it, so the middleware asks once
+// per stripped prefix whether the runtime's URL does, and where it does
+// not, pages use their own URL with the query pageQuery.
 
 // pageQuery starts the query that names the middleware's answers on any
 // URL it sees: pageQuery+"identity" for the endpoint and pageQuery plus
@@ -252,4 +249,51 @@ func escapePath(p string) string {
 		}
 	}
 	return b.String()
+}
+
+// pageHome says where r's page finds the endpoint and the runtime: under
+// the configured path, with prefix, the path stripped from r before the
+// middleware saw it, in front; or, when page is set, on the page's own
+// URL (see reach.go).
+type pageHome struct {
+	prefix string
+	page   string
+}
+
+// homeFor returns r's pageHome: the configured one when IdentityURL says
+// where it is, when the page needs neither URL, or without a request
+// (ScriptFor).
+func (m *Middleware) homeFor(r *http.Request) pageHome {
+	if r == nil || m.identityURL != "" || m.identityPath == "" || (m.ttl <= 0 && m.runtime.src == nil) {
+		return pageHome{}
+	}
+	prefix := strippedPrefix(r)
+	if !m.rootReaches(r, prefix) {
+		return pageHome{page: pagePath(r, prefix)}
+	}
+	return pageHome{prefix: prefix}
+}
+
+// strippedPrefix returns the path prefix that was removed from r's URL
+// before the middleware saw it (http.StripPrefix leaves RequestURI as the
+// client sent it), so that the browser can reach the endpoint at the path
+// it knows. It returns "" when nothing was stripped or the prefix is not
+// a clean path of segments.
+func strippedPrefix(r *http.Request) string {
+	uri := r.RequestURI
+	if i := strings.IndexAny(uri, "?#"); i >= 0 {
+		uri = uri[:i]
+	}
+	p := r.URL.EscapedPath()
+	if len(uri) <= len(p) || !strings.HasSuffix(uri, p) || !strings.HasPrefix(p, "/") {
+		return ""
+	}
+	prefix := uri[:len(uri)-len(p)]
+	if pathProblem(prefix) != "" || strings.HasSuffix(prefix, "/") {
+		return ""
+	}
+	// Raw bytes of 0x80 and above (a client that does not percent-encode,
+	// a decoding proxy) would make the snippet non-ASCII, and XHTML pages
+	// ill-formed: the same path, percent-encoded.
+	return escapePath(prefix)
 }

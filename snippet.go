@@ -1,63 +1,55 @@
 package productfruits
 
 import (
-	"encoding/json"
 	"fmt"
+	"html"
 	"html/template"
 	"maps"
 	"net/http"
-	"sync"
-	"unicode/utf8"
+	"strconv"
+
+	"github.com/pfverify/productfruits/internal/htmlscan"
 )
 
-// snippetMarker is an attribute every script element of the snippet
-// carries, so that a page, a cache or a second middleware can tell that
-// the snippet is already there.
-const snippetMarker = "data-productfruits"
-
-// buildInitPrefix precomputes the part of the inline script that does not
-// depend on the request: the page data object up to the user, with the
-// init options. Config.Language is filled in; initHead and initTail are
-// the parts before and after it, for a language LanguageFunc chose.
-func (m *Middleware) buildInitPrefix() {
-	head := []byte(pushData + `{"workspace":`)
-	head = appendJSONString(head, m.workspace)
-	head = append(head, `,"language":`...)
-	var tail []byte
-	if m.options != nil {
-		tail = append(tail, `,"options":`...)
-		tail = append(tail, m.options...)
+// ScriptFor signs user now, with the TTL (user.HMAC is replaced), and
+// returns its snippet, the markup injection and TemplateScript produce:
+// for code whose requests the middleware does not see (Fiber and other
+// fasthttp stacks, templates rendered outside a handler, tests). An empty
+// Username gets the anonymous page's script. Without a request, the page
+// data takes Config.Language and the configured identity URL, Profile is
+// not called and no response is marked: serve a user's page with
+// Cache-Control: private and Vary: Cookie. nonce is the CSP nonce of the
+// script elements, "" for none. It fails for a nonce with characters
+// other than base64's, a username that cannot be signed, or props or a
+// group that cannot be encoded as JSON.
+func (m *Middleware) ScriptFor(user User, nonce string) (template.HTML, error) {
+	if !validNonce(nonce) {
+		return "", fmt.Errorf("productfruits: ScriptFor: nonce %q holds characters other than base64 and base64url", nonce)
 	}
-	tail = append(tail, `,"user":`...)
-	m.initHead, m.initTail = head, tail
-	m.initPrefix = append(appendJSONString(head[:len(head):len(head)], m.language), tail...)
+	st := &requestState{m: m, anonymous: user.Username == ""}
+	if !st.anonymous {
+		st.user = user
+		if err := m.sign(st); err != nil {
+			return "", fmt.Errorf("productfruits: ScriptFor: %w", err)
+		}
+	}
+	b, err := m.appendMarkup(nil, nil, st, nonce, false)
+	if err != nil {
+		return "", fmt.Errorf("productfruits: ScriptFor: %w", err)
+	}
+	return template.HTML(b), nil
 }
 
-// appendPageStart appends the page data object up to the user, in lang.
-func (m *Middleware) appendPageStart(dst []byte, lang string) []byte {
-	if lang == m.language {
-		return append(dst, m.initPrefix...)
-	}
-	dst = append(dst, m.initHead...)
-	dst = appendJSONString(dst, lang)
-	return append(dst, m.initTail...)
-}
-
-// appendSnippet appends the snippet for st's user: a script that pushes
-// the page data (the signed user object, and with a TTL where and when to
-// renew it) to the lifecycle runtime, and a script element that loads the
-// runtime from the middleware (cached by the browser across pages), which
-// appends the product's loader. Only the page data is per page: the
-// snippet is a few hundred bytes plus the user object. When the runtime
-// has no URL (IdentityPath "-" and no IdentityURL) the second script
-// carries it inline. For an anonymous request it appends the anonymous
-// page's one-line script. The result is pure ASCII and inert inside any
-// HTML page. h is the response header and meta the policies the page
-// declares in <meta http-equiv="Content-Security-Policy"> before the
-// snippet: they give the nonce (after Config.Nonce), say whether the page
-// requires Trusted Types, and a policy that would block the snippet is
-// reported once. On error dst comes back as it was, with nothing
-// half-written.
+// appendSnippet appends the snippet for st's user: the preload of the
+// product's loader, a script that pushes the page data (the signed user
+// object, and with a TTL when to renew it) to the lifecycle runtime, and
+// the runtime's element, which appends the loader; for an anonymous
+// request, the anonymous script. It is pure ASCII and inert in any HTML
+// page. h is the response header and meta the policies of the page's
+// <meta http-equiv="Content-Security-Policy"> before the snippet: they
+// give the nonce after Config.Nonce, say whether Trusted Types are
+// required, and a policy that would block the snippet is reported. On
+// error dst comes back as it was.
 func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState, h http.Header, meta []string) ([]byte, error) {
 	header := h["Content-Security-Policy"]
 	nonce := ""
@@ -87,16 +79,13 @@ func (m *Middleware) appendSnippet(dst []byte, r *http.Request, st *requestState
 	return m.appendMarkup(dst, r, st, nonce, tt)
 }
 
-// appendMarkup is appendSnippet with the nonce chosen (a valid one, or
-// ""; appendSnippet and ScriptFor check it); tt asks for the
-// loader's template, for pages that require Trusted Types. r is nil for
-// ScriptFor: the page data then takes Config.Language and the configured
-// identity URL.
+// appendMarkup is appendSnippet with the nonce chosen, valid or ""; tt asks
+// for the loader's template (Trusted Types). r is nil for ScriptFor.
 func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState, nonce string, tt bool) ([]byte, error) {
 	if st.anonymous {
 		dst = append(dst, "<script "...)
 		dst = appendNonceAttr(dst, nonce)
-		return append(dst, snippetMarker+`="anonymous">`+anonymousScript+"</script>"...), nil
+		return append(dst, htmlscan.MarkerAttr+`="anonymous">`+anonymousScript+"</script>"...), nil
 	}
 	start := len(dst)
 	// Well-formed XML as well as HTML, so that application/xhtml+xml
@@ -106,7 +95,7 @@ func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState,
 	dst = m.appendPreload(dst, nonce)
 	dst = append(dst, "<script "...)
 	dst = appendNonceAttr(dst, nonce)
-	dst = append(dst, snippetMarker+`="">//<![CDATA[`+"\n"...)
+	dst = append(dst, htmlscan.MarkerAttr+`="">//<![CDATA[`+"\n"...)
 	dst = m.appendPageStart(dst, m.languageFor(r))
 	extra := st.takeProps()
 	if st.userJSON != nil && extra == nil {
@@ -130,29 +119,78 @@ func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState,
 		}
 		dst = out
 	}
-	home := m.homeFor(r)
 	dst = m.appendRenewal(dst)
 	dst = append(dst, "});\n//]]></script>"...)
-	dst = m.appendRuntime(dst, home, nonce)
+	dst = m.appendRuntime(dst, m.homeFor(r), nonce)
 	if tt {
 		dst = m.appendLoaderTemplate(dst, nonce)
 	}
 	return dst, nil
 }
 
-// appendPreload appends a preload of the product's loader, so that the
-// browser fetches it at high priority beside the page's stylesheets, as
-// soon as its preload scanner sees the snippet, instead of after the
-// runtime has arrived, run and appended the loader: one round trip less
-// on a first visit. It matches the element the runtime appends (or
-// clones from the loader's template) in what Chromium compares to reuse
-// a preload: the URL, the destination and no-cors mode (no crossorigin
-// attribute on either); and it carries the nonce, which a nonce-based
-// policy (with or without 'strict-dynamic') checks for preloads too.
-// Logged-in pages only: an anonymous page never loads the product, and a
-// preload a page never uses is a console warning in Chromium. It has no
-// marker: nothing looks for it, and the bytes pay for the runtime's
-// fetchpriority.
+// pushData starts every snippet's inline script: the page's data goes
+// onto the runtime's queue, which the runtime acts on (lifecycle.js).
+const pushData = "(window.__productfruitsGo=window.__productfruitsGo||[]).push("
+
+// anonymousScript is an anonymous page's snippet: no user, the same for
+// every visitor, so the page stays cacheable. Where the product runs for
+// someone (a Turbo or htmx visit after logout) the runtime destroys it.
+// It also tells the document's other tabs "out" (see lifecycle.js), as no
+// runtime runs here after a full-page logout; a tab that hears it asks
+// its endpoint who it is now.
+const anonymousScript = pushData + `0);try{new BroadcastChannel("productfruits").postMessage("out")}catch(e){}`
+
+// buildInitPrefix precomputes the part of the inline script that does not
+// depend on the request: the page data object up to the user, with the
+// init options. Config.Language is filled in; initHead and initTail are
+// the parts before and after it, for a language LanguageFunc chose.
+func (m *Middleware) buildInitPrefix() {
+	head := []byte(pushData + `{"workspace":`)
+	head = appendJSONString(head, m.workspace)
+	head = append(head, `,"language":`...)
+	var tail []byte
+	if m.options != nil {
+		tail = append(tail, `,"options":`...)
+		tail = append(tail, m.options...)
+	}
+	tail = append(tail, `,"user":`...)
+	m.initHead, m.initTail = head, tail
+	m.initPrefix = append(appendJSONString(head[:len(head):len(head)], m.language), tail...)
+}
+
+// appendPageStart appends the page data object up to the user, in lang.
+func (m *Middleware) appendPageStart(dst []byte, lang string) []byte {
+	if lang == m.language {
+		return append(dst, m.initPrefix...)
+	}
+	dst = append(dst, m.initHead...)
+	dst = appendJSONString(dst, lang)
+	return append(dst, m.initTail...)
+}
+
+// buildRenewal precomputes the page data's renewal setting, the TTL;
+// nothing without one. The page never names the endpoint: the runtime
+// finds it beside its own URL (a TTL needs an endpoint, and then the
+// runtime has a URL).
+func (m *Middleware) buildRenewal() {
+	if m.ttl <= 0 {
+		return
+	}
+	m.ttlJSON = strconv.AppendInt([]byte(`,"ttl":`), m.ttl.Milliseconds(), 10)
+}
+
+// appendRenewal appends the renewal setting of the page data object.
+func (m *Middleware) appendRenewal(dst []byte) []byte {
+	return append(dst, m.ttlJSON...)
+}
+
+// appendPreload appends a preload of the product's loader, which the
+// browser then fetches as soon as it sees the snippet rather than once the
+// runtime has run. It matches the element the runtime appends in what
+// Chromium compares to reuse a preload (URL, destination, no-cors mode:
+// no crossorigin on either) and carries the nonce, which nonce-based
+// policies check for preloads too. Logged-in pages only: an unused preload
+// is a console warning. It has no marker: nothing looks for it.
 func (m *Middleware) appendPreload(dst []byte, nonce string) []byte {
 	dst = append(dst, `<link rel="preload" as="script" href="`...)
 	dst = append(dst, m.scriptAttr...)
@@ -163,19 +201,48 @@ func (m *Middleware) appendPreload(dst []byte, nonce string) []byte {
 	return append(dst, `"/>`...)
 }
 
+// appendRuntime appends the runtime's script element: from its URL (under
+// the stripped prefix, or on the page's own URL where the runtime's does
+// not reach the middleware), or inline when it has none.
+func (m *Middleware) appendRuntime(dst []byte, home pageHome, nonce string) []byte {
+	if m.runtime.src == nil {
+		dst = append(dst, "<script "...)
+		dst = appendNonceAttr(dst, nonce)
+		dst = append(dst, htmlscan.MarkerAttr+`="">//<![CDATA[`+"\n"...)
+		dst = append(dst, m.runtime.js...)
+		return append(dst, "\n//]]></script>"...)
+	}
+	dst = append(dst, `<script async="" fetchpriority="high" src="`...)
+	switch {
+	case home.page != "":
+		dst = append(dst, html.EscapeString(home.page)...)
+		dst = append(dst, "?"+pageQuery...)
+		dst = append(dst, m.runtime.file[1:]...)
+	case home.prefix != "":
+		dst = append(dst, html.EscapeString(home.prefix)...)
+		fallthrough
+	default:
+		dst = append(dst, m.runtime.src...)
+	}
+	dst = append(dst, '"', ' ')
+	dst = appendNonceAttr(dst, nonce)
+	return append(dst, htmlscan.MarkerAttr+`=""></script>`...)
+}
+
 // appendLoaderTemplate appends the product's loader as parser-made markup
 // inside a template, for pages whose policy requires Trusted Types: the
 // runtime clones it into the head instead of assigning a script URL,
 // which such a page refuses from any policy its trusted-types directive
 // does not list. The app's list stays as it is.
 func (m *Middleware) appendLoaderTemplate(dst []byte, nonce string) []byte {
-	dst = append(dst, `<template `+snippetMarker+`="loader"><script async="" src="`...)
+	dst = append(dst, `<template `+htmlscan.MarkerAttr+`="loader"><script async="" src="`...)
 	dst = append(dst, m.scriptAttr...)
 	dst = append(dst, '"', ' ')
 	dst = appendNonceAttr(dst, nonce)
-	return append(dst, snippetMarker+`=""></script></template>`...)
+	return append(dst, htmlscan.MarkerAttr+`=""></script></template>`...)
 }
 
+// appendNonceAttr appends the nonce attribute and a space, or nothing.
 func appendNonceAttr(dst []byte, nonce string) []byte {
 	if nonce == "" {
 		return dst
@@ -183,104 +250,6 @@ func appendNonceAttr(dst []byte, nonce string) []byte {
 	dst = append(dst, "nonce=\""...)
 	dst = append(dst, nonce...)
 	return append(dst, "\" "...)
-}
-
-// TemplateScript returns the snippet for r's user, for html/template pages
-// that place it themselves: {{.ProductFruits}} with the value set from
-// TemplateScript(r). For an anonymous request it returns the anonymous
-// page's script, which holds no user data and stops the product in a
-// document where it ran for someone who has logged out since. It returns
-// "" for a request the middleware did not see or Config.Skip skipped, when
-// the handler called SkipInject, or when the snippet was already emitted
-// for this request (by an earlier call, Script or injection), so a page
-// never carries two copies. When it returns a user's snippet
-// before the response's headers are written, it marks the response
-// Cache-Control: private and Vary: Cookie, as injection does.
-func TemplateScript(r *http.Request) template.HTML {
-	st := stateFrom(r.Context())
-	if st == nil {
-		return ""
-	}
-	return st.script(r, "TemplateScript")
-}
-
-// script claims and renders the snippet of st's request r for a page that
-// places it itself; caller names the API for the log line.
-func (st *requestState) script(r *http.Request, caller string) template.HTML {
-	if st.header != nil {
-		canonicalHeader(st.header)
-		if sandboxed(st.header["Content-Security-Policy"]) {
-			// An opaque-origin document (an upload the app serves): its
-			// own scripts could read whatever the snippet holds.
-			return ""
-		}
-	}
-	if !st.claim() {
-		return ""
-	}
-	if st.header != nil && !st.anonymous {
-		// The page now carries this user's hash: no shared cache may keep
-		// it. Once the handler has written its headers this changes nothing,
-		// which is why the README asks such pages to set the same.
-		markPrivate(st.header, &st.values, st.m.ttl)
-	}
-	// The markup is built by appendSnippet with JSON and HTML escaping,
-	// never by pasting user data into template.HTML. It is built in a
-	// pooled buffer: the string is the call's one allocation.
-	bp := scriptBufs.Get().(*[]byte)
-	b, err := st.m.appendSnippet((*bp)[:0], r, st, st.header, nil)
-	html := template.HTML(b)
-	if cap(b) <= maxPooledSnippet {
-		*bp = b[:0]
-		scriptBufs.Put(bp)
-	}
-	if err != nil {
-		st.m.logFailure(r, err, caller+" left the page without the snippet")
-		return ""
-	}
-	return html
-}
-
-// scriptBufs are the buffers TemplateScript and Script build the snippet
-// in; the injecting writer keeps its own.
-var scriptBufs = sync.Pool{New: func() any {
-	b := make([]byte, 0, 1024)
-	return &b
-}}
-
-// ScriptFor signs user now (with the TTL, as the middleware signs a
-// request's user; user.HMAC is ignored and replaced) and returns the
-// snippet for it: the same markup injection and TemplateScript produce,
-// renewal included. It is for code the middleware does not see a request
-// of: Fiber and other fasthttp stacks, template engines rendering outside
-// a handler, tests. A user with an empty Username is nobody logged in and
-// gets the anonymous page's script.
-//
-// With no request to go by, the page data takes Config.Language (not
-// LanguageFunc) and the identity endpoint at Config.IdentityURL, else
-// Config.IdentityPath as it is; Config.Profile is not called (fill user
-// yourself) and nothing is marked on any response: serve a page carrying
-// a user's snippet with Cache-Control: private and Vary: Cookie. nonce is
-// the Content-Security-Policy nonce for the script elements, "" for none.
-// Errors: the nonce holds characters other than base64's, the username
-// cannot be signed (ErrInvalidUsername), or the props or group cannot be
-// encoded as JSON.
-func (m *Middleware) ScriptFor(user User, nonce string) (template.HTML, error) {
-	if !validNonce(nonce) {
-		return "", fmt.Errorf("productfruits: ScriptFor: nonce %q holds characters other than base64 and base64url", nonce)
-	}
-	st := &requestState{m: m, anonymous: user.Username == ""}
-	if !st.anonymous {
-		st.user = user
-		if err := m.sign(st); err != nil {
-			return "", fmt.Errorf("productfruits: ScriptFor: %w", err)
-		}
-	}
-	b, err := m.appendMarkup(nil, nil, st, nonce, false)
-	if err != nil {
-		return "", fmt.Errorf("productfruits: ScriptFor: %w", err)
-	}
-	return template.HTML(b), nil
 }
 
 // validNonce accepts base64 and base64url characters only, so a nonce can
@@ -293,150 +262,4 @@ func validNonce(s string) bool {
 		}
 	}
 	return true
-}
-
-// appendUserJSON encodes u as pure-ASCII JSON safe inside a <script>:
-// the common fields by hand, props and group through encoding/json.
-func appendUserJSON(dst []byte, u *User) ([]byte, error) {
-	return appendSignedUser(dst, u, nil)
-}
-
-// appendSignedUser is appendUserJSON with the hmac taken from sig, when
-// it is not nil, instead of u.HMAC.
-func appendSignedUser(dst []byte, u *User, sig *signature) ([]byte, error) {
-	dst = append(dst, `{"username":`...)
-	dst = appendJSONString(dst, u.Username)
-	for _, f := range [...]struct{ name, val string }{
-		{"email", u.Email}, {"firstname", u.Firstname}, {"lastname", u.Lastname},
-		{"role", u.Role}, {"signUpAt", u.SignUpAt},
-	} {
-		if f.val == "" {
-			continue
-		}
-		dst = append(dst, ',', '"')
-		dst = append(dst, f.name...)
-		dst = append(dst, '"', ':')
-		dst = appendJSONString(dst, f.val)
-	}
-	if len(u.Props) > 0 {
-		b, err := json.Marshal(u.Props)
-		if err != nil {
-			return nil, err
-		}
-		dst = append(dst, `,"props":`...)
-		dst = appendASCII(dst, b)
-	}
-	if u.Group != nil {
-		b, err := json.Marshal(u.Group)
-		if err != nil {
-			return nil, err
-		}
-		dst = append(dst, `,"group":`...)
-		dst = appendASCII(dst, b)
-	}
-	if sig != nil {
-		dst = append(dst, `,"hmac":{"hash":"`...)
-		dst = append(dst, sig.hash()...) // base64: nothing to escape
-		if exp := sig.expiration(); len(exp) > 0 {
-			dst = append(dst, `","expiration":"`...)
-			dst = append(dst, exp...) // digits, '-', ':', '.', 'T', 'Z'
-		}
-		dst = append(dst, '"', '}')
-	} else if u.HMAC != nil {
-		dst = append(dst, `,"hmac":{"hash":`...)
-		dst = appendJSONString(dst, u.HMAC.Hash)
-		if u.HMAC.Expiration != "" {
-			dst = append(dst, `,"expiration":`...)
-			dst = appendJSONString(dst, u.HMAC.Expiration)
-		}
-		dst = append(dst, '}')
-	}
-	return append(dst, '}'), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// jsonSafe marks the bytes appendJSONString copies unchanged.
-var jsonSafe = func() (t [256]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
-
-func appendU(dst []byte, r rune) []byte {
-	return append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
-}
-
-// appendEscapedRune escapes r as \uXXXX, with a surrogate pair beyond the BMP.
-func appendEscapedRune(dst []byte, r rune) []byte {
-	if r > 0xffff {
-		r -= 0x10000
-		dst = appendU(dst, 0xd800+(r>>10))
-		return appendU(dst, 0xdc00+(r&0x3ff))
-	}
-	return appendU(dst, r)
-}
-
-// appendJSONString appends s as a JSON string literal in pure ASCII: quotes,
-// backslashes and control characters escaped as JSON requires, and every
-// '<', '>', '&' and non-ASCII character (U+2028 and U+2029 among them) as
-// \uXXXX, so it can neither close a script element nor be garbled on a
-// page without a UTF-8 charset. Invalid UTF-8 becomes U+FFFD, as with
-// encoding/json.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		// Copy runs of bytes that need no escape in one append: most of a
-		// user object is plain ASCII, and this runs on every page.
-		start := i
-		for i < len(s) && jsonSafe[s[i]] {
-			i++
-		}
-		dst = append(dst, s[start:i]...)
-		if i == len(s) {
-			break
-		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			case c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f:
-				dst = appendU(dst, rune(c))
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		dst = appendEscapedRune(dst, r)
-		i += size
-	}
-	return append(dst, '"')
-}
-
-// appendASCII copies JSON produced by encoding/json, which already escapes
-// '<', '>', '&', U+2028 and U+2029, replacing every other non-ASCII
-// character with its \uXXXX escape. Non-ASCII bytes occur only inside
-// string literals, where the escape means the same character.
-func appendASCII(dst, b []byte) []byte {
-	for i := 0; i < len(b); {
-		if b[i] < utf8.RuneSelf {
-			dst = append(dst, b[i])
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(b[i:])
-		dst = appendEscapedRune(dst, r)
-		i += size
-	}
-	return dst
 }

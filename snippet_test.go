@@ -2,9 +2,7 @@ package productfruits
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -48,21 +46,6 @@ func TestSnippetEscapesHostileData(t *testing.T) {
 	assert.NotContains(t, snippet, testSecret)
 }
 
-func TestUserJSONMatchesEncodingJSON(t *testing.T) {
-	u := User{Username: "a\"b\\c\n\t\r", Email: "e@x", Firstname: "F", Lastname: "L", Role: "r", SignUpAt: "2020-01-01T00:00:00Z",
-		Props: map[string]any{"x": []int{1, 2}, "nested": map[string]any{"b": true}}, Group: &Group{GroupID: "g"},
-		HMAC: &HMAC{Hash: "h", Expiration: "e"}}
-	ours, err := appendUserJSON(nil, &u)
-	require.NoError(t, err)
-	std, err := json.Marshal(u)
-	require.NoError(t, err)
-	assert.JSONEq(t, string(std), string(ours))
-
-	var back User
-	require.NoError(t, json.Unmarshal(ours, &back))
-	assert.Equal(t, u.Username, back.Username)
-}
-
 func TestSnippetNonce(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -95,52 +78,6 @@ func TestSnippetNonce(t *testing.T) {
 			assert.Equal(t, 3, strings.Count(s, `nonce="`+tt.want+`"`), s) // the loader's preload, the data push, the runtime
 		})
 	}
-}
-
-func TestTemplateScript(t *testing.T) {
-	m := newTestMiddleware(t, nil)
-	var first, second string
-	app := withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "script-src 'nonce-fromHeader'")
-		first = string(TemplateScript(r))
-		second = string(TemplateScript(r))
-	})))
-	app.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	d, _ := parsePageData(t, first)
-	u := d.User
-	assert.Equal(t, "alice", u.Username)
-	assert.NoError(t, m.Signer().Verify("alice", *u.HMAC, fixedNow))
-	assert.Contains(t, first, `nonce="fromHeader"`, "nonce from the response's own CSP")
-	assert.Empty(t, second, "a page never carries two snippets")
-
-	t.Run("marks the page private", func(t *testing.T) {
-		rec := httptest.NewRecorder()
-		withUser("alice", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "public, max-age=60")
-			_, _ = io.WriteString(w, string(TemplateScript(r)))
-		}))).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-		assert.Equal(t, "max-age=60, private", rec.Header().Get("Cache-Control"))
-		assert.Equal(t, "Cookie", rec.Header().Get("Vary"))
-	})
-
-	t.Run("unwrapped requests get nothing", func(t *testing.T) {
-		assert.Empty(t, TemplateScript(httptest.NewRequest("GET", "/", nil)))
-	})
-
-	t.Run("anonymous requests get the anonymous script, once", func(t *testing.T) {
-		var got, again string
-		rec := httptest.NewRecorder()
-		withUser("", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Security-Policy", "script-src 'nonce-n1'")
-			w.Header().Set("Cache-Control", "public, max-age=60")
-			got = string(TemplateScript(r))
-			again = string(TemplateScript(r))
-		}))).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-		assert.Equal(t, `<script nonce="n1" data-productfruits="anonymous">`+anonymousScript+`</script>`, got)
-		assert.Empty(t, again)
-		assert.Equal(t, "public, max-age=60", rec.Header().Get("Cache-Control"), "an anonymous page stays cacheable")
-		assert.Empty(t, rec.Header().Get("Vary"))
-	})
 }
 
 func TestSnippetUnencodableUserLeavesNoSnippet(t *testing.T) {
@@ -430,5 +367,56 @@ func TestSnippetPreload(t *testing.T) {
 		s, err = m.ScriptFor(User{}, "n0")
 		require.NoError(t, err)
 		assert.NotContains(t, string(s), "<link")
+	})
+}
+
+func TestSnippetRenewal(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	m := newTestMiddleware(t, func(c *Config) { c.TTL = 10 * time.Second })
+	s := renderSnippet(t, m, r, "a", http.Header{})
+	d, _ := parsePageData(t, s)
+	assert.Empty(t, d.Identity, "the runtime reads the endpoint off its own URL")
+	assert.Equal(t, "/productfruits/identity", endpointFor(runtimeSrcOf(t, s)))
+	assert.Equal(t, int64(10000), d.TTL)
+	assert.Equal(t, "2026-11-24T14:00:10.000Z", d.User.HMAC.Expiration)
+
+	t.Run("no TTL, no renewal", func(t *testing.T) {
+		m := newTestMiddleware(t, nil)
+		d, _ := parsePageData(t, renderSnippet(t, m, r, "a", http.Header{}))
+		assert.Empty(t, d.Identity)
+		assert.Zero(t, d.TTL)
+	})
+	t.Run("no TTL, no renewal, under a stripped prefix too", func(t *testing.T) {
+		m := newTestMiddleware(t, nil)
+		var d pageData
+		http.StripPrefix("/app", withUser("a", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			d, _ = parsePageData(t, string(TemplateScript(r)))
+		})))).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/app/page", nil))
+		assert.Empty(t, d.Identity)
+		assert.Zero(t, d.TTL)
+	})
+	t.Run("IdentityURL wins", func(t *testing.T) {
+		m := newTestMiddleware(t, func(c *Config) { c.TTL, c.IdentityPath, c.IdentityURL = time.Minute, "-", "/me/pf" })
+		s := renderSnippet(t, m, r, "a", http.Header{})
+		assert.Equal(t, "/me/pf", endpointFor(runtimeSrcOf(t, s)))
+	})
+	t.Run("under a stripped prefix", func(t *testing.T) {
+		var s string
+		app := http.StripPrefix("/app", withUser("a", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s = string(TemplateScript(r))
+		}))))
+		app.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/app/reports/1?x=/y", nil))
+		assert.Equal(t, "/app/productfruits/identity", endpointFor(runtimeSrcOf(t, s)))
+
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, httptest.NewRequest("GET", "/app/productfruits/identity", nil))
+		assert.Equal(t, http.StatusOK, rec.Code, "the endpoint answers where the page fetches it")
+	})
+	t.Run("the loader URL is JSON-escaped into the runtime", func(t *testing.T) {
+		m := newTestMiddleware(t, func(c *Config) { c.ScriptURL = "https://cdn.example.com/pf.js?a=1&b=\"2</script>" })
+		assert.Contains(t, string(m.runtime.js), `"https://cdn.example.com/pf.js?a=1\u0026b=\"2\u003c/script\u003e"`)
+		s := renderSnippet(t, m, r, "a", http.Header{})
+		assert.Equal(t, 1, strings.Count(s, "cdn.example.com"), "the page carries the runtime's URL, and the loader's only in its preload")
+		assert.Contains(t, s, `<link rel="preload" as="script" href="https://cdn.example.com/pf.js?a=1&amp;b=&#34;2&lt;/script&gt;"/>`)
 	})
 }

@@ -58,50 +58,6 @@ const expirationLayout = "2006-01-02T15:04:05.000Z"
 // base64.StdEncoding.EncodedLen(sha256.Size), a constant for array sizes.
 const hashLen = (sha256.Size + 2) / 3 * 4
 
-// HMAC is the hmac member of the product's user object: the signature and,
-// when the signature expires, the exact expiration string that was signed.
-type HMAC struct {
-	// Hash is the standard, padded base64 HMAC-SHA256 of username+Expiration.
-	Hash string `json:"hash"`
-	// Expiration is the signed expiration string, or empty when the HMAC
-	// does not expire. Sign writes it in Date.prototype.toJSON form; Verify
-	// also takes the other ISO 8601 forms ParseExpiration reads, as the
-	// product does.
-	Expiration string `json:"expiration,omitempty"`
-}
-
-// Group is the group member of the product's user object.
-type Group struct {
-	// GroupID identifies the group (JSON groupId).
-	GroupID string `json:"groupId,omitempty"`
-	// Props are custom group properties.
-	Props map[string]any `json:"props,omitempty"`
-}
-
-// User is the product's user object, as productFruits.init and
-// productFruits.identifyUser take it. Empty fields are omitted from JSON.
-type User struct {
-	// Username is the unique, immutable user identifier that is signed.
-	Username string `json:"username"`
-	// Email is the user's e-mail address.
-	Email string `json:"email,omitempty"`
-	// Firstname is the user's first name.
-	Firstname string `json:"firstname,omitempty"`
-	// Lastname is the user's last name.
-	Lastname string `json:"lastname,omitempty"`
-	// Role is the user's role.
-	Role string `json:"role,omitempty"`
-	// SignUpAt is the sign-up instant in ISO 8601, UTC.
-	SignUpAt string `json:"signUpAt,omitempty"`
-	// Props are custom user properties: strings, numbers, booleans, arrays
-	// of strings or numbers, or nested objects.
-	Props map[string]any `json:"props,omitempty"`
-	// Group is the user's group, if any.
-	Group *Group `json:"group,omitempty"`
-	// HMAC is the identity verification signature of Username.
-	HMAC *HMAC `json:"hmac,omitempty"`
-}
-
 // FormatExpiration returns t exactly as JavaScript's Date.prototype.toJSON
 // prints it: UTC, millisecond precision (finer parts are truncated, as a
 // JavaScript Date holds milliseconds only) and a Z suffix, such as
@@ -126,8 +82,6 @@ func appendExpiration(dst []byte, t time.Time) ([]byte, bool) {
 	// Nanosecond is never negative, so this truncates toward the past, as
 	// a JavaScript Date holding milliseconds does, before 1970 too.
 	ms := t.Nanosecond() / int(time.Millisecond)
-	// Hand-written rather than AppendFormat: this is on every signed
-	// request and the layout never varies.
 	dst = append(dst,
 		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
 		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
@@ -297,12 +251,10 @@ func newSigner(secret string) *Signer {
 }
 
 // Format implements fmt.Formatter so that no verb prints the secret.
-func (s *Signer) Format(f fmt.State, verb rune) {
-	fmt.Fprint(f, "productfruits.Signer{secret:REDACTED}")
-}
+func (s *Signer) Format(f fmt.State, verb rune) { fmt.Fprint(f, s.String()) }
 
 // String returns a description of the Signer without the secret.
-func (s *Signer) String() string { return "productfruits.Signer{secret:REDACTED}" }
+func (s *Signer) String() string { return "productfruits.Signer{secret:" + redacted + "}" }
 
 // GoString returns a description of the Signer without the secret.
 func (s *Signer) GoString() string { return s.String() }

@@ -328,34 +328,6 @@ func runNode(t *testing.T, cases []nodeCase) []nodeResult {
 	return res
 }
 
-var hostilePieces = []string{
-	"</script>", "<script>alert(1)</script>", `"`, "'", "\\", "\u2028", "\u2029", "&amp;", "<!--",
-	"Ž", "ů", "日本語", "😀", "👩‍👩‍👧", "\u0000", "\t", "\n", "ß", "ﬁ", "\uFEFF", "é", "e\u0301", " ",
-}
-
-func randomString(r *rand.Rand, maxRunes int) string {
-	var b strings.Builder
-	n := r.IntN(maxRunes) + 1
-	for b.Len() == 0 || utf8.RuneCountInString(b.String()) < n {
-		switch r.IntN(4) {
-		case 0:
-			b.WriteString(hostilePieces[r.IntN(len(hostilePieces))])
-		case 1:
-			b.WriteByte(byte(' ' + r.IntN(95)))
-		case 2:
-			// any valid scalar value, surrogates excluded
-			c := rune(r.IntN(0x10FFFF))
-			if !utf8.ValidRune(c) {
-				c = 'x'
-			}
-			b.WriteRune(c)
-		default:
-			b.WriteString("user.name@example.com")
-		}
-	}
-	return b.String()
-}
-
 func TestSignMatchesNodeReference(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed) // a failure names the seed that reproduces it

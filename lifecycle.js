@@ -62,10 +62,11 @@
       try { return fn.apply(this, arguments); } catch (e) { fault(e); }
     };
   }
+  function warn(m) { console.warn('productfruits: ' + m); }
   function fault(e) {
     if (faulted) return;
     faulted = true;
-    console.warn('productfruits: the lifecycle runtime failed (' + ((e && e.message) || e) + '); later pages still reach it');
+    warn('the lifecycle runtime failed (' + ((e && e.message) || e) + '); later pages still reach it');
   }
 
   function emit(action, u) {
@@ -150,7 +151,7 @@
         } });
         s.src = policy.createScriptURL(LOADER);
       } catch (e2) {
-        if (!warnedReady) console.warn('productfruits: the page\'s trusted-types allow no policy named productfruits (' + (e2.message || e2) + '): no loader appended; add productfruits there, or let the middleware see the policy header (it then emits the loader template)');
+        if (!warnedReady) warn('the page\'s trusted-types allow no policy named productfruits (' + (e2.message || e2) + '): no loader appended; add productfruits there, or let the middleware see the policy header (it then emits the loader template)');
         warnedReady = true;
         return null;
       }
@@ -195,7 +196,7 @@
     phase = 'stalled';
     if (!warnedReady) {
       warnedReady = true;
-      console.warn('productfruits: not ready for ' + running + ' (' + why + '): a rejected HMAC (wrong secret, or another username signed than sent)? a blocked loader (CSP, an extension, the network)? Later actions go ahead. Check: pfhmac doctor ' + location.href);
+      warn('not ready for ' + running + ' (' + why + '): a rejected HMAC (wrong secret, or another username signed than sent)? a blocked loader (CSP, an extension, the network)? Later actions go ahead. Check: pfhmac doctor ' + location.href);
     }
     sync();
   }
@@ -324,19 +325,19 @@
       fails++;
       if (!warned && fails > 1) {
         warned = true;
-        console.warn('productfruits: renewing the identity keeps failing (' + why + ') at ' + url);
+        warn('renewing the identity keeps failing (' + why + ') at ' + url);
       }
       if (Date.now() < last + conf.ttl) {
         timer = setTimeout(guard(renew), Math.min(500 * Math.pow(2, fails - 1), 30000));
       } else {
-        console.warn('productfruits: gave up renewing the identity at ' + url + ' (' + why + '); the HMAC has expired');
+        warn('gave up renewing the identity at ' + url + ' (' + why + '); the HMAC has expired');
       }
     });
     var out = guard(function (what) {
       if (g !== gen) return;
       if (!warnedOut) {
         warnedOut = true;
-        console.warn('productfruits: the identity endpoint at ' + url + ' answered ' + what + ', no user: taken as signed out (a login wall in front of it?)');
+        warn('the identity endpoint at ' + url + ' answered ' + what + ', no user: taken as signed out (a login wall in front of it?)');
       }
       take(null, 0, null, quiet);
     });
@@ -384,7 +385,7 @@
   var first = q.length ? q[q.length - 1] : null;
   // The page's data script runs before this element can: with no push, a
   // policy blocked it (the server logs which one) or it was left out.
-  if (!q.length) console.warn('productfruits: the page data script did not run before the runtime (a Content-Security-Policy without its nonce?); check: pfhmac doctor ' + location.href);
+  if (!q.length) warn('the page data script did not run before the runtime (a Content-Security-Policy without its nonce?); check: pfhmac doctor ' + location.href);
   w.__productfruitsGo = { installed: 1, push: guard(push) };
   guard(function () {
     if (first && first.ttl && (first.identity || home) && shownFromCache()) {

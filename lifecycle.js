@@ -169,12 +169,16 @@
     if (x.src || x.parentNode !== d.head) e.preventDefault();
   }));
 
+  // phaseTo moves the init to phase p; any move ends the wait for ready.
+  function phaseTo(p) {
+    phase = p;
+    clearTimeout(bound);
+  }
   // ready: the product says the init is done, by the event, the callback
   // or the flag turning true after the init.
   function ready() {
     if (phase !== 'wait' && phase !== 'stalled') return;
-    phase = 'ready';
-    clearTimeout(bound);
+    phaseTo('ready');
     sync();
   }
   w.addEventListener('productfruits_ready', guard(ready));
@@ -192,8 +196,7 @@
   function stall(why) {
     if (phase !== 'wait') return;
     if (!flagWas && w.productFruitsIsReady === true) { ready(); return; }
-    clearTimeout(bound);
-    phase = 'stalled';
+    phaseTo('stalled');
     if (!warnedReady) {
       warnedReady = true;
       warn('not ready for ' + running + ' (' + why + '): a rejected HMAC (wrong secret, or another username signed than sent)? a blocked loader (CSP, an extension, the network)? Later actions go ahead. Check: pfhmac doctor ' + location.href);
@@ -208,10 +211,9 @@
     given = u;
     cmd = ['init', conf.workspace, lang || conf.language, u];
     if (conf.options) cmd.push(conf.options);
-    phase = 'wait';
+    phaseTo('wait');
     flagWas = w.productFruitsIsReady === true;
     hookCallback();
-    clearTimeout(bound);
     bound = setTimeout(guard(function () { stall('not ready ' + READY / 1000 + ' s after init'); }), READY);
     (w.$productFruits = w.$productFruits || []).push(cmd);
     load();
@@ -229,8 +231,7 @@
     if (i >= 0) a.splice(i, 1);
     else if (pf && pf.services && pf.services.destroy) pf.services.destroy();
     running = given = cmd = null;
-    phase = '';
-    clearTimeout(bound);
+    phaseTo('');
   }
   // sync brings the product in line with cur and announces what it did:
   // init, identifyUser with a fresher object, or destroy (then init for
@@ -238,7 +239,7 @@
   // in the queue, and the rest waits.
   function sync() {
     // The flag may turn true with no event.
-    if (phase === 'wait' && !flagWas && w.productFruitsIsReady === true) { phase = 'ready'; clearTimeout(bound); }
+    if (phase === 'wait' && !flagWas && w.productFruitsIsReady === true) phaseTo('ready');
     var was = given, pf = w.productFruits || {};
     if (running && ran !== 2 && queued() >= 0) {
       if (!cur) { stop(); emit('destroy', was); return; }

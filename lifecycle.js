@@ -320,8 +320,11 @@
   // page or a 401, is no user, so signed out.
   function renew(fallback, quiet) {
     var g = gen, url = endpoint();
-    var failed = guard(function (why) {
-      if (g !== gen) return;
+    // live wraps a step of this fetch, dropped once a later take came.
+    function live(fn) {
+      return guard(function (x) { if (g === gen) fn(x); });
+    }
+    var failed = live(function (why) {
       if (typeof fallback === 'function') { fallback(); return; }
       fails++;
       if (!warned && fails > 1) {
@@ -334,23 +337,20 @@
         warn('gave up renewing the identity at ' + url + ' (' + why + '); the HMAC has expired');
       }
     });
-    var out = guard(function (what) {
-      if (g !== gen) return;
+    var out = live(function (what) {
       if (!warnedOut) {
         warnedOut = true;
         warn('the identity endpoint at ' + url + ' answered ' + what + ', no user: taken as signed out (a login wall in front of it?)');
       }
       take(null, 0, null, quiet);
     });
-    fetch(url, { credentials: 'same-origin', cache: 'no-store', redirect: 'manual', headers: { Accept: 'application/json' } }).then(guard(function (r) {
-      if (g !== gen) return;
+    fetch(url, { credentials: 'same-origin', cache: 'no-store', redirect: 'manual', headers: { Accept: 'application/json' } }).then(live(function (r) {
       if (r.status === 401) { take(null, 0, null, quiet); return; }
       if (r.type === 'opaqueredirect') { out('a redirect (response type opaqueredirect)'); return; }
       if (!r.ok) { failed('status ' + r.status); return; }
       var type = (r.headers && r.headers.get && r.headers.get('Content-Type')) || '';
       if (!/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(type)) { out('status ' + r.status + ' with Content-Type ' + (type || '(none)')); return; }
-      r.json().then(guard(function (u) {
-        if (g !== gen) return;
+      r.json().then(live(function (u) {
         if (!u || typeof u !== 'object' || typeof u.username !== 'string' || !u.username) { out('status ' + r.status + ' with JSON that is no user object'); return; }
         warned = false;
         take(u, Date.now(), language(r), quiet);

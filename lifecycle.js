@@ -43,11 +43,11 @@
   // is ready, then 'ready', or 'stalled' once READY passed or the loader
   // failed; flagWas: productFruitsIsReady was true before the init; bound
   // is the READY timer. el is the last loader element appended and ran
-  // what became of it (0: loading, 1: ran, 2: failed; -1: none, the page's
-  // own loader may read the queue; -2: none could be made, nothing reads
-  // the queue); appended: whether this runtime appended one yet.
+  // what became of it (0: loading, 1: ran, 2: failed; -1: none appended
+  // yet, the page's own loader may read the queue; -2: none could be
+  // made, nothing reads the queue).
   var running = null, given = null, cmd = null, phase = '', flagWas = false, bound = 0;
-  var el = null, ran = -1, appended = false;
+  var el = null, ran = -1;
   // Renewal: timer, last (when cur arrived), fails in a row, warned of
   // them; gen counts takes, so that an answer to an earlier fetch is
   // dropped.
@@ -105,15 +105,8 @@
   // init, the page holds its own. It never throws: an init no loader
   // reads stays queued, and a logout takes it back.
   function load() {
-    if (el && ran === 0) return;
-    if (!appended && pageLoader()) { ran = -1; return; }
-    appended = true;
-    var mine = null;
-    try {
-      mine = loaderElement();
-    } catch (e) {
-      fault(e);
-    }
+    if (ran === 0 || (ran === -1 && pageLoader())) return;
+    var mine = guard(loaderElement)();
     el = mine;
     ran = mine ? 0 : -2;
     if (!mine) return;

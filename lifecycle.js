@@ -198,8 +198,7 @@
   }
 
   function init(u) {
-    var pf = w.productFruits = w.productFruits || {};
-    pf.scrV = '2';
+    (w.productFruits = w.productFruits || {}).scrV = '2';
     running = u.username;
     given = u;
     cmd = ['init', conf.workspace, lang || conf.language, u];
@@ -273,16 +272,16 @@
     cur = u;
     last = at;
     fails = 0;
-    plan(last + renewAfter() - Date.now());
-    try { sync(); } catch (e) { fault(e); }
+    plan(at + renewAfter() - Date.now());
+    guard(sync)();
   }
   // remember keeps the username this tab last ran in sessionStorage, which
   // outlives its documents (a logout's anonymous page runs no runtime),
   // and reports whether it changed.
   function remember(name) {
-    var s = null, prior = null;
-    try { s = w.sessionStorage; prior = s.getItem('productfruits.user'); } catch (e) {}
-    try { if (name) s.setItem('productfruits.user', name); else s.removeItem('productfruits.user'); } catch (e) {}
+    var s = null, prior = null, key = 'productfruits.user';
+    try { s = w.sessionStorage; prior = s.getItem(key); } catch (e) {}
+    try { if (name) s.setItem(key, name); else s.removeItem(key); } catch (e) {}
     return prior !== name;
   }
   // Tabs in step: a logout or another user seen here is told, without who,

@@ -33,27 +33,51 @@
   // switch should not wait longer.
   var READY = 10000;
 
-  // What the pages ask for: the latest page data, its user (null: nobody),
-  // and the language that user was inited with (the page's, or the
-  // endpoint's Content-Language; identifyUser takes none).
+  // What this document should run: conf, the latest page data; cur, the
+  // latest user object, from a page or the endpoint (null: nobody); lang,
+  // the language its username came with (the page's, or the endpoint's
+  // Content-Language), kept while the username stays: identifyUser takes
+  // none.
   var conf = null, cur = null, lang = null;
-  // The product as this document drives it: running is the username of
-  // the last init not destroyed since, given the object the product has
-  // for it, cmd that init's queue entry; phase is 'wait' until the product
-  // is ready, then 'ready', or 'stalled' once READY passed or the loader
-  // failed; flagWas: productFruitsIsReady was true before the init; bound
-  // is the READY timer. el is the last loader element appended and ran
-  // what became of it (0: loading, 1: ran, 2: failed; -1: none appended
-  // yet, the page's own loader may read the queue; -2: none could be
-  // made, nothing reads the queue).
-  var running = null, given = null, cmd = null, phase = '', flagWas = false, bound = 0;
-  var el = null, ran = -1;
-  // Renewal: timer, last (when cur arrived), fails in a row, warned of
-  // them; gen counts takes, so that an answer to an earlier fetch is
-  // dropped.
-  var timer = 0, last = 0, fails = 0, warned = false, gen = 0;
-  var faulted = false, warnedOut = false, warnedReady = false, policy = null, chan = null;
-  var home = runtimeHome();
+  // The product as this document drives it.
+  var pf = {
+    // the username of the last init not destroyed since
+    running: null,
+    // the user object the product has for it
+    given: null,
+    // that init's entry in the queue
+    cmd: null,
+    // 'wait' until the product is ready, then 'ready', or 'stalled' once
+    // READY passed or the loader failed
+    phase: '',
+    // productFruitsIsReady was true before the init
+    flagWas: false,
+    // the READY timer
+    bound: 0,
+    // the last loader element appended
+    el: null,
+    // what became of it: 0 loading, 1 ran, 2 failed; -1 none appended yet
+    // (the page's own loader may read the queue); -2 none could be made
+    // (nothing reads the queue)
+    ran: -1,
+    // our Trusted Types policy, once made
+    policy: null
+  };
+  // Renewal of the HMAC, with a TTL.
+  var renewal = {
+    // the one renewal timer
+    timer: 0,
+    // when cur arrived
+    last: 0,
+    // failures in a row, and whether they were warned of
+    fails: 0,
+    warned: false,
+    // takes so far: an answer to a fetch begun before the latest is dropped
+    gen: 0
+  };
+  // Warnings given once per document.
+  var warned = { fault: false, out: false, ready: false };
+  var chan = null, home = runtimeHome();
 
   // guard wraps every way in (a push, a fetch's answer, an event): what
   // throws is reported once, and the next push finds the runtime working.
@@ -64,8 +88,8 @@
   }
   function warn(m) { console.warn('productfruits: ' + m); }
   function fault(e) {
-    if (faulted) return;
-    faulted = true;
+    if (warned.fault) return;
+    warned.fault = true;
     warn('the lifecycle runtime failed (' + ((e && e.message) || e) + '); later pages still reach it');
   }
 
@@ -97,7 +121,7 @@
   // did not append: the page loads the product itself.
   function pageLoader() {
     var s = d.getElementsByTagName('script');
-    for (var i = 0; i < s.length; i++) if (s[i] !== el && (s[i].getAttribute('src') === LOADER || s[i].src === LOADER)) return true;
+    for (var i = 0; i < s.length; i++) if (s[i] !== pf.el && (s[i].getAttribute('src') === LOADER || s[i].src === LOADER)) return true;
     return false;
   }
   // load appends a loader element for the init just queued, unless the
@@ -105,15 +129,15 @@
   // init, the page holds its own. It never throws: an init no loader
   // reads stays queued, and a logout takes it back.
   function load() {
-    if (ran === 0 || (ran === -1 && pageLoader())) return;
+    if (pf.ran === 0 || (pf.ran === -1 && pageLoader())) return;
     var mine = guard(loaderElement)();
-    el = mine;
-    ran = mine ? 0 : -2;
+    pf.el = mine;
+    pf.ran = mine ? 0 : -2;
     if (!mine) return;
-    mine.addEventListener('load', guard(function () { if (el === mine) ran = 1; }));
+    mine.addEventListener('load', guard(function () { if (pf.el === mine) pf.ran = 1; }));
     mine.addEventListener('error', guard(function () {
-      if (el !== mine) return;
-      ran = 2;
+      if (pf.el !== mine) return;
+      pf.ran = 2;
       stall('its loader ' + LOADER + ' failed to load');
     }));
     (d.head || d.documentElement).appendChild(mine);
@@ -138,14 +162,14 @@
       var tt = w.trustedTypes;
       if (!tt || !tt.createPolicy) throw e;
       try {
-        policy = policy || tt.createPolicy('productfruits', { createScriptURL: function (u) {
+        pf.policy = pf.policy || tt.createPolicy('productfruits', { createScriptURL: function (u) {
           if (u === LOADER) return u;
           throw new TypeError('productfruits: unexpected script URL');
         } });
-        s.src = policy.createScriptURL(LOADER);
+        s.src = pf.policy.createScriptURL(LOADER);
       } catch (e2) {
-        if (!warnedReady) warn('the page\'s trusted-types allow no policy named productfruits (' + (e2.message || e2) + '): no loader appended; add productfruits there, or let the middleware see the policy header (it then emits the loader template)');
-        warnedReady = true;
+        if (!warned.ready) warn('the page\'s trusted-types allow no policy named productfruits (' + (e2.message || e2) + '): no loader appended; add productfruits there, or let the middleware see the policy header (it then emits the loader template)');
+        warned.ready = true;
         return null;
       }
     }
@@ -164,13 +188,13 @@
 
   // phaseTo moves the init to phase p; any move ends the wait for ready.
   function phaseTo(p) {
-    phase = p;
-    clearTimeout(bound);
+    pf.phase = p;
+    clearTimeout(pf.bound);
   }
   // ready: the product says the init is done, by the event, the callback
   // or the flag turning true after the init.
   function ready() {
-    if (phase !== 'wait' && phase !== 'stalled') return;
+    if (pf.phase !== 'wait' && pf.phase !== 'stalled') return;
     phaseTo('ready');
     sync();
   }
@@ -187,42 +211,42 @@
   // stall ends the wait for an init (READY passed, or its loader failed):
   // later actions go ahead as if it had failed for good.
   function stall(why) {
-    if (phase !== 'wait') return;
-    if (!flagWas && w.productFruitsIsReady === true) { ready(); return; }
+    if (pf.phase !== 'wait') return;
+    if (!pf.flagWas && w.productFruitsIsReady === true) { ready(); return; }
     phaseTo('stalled');
-    if (!warnedReady) {
-      warnedReady = true;
-      warn('not ready for ' + running + ' (' + why + '): a rejected HMAC (wrong secret, or another username signed than sent)? a blocked loader (CSP, an extension, the network)? Later actions go ahead. Check: pfhmac doctor ' + location.href);
+    if (!warned.ready) {
+      warned.ready = true;
+      warn('not ready for ' + pf.running + ' (' + why + '): a rejected HMAC (wrong secret, or another username signed than sent)? a blocked loader (CSP, an extension, the network)? Later actions go ahead. Check: pfhmac doctor ' + location.href);
     }
     sync();
   }
 
   function init(u) {
     (w.productFruits = w.productFruits || {}).scrV = '2';
-    running = u.username;
-    given = u;
-    cmd = ['init', conf.workspace, lang || conf.language, u];
-    if (conf.options) cmd.push(conf.options);
+    pf.running = u.username;
+    pf.given = u;
+    pf.cmd = ['init', conf.workspace, lang || conf.language, u];
+    if (conf.options) pf.cmd.push(conf.options);
     phaseTo('wait');
-    flagWas = w.productFruitsIsReady === true;
+    pf.flagWas = w.productFruitsIsReady === true;
     hookCallback();
-    bound = setTimeout(guard(function () { stall('not ready ' + READY / 1000 + ' s after init'); }), READY);
-    (w.$productFruits = w.$productFruits || []).push(cmd);
+    pf.bound = setTimeout(guard(function () { stall('not ready ' + READY / 1000 + ' s after init'); }), READY);
+    (w.$productFruits = w.$productFruits || []).push(pf.cmd);
     load();
   }
   // queued returns where cmd sits in the queue while no loader has read
   // it; -1 when one may have (only ready signals tell the state then).
   function queued() {
     var a = w.$productFruits;
-    if (!cmd || ran === 1 || ran === -1 || !a || typeof a.indexOf !== 'function') return -1;
-    return a.indexOf(cmd);
+    if (!pf.cmd || pf.ran === 1 || pf.ran === -1 || !a || typeof a.indexOf !== 'function') return -1;
+    return a.indexOf(pf.cmd);
   }
   // stop takes back the init if no loader read it, else destroys.
   function stop() {
-    var a = w.$productFruits, i = queued(), pf = w.productFruits;
+    var a = w.$productFruits, i = queued(), api = w.productFruits;
     if (i >= 0) a.splice(i, 1);
-    else if (pf && pf.services && pf.services.destroy) pf.services.destroy();
-    running = given = cmd = null;
+    else if (api && api.services && api.services.destroy) api.services.destroy();
+    pf.running = pf.given = pf.cmd = null;
     phaseTo('');
   }
   // sync brings the product in line with cur and announces what it did:
@@ -231,32 +255,32 @@
   // in the queue, and the rest waits.
   function sync() {
     // The flag may turn true with no event.
-    if (phase === 'wait' && !flagWas && w.productFruitsIsReady === true) phaseTo('ready');
-    var was = given, pf = w.productFruits || {};
-    if (running && ran !== 2 && queued() >= 0) {
+    if (pf.phase === 'wait' && !pf.flagWas && w.productFruitsIsReady === true) phaseTo('ready');
+    var was = pf.given, api = w.productFruits || {};
+    if (pf.running && pf.ran !== 2 && queued() >= 0) {
       if (!cur) { stop(); emit('destroy', was); return; }
-      if (given === cur) return;
-      var other = cur.username !== running;
-      cmd[2] = lang || conf.language;
-      cmd[3] = given = cur;
-      running = cur.username;
+      if (pf.given === cur) return;
+      var other = cur.username !== pf.running;
+      pf.cmd[2] = lang || conf.language;
+      pf.cmd[3] = pf.given = cur;
+      pf.running = cur.username;
       emit(other ? 'switch' : 'renew', cur);
       return;
     }
-    if (phase === 'wait') return;
+    if (pf.phase === 'wait') return;
     // identifyUser is for a product that is ready: a stalled one gets a
     // fresh object by a new init.
-    if (running && (!cur || cur.username !== running || (phase !== 'ready' && given !== cur))) stop();
+    if (pf.running && (!cur || cur.username !== pf.running || (pf.phase !== 'ready' && pf.given !== cur))) stop();
     if (!cur) { if (was) emit('destroy', was); return; }
-    if (!running) { init(cur); emit(!was ? 'init' : was.username === cur.username ? 'renew' : 'switch', cur); return; }
-    if (given !== cur && pf.identifyUser) { given = cur; pf.identifyUser(cur); emit('renew', cur); }
+    if (!pf.running) { init(cur); emit(!was ? 'init' : was.username === cur.username ? 'renew' : 'switch', cur); return; }
+    if (pf.given !== cur && api.identifyUser) { pf.given = cur; api.identifyUser(cur); emit('renew', cur); }
   }
   // take acts on a page's (or the endpoint's) user object, in language l;
   // null: nobody. quiet: a broadcast made it learn this, not told again.
   function take(u, at, l, quiet) {
-    gen++;
+    renewal.gen++;
     if (!u) {
-      clearTimeout(timer);
+      clearTimeout(renewal.timer);
       if (cur) { cur = null; if (!quiet) tell('out'); remember(null); sync(); }
       return;
     }
@@ -270,8 +294,8 @@
       if (remember(u.username) && !quiet) tell('user');
     }
     cur = u;
-    last = at;
-    fails = 0;
+    renewal.last = at;
+    renewal.fails = 0;
     plan(at + renewAfter() - Date.now());
     guard(sync)();
   }
@@ -301,37 +325,37 @@
   function renewAfter() { return conf.ttl - Math.min(conf.ttl / 5, 300000); }
   // plan sets the one renewal timer, within what setTimeout accepts.
   function plan(ms) {
-    clearTimeout(timer);
+    clearTimeout(renewal.timer);
     if (!cur || !conf.ttl || !endpoint()) return;
-    timer = setTimeout(guard(renew), Math.min(Math.max(ms, 0), MAXDELAY));
+    renewal.timer = setTimeout(guard(renew), Math.min(Math.max(ms, 0), MAXDELAY));
   }
-  function due() { return cur && conf.ttl && endpoint() && Date.now() >= last + renewAfter(); }
+  function due() { return cur && conf.ttl && endpoint() && Date.now() >= renewal.last + renewAfter(); }
   // renew fetches a fresh user object; fallback, if given, runs when none
   // comes. The endpoint is resolved against the page, not a <base href>;
   // redirects are not followed: a login wall's redirect, like its HTML
   // page or a 401, is no user, so signed out.
   function renew(fallback, quiet) {
-    var g = gen, url = endpoint();
+    var g = renewal.gen, url = endpoint();
     // live wraps a step of this fetch, dropped once a later take came.
     function live(fn) {
-      return guard(function (x) { if (g === gen) fn(x); });
+      return guard(function (x) { if (g === renewal.gen) fn(x); });
     }
     var failed = live(function (why) {
       if (typeof fallback === 'function') { fallback(); return; }
-      fails++;
-      if (!warned && fails > 1) {
-        warned = true;
+      renewal.fails++;
+      if (!renewal.warned && renewal.fails > 1) {
+        renewal.warned = true;
         warn('renewing the identity keeps failing (' + why + ') at ' + url);
       }
-      if (Date.now() < last + conf.ttl) {
-        timer = setTimeout(guard(renew), Math.min(500 * Math.pow(2, fails - 1), 30000));
+      if (Date.now() < renewal.last + conf.ttl) {
+        renewal.timer = setTimeout(guard(renew), Math.min(500 * Math.pow(2, renewal.fails - 1), 30000));
       } else {
         warn('gave up renewing the identity at ' + url + ' (' + why + '); the HMAC has expired');
       }
     });
     var out = live(function (what) {
-      if (!warnedOut) {
-        warnedOut = true;
+      if (!warned.out) {
+        warned.out = true;
         warn('the identity endpoint at ' + url + ' answered ' + what + ', no user: taken as signed out (a login wall in front of it?)');
       }
       take(null, 0, null, quiet);
@@ -344,7 +368,7 @@
       if (!/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(type)) { out('status ' + r.status + ' with Content-Type ' + (type || '(none)')); return; }
       r.json().then(live(function (u) {
         if (!u || typeof u !== 'object' || typeof u.username !== 'string' || !u.username) { out('status ' + r.status + ' with JSON that is no user object'); return; }
-        warned = false;
+        renewal.warned = false;
         take(u, Date.now(), language(r), quiet);
       }), function (e) {
         if (e && e.name === 'SyntaxError') out('status ' + r.status + ' with a body that is not valid JSON');

@@ -97,11 +97,11 @@
     try { w.dispatchEvent(new CustomEvent('productfruits:identity', { detail: { action: action, user: u } })); } catch (e) {}
   }
   function expiration(u) { return (u && u.hmac && u.hmac.expiration) || ''; }
-  // runtimeHome returns the identity endpoint's URL as this runtime's own
-  // URL implies it: <endpoint>/lifecycle.<v>.js, or
-  // <page>?productfruits=lifecycle.<v>.js beside
-  // <page>?productfruits=identity (only pages of older versions of the
-  // library name it). Resolved against the page, never a <base href>.
+  // runtimeHome returns the identity endpoint's URL, which only pages of
+  // older versions name (conf.identity), as this runtime's own URL implies
+  // it: <endpoint>/lifecycle.<v>.js, or <page>?productfruits=lifecycle.<v>.js
+  // beside <page>?productfruits=identity. Read from the attribute and
+  // resolved against the page, never a <base href>.
   function runtimeHome() {
     try {
       var u = new URL(me.getAttribute('src'), location.href);

@@ -16,7 +16,7 @@
 // appended, identifyUser and services.destroy. With a TTL it renews the
 // HMAC from the identity endpoint before it expires. Each action, once
 // done, is announced as a "productfruits:identity" window event.
-// renewal.go serves it at <identity endpoint>/lifecycle.<version>.js, or
+// runtime.go serves it at <identity endpoint>/lifecycle.<version>.js, or
 // inline where the endpoint has no URL, with LOADER_URL replaced by the
 // loader's URL as a JSON string and comment lines and indentation dropped:
 // the code must hold neither "</" nor "//" nor non-ASCII.

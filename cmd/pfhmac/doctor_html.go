@@ -16,7 +16,7 @@ import (
 // instructions skipped). It does not build a tree: where the head ends is
 // worked out from the tokens as a tree builder in the "in head" mode would.
 
-// pushData starts every inline script of the snippet (renewal.go).
+// pushData starts every inline script of the snippet (snippet.go).
 const pushData = "(window.__productfruitsGo=window.__productfruitsGo||[]).push("
 
 // tokenKind is what an htmlToken is: text, a start tag or an end tag.

@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/demoapp"
+	"github.com/pfverify/productfruits/e2e/demoapp"
 )
 
 // sessionName names the demo's session and its cookie.

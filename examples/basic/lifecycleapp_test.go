@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/demoapp"
-	"github.com/pfverify/productfruits/examples/internal/pftest"
+	"github.com/pfverify/productfruits/e2e/demoapp"
+	"github.com/pfverify/productfruits/e2e/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -30,9 +30,9 @@ import (
 // behind the middleware, with pages that load a real navigation library
 // from npm (Turbo Drive, or htmx with hx-boost and head-support) or none.
 
-// npmModules is where `npm ci --prefix examples/npm` installs the
+// npmModules is where `npm ci --prefix e2e/npm` installs the
 // libraries, seen from this package's directory.
-const npmModules = "../npm/node_modules"
+const npmModules = "../../e2e/npm/node_modules"
 
 // npmFiles maps the paths the test pages load each library from to its
 // file in npmModules: the builds a page loads with a plain <script src>.
@@ -46,7 +46,7 @@ var npmFiles = map[string]string{
 // under CI (CI=true), where a test that skips proves nothing and so fails.
 func npmMissing(t testing.TB, ci string, err error) {
 	t.Helper()
-	const how = "run `npm ci --prefix examples/npm` from the repository root"
+	const how = "run `npm ci --prefix e2e/npm` from the repository root"
 	if ci == "true" {
 		t.Fatalf("the browser libraries are not installed (%v) and CI=true: %s", err, how)
 		return

@@ -14,7 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/demoapp"
+	"github.com/pfverify/productfruits/e2e/demoapp"
 	"github.com/pfverify/productfruits/examples/internal/demoenv"
 )
 

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/demoapp"
+	"github.com/pfverify/productfruits/e2e/demoapp"
 	"github.com/pfverify/productfruits/examples/internal/demoenv"
 )
 

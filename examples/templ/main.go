@@ -20,7 +20,7 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/demoapp"
+	"github.com/pfverify/productfruits/e2e/demoapp"
 	"github.com/pfverify/productfruits/examples/internal/demoenv"
 )
 

@@ -10,7 +10,7 @@ import (
 	"net/http"
 
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/demoapp"
+	"github.com/pfverify/productfruits/e2e/demoapp"
 	"github.com/pfverify/productfruits/examples/internal/demoenv"
 )
 

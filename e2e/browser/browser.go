@@ -147,6 +147,14 @@ func OnNewDocument(tab context.Context, script string) error {
 	return err
 }
 
+// CSPObserver is a script for OnNewDocument that keeps every
+// Content-Security-Policy violation the document reports in
+// window.__cspViolations.
+const CSPObserver = `window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__cspViolations.push(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' ' + (e.sample || ''));
+});`
+
 // Console records a tab's console from the moment Record is called: calls
 // of the console API, uncaught exceptions, and the browser's own log, where
 // Content-Security-Policy violations appear as "security" errors.

@@ -1,4 +1,4 @@
-// Package browser launches a headless Chromium for the examples' tests,
+// Package browser launches a headless Chromium for the end-to-end tests,
 // through chromedp, and opens isolated tabs in it.
 //
 // A test calls Start once and NewTab per case:

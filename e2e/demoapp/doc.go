@@ -1,10 +1,10 @@
-// Package demoapp holds the app side that the example programs share, so
-// that each example shows only how its framework wires the productfruits
-// middleware: the demo login (a username kept in a gorilla/sessions
-// session, with login and logout handlers) and the one server-rendered
-// page, which places the snippet in its <head>.
+// Package demoapp is the app side of the end-to-end tests' apps: the demo
+// login (a username kept in a gorilla/sessions session, with login and
+// logout handlers) and a server-rendered page that places the snippet in
+// its <head>. The programs in examples/ each carry their own, so that
+// they can be copied as they are.
 //
-// A typical example:
+// A typical test app:
 //
 //	s := demoapp.NewSessions()
 //	pf, err := productfruits.New(productfruits.Config{
@@ -13,9 +13,7 @@
 //		Username:      s.Username(),
 //	})
 //	...
-//	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-//		demoapp.Render(w, r, demoapp.Page{Title: "…", ProductFruits: productfruits.TemplateScript(r)})
-//	})
+//	mux.Handle("GET /{$}", demoapp.Page{Title: "…"})
 //	mux.HandleFunc("POST /login", s.Login)
 //	mux.HandleFunc("POST /logout", s.Logout)
 //	return pf.Handler(mux), nil

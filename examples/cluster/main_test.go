@@ -56,6 +56,9 @@ func TestCluster(t *testing.T) {
 		hashes = append(hashes, user.HMAC.Hash)
 	}
 	assert.Equal(t, hashes[0], hashes[1], "the same signed user on A and B")
+	res, body := pftest.Get(t, client, b.URL+productfruits.DefaultIdentityPath)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	pftest.VerifyUser(t, b.Signer, pftest.DecodeUser(t, body), "jane.doe@example.com")
 	// A page from A loads the lifecycle runtime from whichever instance
 	// the balancer picks: B serves it at the same versioned URL.
 	pftest.RequireRuntime(t, client, b.URL, getPage(t, a))

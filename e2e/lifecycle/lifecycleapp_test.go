@@ -33,7 +33,7 @@ import (
 
 // npmModules is where `npm ci --prefix e2e/npm` installs the
 // libraries, seen from this package's directory.
-const npmModules = "../../e2e/npm/node_modules"
+const npmModules = "../npm/node_modules"
 
 // npmFiles maps the paths the test pages load each library from to its
 // file in npmModules: the builds a page loads with a plain <script src>.

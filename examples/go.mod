@@ -7,8 +7,6 @@ replace github.com/pfverify/productfruits => ../
 require (
 	github.com/a-h/templ v0.3.1100
 	github.com/boj/redistore v1.4.1
-	github.com/chromedp/cdproto v0.159.0
-	github.com/chromedp/chromedp v0.23.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/gofiber/fiber/v3 v3.1.0
@@ -19,6 +17,7 @@ require (
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/labstack/echo/v5 v5.4.4
 	github.com/pfverify/productfruits v0.0.0-00010101000000-000000000000
+	github.com/pfverify/productfruits/e2e v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -35,7 +34,6 @@ require (
 	github.com/fsnotify/fsnotify v1.10.1 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
-	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect
 	github.com/go-playground/universal-translator v0.18.1 // indirect
 	github.com/go-playground/validator/v10 v10.30.1 // indirect
@@ -79,3 +77,5 @@ require (
 )
 
 tool github.com/a-h/templ/cmd/templ
+
+replace github.com/pfverify/productfruits/e2e => ../e2e

@@ -11,15 +11,11 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"time"
 	"unicode/utf8"
 
+	"github.com/gorilla/sessions"
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/demoapp"
 )
-
-// sessionName names the demo's session and its cookie.
-const sessionName = "pfdemo"
 
 //go:embed page.html
 var pageHTML string
@@ -48,13 +44,10 @@ type pageData struct {
 }
 
 type app struct {
-	cfg      appConfig
-	sessions *demoapp.Sessions
-	signer   *productfruits.Signer
-	logger   *slog.Logger
-	// now is the clock the HMAC check reads; nil: time.Now. Tests set
-	// the one the middleware signs with.
-	now func() time.Time
+	cfg    appConfig
+	login  *login
+	signer *productfruits.Signer
+	logger *slog.Logger
 }
 
 // newApp builds the demo's handler from cfg: the pages, login and logout
@@ -71,15 +64,17 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	store := demoapp.NewCookieStore(cfg.SessionKey)
+	store := sessions.NewCookieStore(cfg.SessionKey)
+	// No script reads the session; no other site's form logs anyone in or out.
+	store.Options.HttpOnly, store.Options.SameSite = true, http.SameSiteLaxMode
 	store.Options.MaxAge = 7 * 24 * 3600
-	sessions := &demoapp.Sessions{Store: store, Name: sessionName, Logger: logger}
+	logins := &login{store: store, logger: logger}
 	mw, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: cfg.WorkspaceCode,
 		Secret:        productfruits.NewSecret(cfg.Secret),
 		Language:      cfg.Language,
 		TTL:           cfg.TTL,
-		Username:      sessions.Username(),
+		Username:      productfruits.SessionUsername(store, sessionName, usernameKey),
 		Inject:        true,
 		ScriptURL:     cfg.ScriptURL,
 		Logger:        logger,
@@ -87,14 +82,14 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, sessions: sessions, signer: mw.Signer(), logger: logger}
+	a := &app{cfg: cfg, login: logins, signer: mw.Signer(), logger: logger}
 
 	pages := http.NewServeMux()
 	pages.HandleFunc("GET /{$}", a.page(plainPage))
 	pages.HandleFunc("GET /csp", a.page(cspPage))
 	pages.HandleFunc("GET /nocharset", a.page(noCharsetPage))
-	pages.HandleFunc("POST /login", sessions.Login)
-	pages.HandleFunc("POST /logout", sessions.Logout)
+	pages.HandleFunc("POST /login", logins.logIn)
+	pages.HandleFunc("POST /logout", logins.logOut)
 
 	root := http.NewServeMux()
 	root.Handle("/", mw.Handler(pages))
@@ -107,7 +102,7 @@ func newApp(cfg appConfig) (http.Handler, error) {
 
 func (a *app) page(v variant) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		data := pageData{Variant: v, Username: a.sessions.User(r), Demo: a.cfg.Demo, Workspace: a.cfg.WorkspaceCode}
+		data := pageData{Variant: v, Username: a.login.user(r), Demo: a.cfg.Demo, Workspace: a.cfg.WorkspaceCode}
 		if v == cspPage {
 			data.Nonce = newNonce()
 		}

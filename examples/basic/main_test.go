@@ -17,8 +17,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/demoapp"
-	"github.com/pfverify/productfruits/examples/internal/pftest"
+
+	"github.com/pfverify/productfruits/e2e/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -79,7 +79,7 @@ func postForm(t *testing.T, c *http.Client, u string, form url.Values) (*http.Re
 	return resp, string(body)
 }
 
-func login(t *testing.T, c *http.Client, app *testApp, username string) string {
+func logIn(t *testing.T, c *http.Client, app *testApp, username string) string {
 	t.Helper()
 	return pftest.Login(t, c, app.URL, username)
 }
@@ -132,7 +132,7 @@ func TestLoginPageLogout(t *testing.T) {
 	assert.False(t, ok)
 
 	const name = "jane.doe@example.com"
-	page = login(t, c, app, name)
+	page = logIn(t, c, app, name)
 	assert.Contains(t, page, `<strong id="username">jane.doe@example.com</strong>`)
 
 	rendered, ok := renderedUser(t, page)
@@ -168,7 +168,7 @@ func TestLoginPageLogout(t *testing.T) {
 func TestPageVariants(t *testing.T) {
 	app := startApp(t, nil)
 	c := app.newClient(t)
-	login(t, c, app, hostileUsername)
+	logIn(t, c, app, hostileUsername)
 
 	for _, path := range []string{"/", "/csp", "/nocharset"} {
 		t.Run(path, func(t *testing.T) {
@@ -216,7 +216,7 @@ func TestLoginRejectsBadUsernames(t *testing.T) {
 	app := startApp(t, nil)
 	for name, username := range map[string]string{
 		"empty":    "",
-		"too long": strings.Repeat("x", demoapp.MaxUsername+1),
+		"too long": strings.Repeat("x", maxUsername+1),
 		"not UTF8": "bad\xff",
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -232,7 +232,7 @@ func TestLoginRejectsBadUsernames(t *testing.T) {
 func TestTamperedSessionIsAnonymous(t *testing.T) {
 	app := startApp(t, nil)
 	c := app.newClient(t)
-	login(t, c, app, "mallory")
+	logIn(t, c, app, "mallory")
 	u, err := url.Parse(app.URL)
 	require.NoError(t, err)
 	cookies := c.Jar.Cookies(u)
@@ -249,7 +249,7 @@ func TestTamperedSessionIsAnonymous(t *testing.T) {
 func TestDemoValuesWarnOnceWithoutSecret(t *testing.T) {
 	app := startApp(t, map[string]string{"PRODUCTFRUITS_TTL": "1h"})
 	c := app.newClient(t)
-	login(t, c, app, "jane")
+	logIn(t, c, app, "jane")
 	get(t, c, app.URL+"/csp")
 	get(t, c, app.URL+productfruits.DefaultIdentityPath)
 
@@ -274,7 +274,7 @@ func TestRealValues(t *testing.T) {
 	assert.NotContains(t, logs, secret)
 
 	c := app.newClient(t)
-	page := login(t, c, app, "testUser")
+	page := logIn(t, c, app, "testUser")
 	call, ok := injectedInit(t, page)
 	require.True(t, ok)
 	assert.Equal(t, "AbC123", call.Code)

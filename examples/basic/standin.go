@@ -52,11 +52,7 @@ func (a *app) verify(w http.ResponseWriter, r *http.Request) {
 	case req.User.HMAC == nil:
 		res.Error = "the user object has no hmac"
 	default:
-		now := time.Now
-		if a.now != nil {
-			now = a.now
-		}
-		err := a.signer.Verify(req.User.Username, *req.User.HMAC, now())
+		err := a.signer.Verify(req.User.Username, *req.User.HMAC, time.Now())
 		switch {
 		case err == nil:
 			res.Verified = true

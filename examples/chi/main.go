@@ -6,16 +6,18 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"html/template"
+	"log"
 	"net/http"
+	"os"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/demoapp"
-	"github.com/pfverify/productfruits/examples/internal/demoenv"
 )
 
 // userKey is the context key under which authenticate stores the username.
@@ -24,8 +26,17 @@ type userKey struct{}
 // demoUsers maps usernames to passwords. A real app checks its own store.
 var demoUsers = map[string]string{"jane.doe@example.com": "demo", "john": "demo"}
 
-// body replaces the demo page's login form: here the login is basic auth.
-const body template.HTML = `<p><a href="/login">Log in</a> (jane.doe@example.com / demo) · <a href="/me">/me</a></p>`
+var page = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Product Fruits with chi</title>
+{{.}}
+</head>
+<body>
+<p><a href="/login">Log in</a> (jane.doe@example.com / demo) · <a href="/me">/me</a></p>
+</body>
+</html>`))
 
 func newApp(workspaceCode, secret string) (http.Handler, error) {
 	pf, err := productfruits.New(productfruits.Config{
@@ -40,7 +51,13 @@ func newApp(workspaceCode, secret string) (http.Handler, error) {
 	r := chi.NewRouter()
 	r.Use(authenticate) // the app's own authentication comes first
 	r.Use(pf.Handler)
-	r.Method(http.MethodGet, "/", demoapp.Page{Title: "Product Fruits with chi", Body: body})
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+		// The page carries its user's hash: no shared cache may keep it.
+		w.Header().Set("Cache-Control", "private, no-store")
+		if err := page.Execute(w, productfruits.TemplateScript(r)); err != nil {
+			log.Print(err)
+		}
+	})
 	r.Get("/me", func(w http.ResponseWriter, r *http.Request) {
 		user, ok := productfruits.FromContext(r.Context())
 		if !ok {
@@ -75,4 +92,17 @@ func authenticate(next http.Handler) http.Handler {
 	})
 }
 
-func main() { demoenv.Main("localhost:8082", newApp) }
+func main() {
+	code, secret := os.Getenv("PRODUCTFRUITS_WORKSPACE_CODE"), os.Getenv("PRODUCTFRUITS_SECRET")
+	if code == "" || secret == "" {
+		log.Print("PRODUCTFRUITS_WORKSPACE_CODE or PRODUCTFRUITS_SECRET unset: demo values the product will not load")
+		code, secret = "demo-workspace", "demo-secret"
+	}
+	app, err := newApp(code, secret)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Addr: cmp.Or(os.Getenv("ADDR"), "localhost:8082"), Handler: app, ReadHeaderTimeout: 10 * time.Second}
+	log.Printf("listening on http://%s", srv.Addr)
+	log.Fatal(srv.ListenAndServe())
+}

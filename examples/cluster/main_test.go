@@ -13,7 +13,7 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/pftest"
+	"github.com/pfverify/productfruits/e2e/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -56,6 +56,9 @@ func TestCluster(t *testing.T) {
 		hashes = append(hashes, user.HMAC.Hash)
 	}
 	assert.Equal(t, hashes[0], hashes[1], "the same signed user on A and B")
+	res, body := pftest.Get(t, client, b.URL+productfruits.DefaultIdentityPath)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	pftest.VerifyUser(t, b.Signer, pftest.DecodeUser(t, body), "jane.doe@example.com")
 	// A page from A loads the lifecycle runtime from whichever instance
 	// the balancer picks: B serves it at the same versioned URL.
 	pftest.RequireRuntime(t, client, b.URL, getPage(t, a))

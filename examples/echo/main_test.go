@@ -5,11 +5,12 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/demoapp"
-	"github.com/pfverify/productfruits/examples/internal/pftest"
+	"github.com/pfverify/productfruits/e2e/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -75,11 +76,11 @@ func TestEchoGzip(t *testing.T) {
 // page and, as it must, leaves it alone: no snippet.
 func TestEchoGzipWrongOrder(t *testing.T) {
 	app := pftest.Start(t, func(workspaceCode, secret string) (*echo.Echo, error) {
-		sessions := demoapp.NewSessions()
+		store := sessions.NewCookieStore(securecookie.GenerateRandomKey(32))
 		pf, err := productfruits.New(productfruits.Config{
 			WorkspaceCode: workspaceCode,
 			Secret:        productfruits.NewSecret(secret),
-			Username:      sessions.Username(),
+			Username:      productfruits.SessionUsername(store, "session", "username"),
 			Inject:        true,
 		})
 		if err != nil {
@@ -88,8 +89,8 @@ func TestEchoGzipWrongOrder(t *testing.T) {
 		e := echo.New()
 		e.Use(wrapMiddleware(pf.Handler))
 		e.Use(middleware.Gzip()) // wrong: inside ours
-		e.GET("/", echo.WrapHandler(demoapp.Page{Title: "wrong order"}.Injected()))
-		e.POST("/login", echo.WrapHandler(http.HandlerFunc(sessions.Login)))
+		e.GET("/", echo.WrapHandler(http.HandlerFunc(showPage)))
+		e.POST("/login", echo.WrapHandler(logIn(store)))
 		return e, nil
 	})
 

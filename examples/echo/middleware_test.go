@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/pfverify/productfruits/examples/internal/pftest"
+	"github.com/pfverify/productfruits/e2e/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/pftest"
+	"github.com/pfverify/productfruits/e2e/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

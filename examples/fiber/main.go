@@ -27,18 +27,19 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"html/template"
+	"log"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/gofiber/fiber/v3/middleware/adaptor"
 	"github.com/gofiber/fiber/v3/middleware/basicauth"
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/demoapp"
-	"github.com/pfverify/productfruits/examples/internal/demoenv"
 )
 
 // demoUsers maps usernames to password hashes, as Fiber's basicauth takes
@@ -50,8 +51,34 @@ func sha256Password(password string) string {
 	return "{SHA256}" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// body replaces the demo page's login form: here the login is basic auth.
-const body template.HTML = `<p>Signed in with basic auth · <a href="/me">/me</a> · <a href="/classic">a net/http page</a></p>`
+// page is the app's page, with the snippet in its <head> when ProductFruits
+// holds one.
+var page = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{{.Title}}</title>
+{{.ProductFruits}}
+</head>
+<body>
+<p>Signed in as {{.Username}} with basic auth · <a href="/me">/me</a> · <a href="/classic">a net/http page</a></p>
+</body>
+</html>`))
+
+type pageData struct {
+	Title, Username string
+	ProductFruits   template.HTML
+}
+
+// classicPage is a net/http handler whose page the middleware injects.
+func classicPage(w http.ResponseWriter, r *http.Request) {
+	user, _ := productfruits.FromContext(r.Context())
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := page.Execute(w, pageData{Title: "net/http in Fiber", Username: user.Username}); err != nil {
+		log.Print(err)
+	}
+}
 
 func newApp(workspaceCode, secret string) (*fiber.App, error) {
 	pf, err := productfruits.New(productfruits.Config{
@@ -77,8 +104,8 @@ func newApp(workspaceCode, secret string) (*fiber.App, error) {
 		if err != nil {
 			return err
 		}
-		var page bytes.Buffer
-		err = demoapp.Page{Title: "Product Fruits with Fiber", ProductFruits: snippet, Body: body}.Execute(&page)
+		var buf bytes.Buffer
+		err = page.Execute(&buf, pageData{Title: "Product Fruits with Fiber", Username: user.Username, ProductFruits: snippet})
 		if err != nil {
 			return err
 		}
@@ -86,7 +113,7 @@ func newApp(workspaceCode, secret string) (*fiber.App, error) {
 		// private.
 		c.Set(fiber.HeaderCacheControl, "private, no-store")
 		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-		return c.Send(page.Bytes())
+		return c.Send(buf.Bytes())
 	})
 	app.Get("/me", signedUser, func(c fiber.Ctx) error {
 		user, ok := productfruits.FromContext(c)
@@ -105,12 +132,21 @@ func newApp(workspaceCode, secret string) (*fiber.App, error) {
 	// snippet is injected. Under HTTPMiddleware the copied context would
 	// tell this second middleware that an outer one injects, and neither
 	// would.
-	app.Get("/classic", adaptor.HTTPHandler(pf.Handler(demoapp.Page{Title: "net/http in Fiber", Body: body}.Injected())))
+	app.Get("/classic", adaptor.HTTPHandler(pf.Handler(http.HandlerFunc(classicPage))))
 	return app, nil
 }
 
 func main() {
-	demoenv.Run("localhost:8090", newApp, func(app *fiber.App, addr string) error {
-		return app.Listen(addr, fiber.ListenConfig{DisableStartupMessage: true})
-	})
+	code, secret := os.Getenv("PRODUCTFRUITS_WORKSPACE_CODE"), os.Getenv("PRODUCTFRUITS_SECRET")
+	if code == "" || secret == "" {
+		log.Print("PRODUCTFRUITS_WORKSPACE_CODE or PRODUCTFRUITS_SECRET unset: demo values the product will not load")
+		code, secret = "demo-workspace", "demo-secret"
+	}
+	app, err := newApp(code, secret)
+	if err != nil {
+		log.Fatal(err)
+	}
+	addr := cmp.Or(os.Getenv("ADDR"), "localhost:8090")
+	log.Printf("listening on http://%s", addr)
+	log.Fatal(app.Listen(addr, fiber.ListenConfig{DisableStartupMessage: true}))
 }

@@ -10,8 +10,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/gofiber/fiber/v3/middleware/adaptor"
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/demoapp"
-	"github.com/pfverify/productfruits/examples/internal/pftest"
+	"github.com/pfverify/productfruits/e2e/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -132,7 +131,7 @@ func TestFiberInjectLimits(t *testing.T) {
 		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 		return c.Send(page)
 	})
-	app.Get("/nested", adaptor.HTTPHandler(pf.Handler(demoapp.Page{Title: "nested"}.Injected())))
+	app.Get("/nested", adaptor.HTTPHandler(pf.Handler(http.HandlerFunc(classicPage))))
 	base := serve(t, app)
 
 	res, page := get(t, base, "/fiber", "")

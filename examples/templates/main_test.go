@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/pftest"
+	"github.com/pfverify/productfruits/e2e/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -52,7 +52,11 @@ func TestTemplatePage(t *testing.T) {
 				assert.Equal(t, tc.wantHash, user.HMAC.Hash)
 			}
 
-			res, body := pftest.PostForm(t, client, app.URL+"/logout", nil)
+			res, body := pftest.Get(t, client, app.URL+productfruits.DefaultIdentityPath)
+			require.Equal(t, http.StatusOK, res.StatusCode)
+			pftest.VerifyUser(t, app.Signer, pftest.DecodeUser(t, body), tc.username)
+
+			res, body = pftest.PostForm(t, client, app.URL+"/logout", nil)
 			require.Equal(t, http.StatusOK, res.StatusCode)
 			pftest.RequireAnonymous(t, string(body), "page after logout")
 		})

@@ -1,4 +1,4 @@
-package main
+package lifecycle
 
 import (
 	"context"
@@ -13,8 +13,9 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/pfverify/productfruits/examples/internal/browser"
-	"github.com/pfverify/productfruits/examples/internal/pftest"
+	"github.com/pfverify/productfruits/e2e/browser"
+	"github.com/pfverify/productfruits/e2e/pftest"
+	"github.com/pfverify/productfruits/e2e/standin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -150,7 +151,7 @@ func (st lifecycleState) index(typ, username string) int {
 func (st lifecycleState) loaders() int {
 	n := 0
 	for _, src := range st.Sources {
-		if strings.Contains(src, standInPath) {
+		if strings.Contains(src, standin.Path) {
 			n++
 		}
 	}
@@ -637,7 +638,7 @@ func testBack(t *testing.T, b context.Context, blocker, product string) {
 }
 
 // loadersRan holds once every loader element in the document has run.
-const loadersRan = `window.__pfStandIn && window.__pfStandIn.loads >= document.querySelectorAll('script[data-productfruits][src*="` + standInPath + `"]').length`
+const loadersRan = `window.__pfStandIn && window.__pfStandIn.loads >= document.querySelectorAll('script[data-productfruits][src*="` + standin.Path + `"]').length`
 
 // slowReady is how long after its HMAC verified the slow stand-in says
 // it is ready.

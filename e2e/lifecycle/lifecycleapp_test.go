@@ -1,4 +1,4 @@
-package main
+package lifecycle
 
 import (
 	"bytes"
@@ -20,17 +20,18 @@ import (
 	"time"
 
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/demoapp"
-	"github.com/pfverify/productfruits/examples/internal/pftest"
+	"github.com/pfverify/productfruits/e2e/demoapp"
+	"github.com/pfverify/productfruits/e2e/pftest"
+	"github.com/pfverify/productfruits/e2e/standin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// The lifecycle tests' app: the demo's login, stand-in and HMAC check
+// The lifecycle tests' app: the demo's login, the stand-in and its HMAC check
 // behind the middleware, with pages that load a real navigation library
 // from npm (Turbo Drive, or htmx with hx-boost and head-support) or none.
 
-// npmModules is where `npm ci --prefix examples/npm` installs the
+// npmModules is where `npm ci --prefix e2e/npm` installs the
 // libraries, seen from this package's directory.
 const npmModules = "../npm/node_modules"
 
@@ -46,7 +47,7 @@ var npmFiles = map[string]string{
 // under CI (CI=true), where a test that skips proves nothing and so fails.
 func npmMissing(t testing.TB, ci string, err error) {
 	t.Helper()
-	const how = "run `npm ci --prefix examples/npm` from the repository root"
+	const how = "run `npm ci --prefix e2e/npm` from the repository root"
 	if ci == "true" {
 		t.Fatalf("the browser libraries are not installed (%v) and CI=true: %s", err, how)
 		return
@@ -252,14 +253,14 @@ func startLifecycleApp(t *testing.T, opts lifecycleOptions) *lifecycleApp {
 	srv := httptest.NewUnstartedServer(nil)
 	a.users = &demoapp.Sessions{Store: demoapp.NewCookieStore(nil), Logger: logger}
 	host := srv.Listener.Addr().String()
-	loader := "http://" + host + standInPath
+	loader := "http://" + host + standin.Path
 	switch opts.product {
 	case "":
 	case missing:
 		loader = "http://" + host + "/demo/missing.js"
 	case cspBlocked:
 		// Another origin than the pages', which their policy does not list.
-		loader = "http://localhost:" + host[strings.LastIndexByte(host, ':')+1:] + standInPath
+		loader = "http://localhost:" + host[strings.LastIndexByte(host, ':')+1:] + standin.Path
 	default:
 		loader += "?variant=" + opts.product
 	}
@@ -274,7 +275,6 @@ func startLifecycleApp(t *testing.T, opts lifecycleOptions) *lifecycleApp {
 		Now:           a.clock.Now,
 	})
 	require.NoError(t, err)
-	demo := &app{cfg: appConfig{WorkspaceCode: pftest.Workspace}, signer: mw.Signer(), logger: logger, now: a.clock.Now}
 
 	pages := http.NewServeMux()
 	pages.HandleFunc("GET /{$}", a.page("private, no-store"))
@@ -299,8 +299,8 @@ func startLifecycleApp(t *testing.T, opts lifecycleOptions) *lifecycleApp {
 		// The demo's login and logout redirect to "/".
 		root.Handle("GET /{$}", http.RedirectHandler(opts.prefix+"/", http.StatusSeeOther))
 	}
-	root.HandleFunc("GET "+standInPath, serveStandIn)
-	root.HandleFunc("POST "+verifyPath, demo.verify)
+	root.HandleFunc("GET "+standin.Path, standin.ServeLoader)
+	root.Handle("POST "+standin.VerifyPath, &standin.Verifier{Workspace: pftest.Workspace, Signer: mw.Signer(), Now: a.clock.Now})
 	root.HandleFunc("GET "+clockPath, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Write([]byte(strconv.FormatInt(a.clock.Now().UnixMilli(), 10)))

@@ -1,4 +1,4 @@
-package main
+package lifecycle
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/browser"
+	"github.com/pfverify/productfruits/e2e/browser"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -285,7 +285,7 @@ func ttPages(t *testing.T) func(a *lifecycleApp, pages *http.ServeMux) {
 func ttTab(t *testing.T, b context.Context, a *lifecycleApp, mode string) (context.Context, *browser.Console) {
 	t.Helper()
 	tab, console := lifecycleTab(t, b)
-	require.NoError(t, browser.OnNewDocument(tab, observer))
+	require.NoError(t, browser.OnNewDocument(tab, browser.CSPObserver))
 	navigate(t, tab, a.url("/"))
 	formLogin(t, tab, "alice")
 	res, err := chromedp.Run(tab, chromedp.NavigateResponse(a.url("/tt/"+mode)))

@@ -1,4 +1,4 @@
-// Package browser launches a headless Chromium for the examples' tests,
+// Package browser launches a headless Chromium for the end-to-end tests,
 // through chromedp, and opens isolated tabs in it.
 //
 // A test calls Start once and NewTab per case:
@@ -146,6 +146,14 @@ func OnNewDocument(tab context.Context, script string) error {
 	_, err := chromedp.Call(tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: script})
 	return err
 }
+
+// CSPObserver is a script for OnNewDocument that keeps every
+// Content-Security-Policy violation the document reports in
+// window.__cspViolations.
+const CSPObserver = `window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__cspViolations.push(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' ' + (e.sample || ''));
+});`
 
 // Console records a tab's console from the moment Record is called: calls
 // of the console API, uncaught exceptions, and the browser's own log, where

@@ -1,7 +1,8 @@
-// Package pftest holds the test helpers the examples share: the app
-// under test (App: a TLS server, a signer for its secret and a cookie-jar
-// client), requests that read the whole body, the demo login, and checks
-// of the signed user a page or endpoint hands out.
+// Package pftest holds the test helpers of the examples' smoke tests and
+// the end-to-end suites: the app under test (App: a TLS server, a signer
+// for its secret and a cookie-jar client), requests that read the whole
+// body, the demo login, and checks of the signed user a page or endpoint
+// hands out.
 //
 // A typical example test:
 //

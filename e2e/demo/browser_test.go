@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -10,19 +10,11 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/pfverify/productfruits"
-	"github.com/pfverify/productfruits/examples/internal/browser"
-	"github.com/pfverify/productfruits/examples/internal/pftest"
+	"github.com/pfverify/productfruits/e2e/browser"
+	"github.com/pfverify/productfruits/e2e/pftest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// observer runs in every document before the page's own scripts and
-// outside its Content-Security-Policy: it records every violation the
-// page reports.
-const observer = `window.__cspViolations = [];
-document.addEventListener('securitypolicyviolation', function (e) {
-  window.__cspViolations.push(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' ' + (e.sample || ''));
-});`
 
 // pageState is what the browser holds once the page has run.
 type pageState struct {
@@ -83,7 +75,7 @@ var standInReported = chromedp.Poll[chromedp.Void](`document.getElementById('pro
 func openTab(t *testing.T, b context.Context) (context.Context, *browser.Console) {
 	t.Helper()
 	tab := browser.NewTab(t, b, 30*time.Second)
-	require.NoError(t, browser.OnNewDocument(tab, observer))
+	require.NoError(t, browser.OnNewDocument(tab, browser.CSPObserver))
 	return tab, browser.Record(tab)
 }
 
@@ -142,7 +134,7 @@ func checkSnippet(t *testing.T, app *testApp, st pageState, username, nonce stri
 	data, runtime, loader := st.Elements[0], st.Elements[1], st.Elements[2]
 	assert.Empty(t, data.Src, "the page data script is inline")
 	assert.Regexp(t, runtimePath, runtime.Src, "the runtime comes from the middleware")
-	assert.Equal(t, app.cfg.ScriptURL, loader.Src, "the runtime appended the product's loader")
+	assert.Equal(t, app.ScriptURL, loader.Src, "the runtime appended the product's loader")
 	for i, el := range st.Elements {
 		assert.True(t, el.InHead, "element %d (%s) is in <head>", i, el.Src)
 		assert.Equal(t, nonce, el.Nonce, "element %d (%s) carries the page's nonce", i, el.Src)

@@ -200,42 +200,32 @@ func (w *injectWriter) WriteHeader(code int) {
 	if tr := h["Trailer"]; len(tr) > 0 {
 		w.noteTrailers(h, tr)
 	}
-	if !injectableStatus(code) || isAttachment(h) || w.st.skipped() || sandboxed(h["Content-Security-Policy"]) {
-		_ = w.passThrough()
-		return
+	act := actPass
+	if !w.st.skipped() {
+		act = decide(code, h, w.head, w.outerEncoding)
 	}
-	if enc := h["Content-Encoding"]; !uncompressed(h) && !sameValues(enc, w.outerEncoding) {
-		// Compressed inside the middleware: spliced into the compressed
-		// bytes, the snippet would corrupt the page.
-		if ct := h["Content-Type"]; len(ct) > 0 && isHTMLType(ct[0]) {
-			w.m.warnOnce(w.r, causeInnerCompression,
-				"an HTML page reached the middleware already compressed, so it goes out without the snippet "+
-					"(pages under the compressor's minimum size still get it): put pf.Handler inside your compression "+
-					"middleware, so that the compressor wraps it",
-				slog.String("content-encoding", strings.Join(enc, ", ")))
-		}
-		_ = w.passThrough()
-		return
-	}
-	if ct, ok := h["Content-Type"]; ok {
-		// A present but empty Content-Type also stops net/http's sniffing:
-		// the browser gets no type, so this is not an HTML page for us.
-		if len(ct) == 0 || !isHTMLType(ct[0]) {
-			_ = w.passThrough()
-			return
-		}
-		if isXHTMLType(ct[0]) {
-			w.sc.SetXML() // the browser parses it as XML
-		} else {
-			w.noCharset = !hasCharset(ct[0])
-		}
-	} else {
-		w.sniff = true
-	}
-	if w.head && !w.sniff {
+	switch act {
+	case actScan, actSniff, actSniffHead:
+	case actScanNoCharset:
+		w.noCharset = true
+	case actScanXHTML:
+		w.sc.SetXML() // the browser parses it as XML
+	case actHeaders:
 		w.commitInjected(-1)
 		w.mode = modePass
+		return
+	case actPassCompressed:
+		w.m.warnOnce(w.r, causeInnerCompression,
+			"an HTML page reached the middleware already compressed, so it goes out without the snippet "+
+				"(pages under the compressor's minimum size still get it): put pf.Handler inside your compression "+
+				"middleware, so that the compressor wraps it",
+			slog.String("content-encoding", strings.Join(h["Content-Encoding"], ", ")))
+		fallthrough
+	default:
+		_ = w.passThrough()
+		return
 	}
+	w.sniff = act == actSniff || act == actSniffHead
 }
 
 func (w *injectWriter) noteTrailers(h http.Header, declared []string) {
@@ -247,19 +237,6 @@ func (w *injectWriter) noteTrailers(h http.Header, declared []string) {
 			}
 		}
 	}
-}
-
-// sameValues reports whether a and b hold the same values.
-func sameValues(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // writeStatus sends the held status and headers. net/http takes its
@@ -384,18 +361,8 @@ func (w *injectWriter) sniffHTML(p []byte) bool {
 		n += copy(scratch[n:sniffLen], p)
 		data = scratch[:n]
 	}
-	if len(data) == 0 {
-		// net/http sets no type for an empty body: the browser is told
-		// nothing, so this is no HTML page to inject.
-		return false
-	}
-	ct := http.DetectContentType(data[:min(len(data), sniffLen)])
-	if !isHTMLType(ct) {
-		return false
-	}
-	w.sniffed = ct
-	w.noCharset = !isXHTMLType(ct) && !hasCharset(ct)
-	return true
+	w.sniffed = sniffedHTML(data)
+	return w.sniffed != ""
 }
 
 // insert splices the snippet in at the scanner's insertion point, which
@@ -577,49 +544,6 @@ func (w *injectWriter) metaPolicies(p []byte) []string {
 		}
 	}
 	return policies
-}
-
-// hasCharset reports a charset parameter in a Content-Type value: a
-// "charset" (in any case) right before one of its '='.
-func hasCharset(ct string) bool {
-	for i := strings.IndexByte(ct, '='); i >= 0; {
-		if i >= len("charset") && strings.EqualFold(ct[i-len("charset"):i], "charset") {
-			return true
-		}
-		next := strings.IndexByte(ct[i+1:], '=')
-		if next < 0 {
-			break
-		}
-		i += 1 + next
-	}
-	return false
-}
-
-// prescanAffected reports a "<meta" tag or a non-ASCII byte in window,
-// the bytes from the insertion point to the end of the prescan window:
-// the snippet would move it out of the window.
-func prescanAffected(window []byte) bool {
-	for _, c := range window {
-		if c >= 0x80 {
-			return true
-		}
-	}
-	for i := 0; i+5 <= len(window); i++ {
-		if window[i] != '<' || !strings.EqualFold(string(window[i+1:i+5]), "meta") {
-			continue
-		}
-		if i+5 == len(window) {
-			return true // cut at the window's end: it may well be one
-		}
-		if c := window[i+5]; isHTMLSpace(c) || c == '/' {
-			return true
-		}
-	}
-	return false
-}
-
-func isHTMLSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
 // passThrough ends the decision without injecting: the headers go out as

@@ -1310,22 +1310,6 @@ func TestSkipInject(t *testing.T) {
 	})
 }
 
-func TestHasCharset(t *testing.T) {
-	for ct, want := range map[string]bool{
-		"text/html; charset=utf-8":         true,
-		"text/html;CHARSET=iso-8859-2":     true,
-		"text/html; q=1; Charset=utf-8":    true,
-		"charset=utf-8":                    true,
-		"text/html":                        false,
-		"text/html; level=1":               false,
-		"text/html; charset":               false,
-		"=charset":                         false,
-		"text/html; boundary=x; harset=up": false,
-	} {
-		assert.Equal(t, want, hasCharset(ct), ct)
-	}
-}
-
 // TestInjectCompression: an encoding already set when the request reached
 // the middleware belongs to an outer layer, which compresses what the
 // middleware writes (gorilla/handlers and gin-contrib/gzip set it before

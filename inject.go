@@ -168,9 +168,9 @@ type injectWriter struct {
 	scratch *[prescanLen]byte
 }
 
-// reset prepares a pooled writer for the response to r. It zeroes the
-// writer in place rather than assigning a struct literal (see
-// docs/PERFORMANCE.md, the writer's reset).
+// reset prepares a pooled writer for the response to r: it zeroes the
+// writer, then sets the fields one by one (docs/PERFORMANCE.md, on the
+// writer's reset, says why not in one literal).
 func (w *injectWriter) reset(rw http.ResponseWriter, m *Middleware, r *http.Request, st *requestState) {
 	snip, rbuf, trailers, scratch := w.snip[:0], w.rbuf, w.trailers[:0], w.scratch
 	*w = injectWriter{}

@@ -288,6 +288,75 @@ func TestInjectTemplateScriptClaimed(t *testing.T) {
 	})
 }
 
+// TestWriterModes walks the writer through the transitions its modes
+// document, one event at a time.
+func TestWriterModes(t *testing.T) {
+	m := newTestMiddleware(t, injectConfig)
+	type event func(*injectWriter)
+	status := func(code int) event { return func(w *injectWriter) { w.writeHeader(code) } }
+	write := func(s string) event { return func(w *injectWriter) { _, _ = w.write([]byte(s)) } }
+	flush := func(w *injectWriter) { _ = w.flush() }
+	finish := func(w *injectWriter) { w.finish() }
+	const html, bare = "text/html; charset=utf-8", "text/html"
+	for _, tt := range []struct {
+		name   string
+		head   bool
+		ct     string // none when empty
+		events []event
+		want   []writerMode // after each event
+	}{
+		{"a page", false, html, []event{status(200), write("<html><head>"), write("</head>")},
+			[]writerMode{modeScan, modeScan, modePass}},
+		{"the first write sets the status", false, html, []event{write("<html><head>"), write("</head>")},
+			[]writerMode{modeScan, modePass}},
+		{"interim status", false, html, []event{status(103), status(200)},
+			[]writerMode{modeStatus, modeScan}},
+		{"not injectable", false, html, []event{status(404), write("<html><head></head>")},
+			[]writerMode{modePass, modePass}},
+		{"not HTML", false, "text/plain", []event{status(200)}, []writerMode{modePass}},
+		{"no insertion point", false, html, []event{status(200), write("<html><head><title>"), finish},
+			[]writerMode{modeScan, modeScan, modePass}},
+		{"untyped, sniffed as HTML", false, "", []event{status(200), write("<html><head></head>")},
+			[]writerMode{modeSniff, modePass}},
+		{"untyped, flushed", false, "", []event{status(200), write("<html><head><title>"), flush, write("</title></head>")},
+			[]writerMode{modeSniff, modeSniff, modeFlushed, modePass}},
+		{"no charset: waits for the prescan window", false, bare,
+			[]event{status(200), write("<html><head></head>"), write("<body>"), write(strings.Repeat("x", prescanLen))},
+			[]writerMode{modeScan, modeWait, modeWait, modePass}},
+		{"waiting, flushed", false, bare, []event{status(200), write("<html><head></head>"), flush},
+			[]writerMode{modeScan, modeWait, modePass}},
+		{"waiting, ended", false, bare, []event{status(200), write("<html><head></head>"), finish},
+			[]writerMode{modeScan, modeWait, modePass}},
+		{"flushed, then waiting", false, bare,
+			[]event{status(200), write("<html><head><title>"), flush, write("</title></head>"), finish},
+			[]writerMode{modeScan, modeScan, modeFlushed, modeFlushedWait, modePass}},
+		{"HEAD of a page", true, html, []event{status(200)}, []writerMode{modePass}},
+		{"HEAD, untyped", true, "", []event{status(200), write("<html>"), finish},
+			[]writerMode{modeSniffHead, modeSniffHead, modePass}},
+		{"HEAD, untyped, flushed", true, "", []event{status(200), write("<html>"), flush},
+			[]writerMode{modeSniffHead, modeSniffHead, modePass}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			method := http.MethodGet
+			if tt.head {
+				method = http.MethodHead
+			}
+			var got []writerMode
+			serveRec(m, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				if tt.ct != "" {
+					rw.Header().Set("Content-Type", tt.ct)
+				}
+				w := handleOf(rw).w
+				for _, e := range tt.events {
+					e(w)
+					got = append(got, w.mode)
+				}
+			}), httptest.NewRequest(method, "/", nil))
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
 func TestInjectLookAhead(t *testing.T) {
 	m := newTestMiddleware(t, injectConfig)
 	head := func(n int) string {

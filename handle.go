@@ -107,40 +107,38 @@ var (
 	_ interface{ Unwrap() http.ResponseWriter } = (*writerHandle)(nil)
 )
 
-// Header returns the response header; a throwaway one once the request
-// is over.
+// Header returns the header map of the writer beneath itself, so the
+// snippet's nonce and the handler's headers are read where the handler
+// wrote them; a throwaway one once the request is over.
 func (h *writerHandle) Header() http.Header {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	switch {
-	case h.w != nil:
-		return h.w.Header()
-	case h.reachable():
+	if h.w != nil || h.reachable() {
 		return h.rw.Header()
 	}
 	return http.Header{}
 }
 
-// WriteHeader sends or holds the status; see injectWriter.WriteHeader.
+// WriteHeader sends or holds the status; see injectWriter.writeHeader.
 func (h *writerHandle) WriteHeader(code int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
 	case h.w != nil:
-		h.w.WriteHeader(code)
+		h.w.writeHeader(code)
 	case h.reachable():
 		h.protect()
 		h.rw.WriteHeader(code)
 	}
 }
 
-// Write writes the page; see injectWriter.Write.
+// Write writes the page; see injectWriter.write.
 func (h *writerHandle) Write(p []byte) (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
 	case h.w != nil:
-		return h.w.Write(p)
+		return h.w.write(p)
 	case h.reachable():
 		h.protect()
 		return h.rw.Write(p)
@@ -148,16 +146,16 @@ func (h *writerHandle) Write(p []byte) (int, error) {
 	return 0, errWriterGone
 }
 
-// Flush flushes what may be sent; see injectWriter.FlushError.
+// Flush flushes what may be sent; see injectWriter.flush.
 func (h *writerHandle) Flush() { _ = h.FlushError() }
 
-// FlushError flushes what may be sent; see injectWriter.FlushError.
+// FlushError flushes what may be sent; see injectWriter.flush.
 func (h *writerHandle) FlushError() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
 	case h.w != nil:
-		return h.w.FlushError()
+		return h.w.flush()
 	case h.reachable():
 		h.protect()
 		return http.NewResponseController(h.rw).Flush()
@@ -165,13 +163,13 @@ func (h *writerHandle) FlushError() error {
 	return errWriterGone
 }
 
-// Hijack hands the connection over; see injectWriter.Hijack.
+// Hijack hands the connection over; see injectWriter.hijack.
 func (h hijackHandle) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
 	case h.w != nil:
-		return h.w.Hijack()
+		return h.w.hijack()
 	case h.reachable():
 		h.wrote = true
 		return http.NewResponseController(h.rw).Hijack()
@@ -179,13 +177,13 @@ func (h hijackHandle) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return nil, nil, errWriterGone
 }
 
-// ReadFrom copies src into the page; see injectWriter.ReadFrom.
+// ReadFrom copies src into the page; see injectWriter.readFrom.
 func (h *writerHandle) ReadFrom(src io.Reader) (int64, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
 	case h.w != nil:
-		return h.w.ReadFrom(src)
+		return h.w.readFrom(src)
 	case h.reachable():
 		h.protect()
 		return io.Copy(h.rw, src)

@@ -177,3 +177,20 @@ func TestSelfPlacedSnippetStaysPrivate(t *testing.T) {
 		assert.Equal(t, []string{"max-age=600"}, header["surrogate-control"])
 	})
 }
+
+func TestInjectUnwrap(t *testing.T) {
+	m := newTestMiddleware(t, injectConfig)
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		assert.True(t, ok)
+		rc := http.NewResponseController(w)
+		assert.NoError(t, rc.SetWriteDeadline(time.Now().Add(time.Minute)))
+		assert.NoError(t, rc.EnableFullDuplex())
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, "<html><head></head>")
+	})))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	b := readBody(t, resp, err)
+	assert.Contains(t, b, "data-productfruits")
+}

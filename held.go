@@ -6,8 +6,7 @@ import (
 )
 
 // chunkSize is the size of the pooled chunks a page's held bytes are kept
-// in: a head of any size up to lookAhead takes chunks from the pool rather
-// than growing (and dropping) one buffer of its own size.
+// in.
 const chunkSize = 16 << 10
 
 // maxChunks bounds the chunks one response holds: lookAhead bytes in full

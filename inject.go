@@ -2,8 +2,6 @@ package productfruits
 
 import (
 	"bufio"
-	"bytes"
-	"html"
 	"io"
 	"log/slog"
 	"maps"
@@ -16,10 +14,9 @@ import (
 )
 
 // lookAhead bounds how many bytes of a page are held back while looking for
-// the insertion point, and so the memory one response can take. </head> and
-// <body> come within the first few KiB of real pages; 256 KiB still leaves
+// the insertion point, and so the memory one response can take; it leaves
 // room for heads carrying large inline styles or scripts. A page that needs
-// more passes through untouched rather than growing the buffer without end.
+// more passes through untouched.
 const lookAhead = 256 << 10
 
 // sniffLen is how much of a body net/http's DetectContentType reads, so the
@@ -39,7 +36,7 @@ const prescanLen = 1024
 const maxCoalesce = 8 << 10
 
 // readChunk is the ReadFrom buffer size while the insertion point is still
-// being looked for; io.Copy's own size, so ReadFrom costs no more calls.
+// being looked for: io.Copy's own.
 const readChunk = 32 << 10
 
 var writerPool = sync.Pool{New: func() any { return new(injectWriter) }}
@@ -56,43 +53,86 @@ func (m *Middleware) serveInjected(rw http.ResponseWriter, r *http.Request, st *
 	// may still hold it: it never goes back to the pool. The panic itself
 	// keeps propagating to net/http.
 	next.ServeHTTP(h.served(), r)
-	h.close(func() bool {
-		w.finish()
-		return w.status == 0 // nothing written: the framework may answer after us
-	})
+	h.close(w.finish)
 	// The handle no longer leads to w (close cleared it under the lock),
 	// so nothing the handler left running can reach it.
 	w.release()
 	writerPool.Put(w)
 }
 
+// writerMode is where the writer stands in a response. It starts in
+// modeStatus; the final status decides the next mode (decide), and every
+// path ends in modePass, or in modeHijacked:
+//
+//	modeStatus --final status--> modePass, modeScan, modeSniff, modeSniffHead
+//	modeScan, modeSniff --insertion point--> modeWait or modePass
+//	modeScan, modeSniff --Flush--> modeFlushed (modePass: not sniffed as HTML)
+//	modeFlushed --insertion point--> modeFlushedWait or modePass
+//	modeWait, modeFlushedWait --prescan window complete, Flush, end--> modePass
+//	modeScan, modeSniff, modeFlushed --no insertion point, end--> modePass
+//	modeSniffHead --first bytes, Flush, end--> modePass
+//	any --Hijack--> modeHijacked
 type writerMode uint8
 
 const (
-	// modeHold: the status is unknown or the page is being scanned; headers
-	// stay unsent, since injecting changes them.
-	modeHold writerMode = iota
-	// modePass: the decision is made (snippet inserted or page left alone);
-	// every byte goes straight to the underlying writer.
+	// modeStatus: no final status yet.
+	modeStatus writerMode = iota
+	// modeScan: the page is held back and scanned for the insertion
+	// point; the headers are held too, since injecting changes them.
+	modeScan
+	// modeSniff: modeScan for a page without a Content-Type, which gets
+	// the snippet only if its first bytes sniff as HTML.
+	modeSniff
+	// modeSniffHead: a HEAD response without a Content-Type, whose first
+	// bytes decide its headers.
+	modeSniffHead
+	// modeWait: the insertion point is known and the snippet claimed, but
+	// the point lies in the bytes a browser prescans for <meta charset>,
+	// which are not all written yet.
+	modeWait
+	// modeFlushed: modeScan after a Flush sent the headers, those of an
+	// injected page of unknown length.
+	modeFlushed
+	// modeFlushedWait: modeWait after a Flush sent the headers.
+	modeFlushedWait
+	// modePass: decided; every byte goes straight to the writer beneath.
 	modePass
 	// modeHijacked: the connection belongs to the handler now.
 	modeHijacked
 )
 
+// holding reports whether the decision is open: the status is known and
+// bytes may be held back.
+func (m writerMode) holding() bool {
+	return m != modeStatus && m != modePass && m != modeHijacked
+}
+
+// waiting reports whether the writer waits for the prescan window.
+func (m writerMode) waiting() bool { return m == modeWait || m == modeFlushedWait }
+
+// headersSent reports whether the status and headers have gone out.
+func (m writerMode) headersSent() bool {
+	return m == modeFlushed || m == modeFlushedWait || m == modePass
+}
+
 // injectWriter holds a response back until it knows whether and where the
 // snippet goes, then splices it in without copying the rest of the page.
+// Its methods are the events of its modes; the handler reaches them
+// through the handle (handle.go).
 type injectWriter struct {
 	rw http.ResponseWriter
 	m  *Middleware
 	r  *http.Request
 	st *requestState
 
-	mode      writerMode
-	status    int  // final status the handler chose; 0 until it chose one
-	committed bool // the underlying WriteHeader has been called
-	head      bool // a HEAD request: only the headers are ever changed
-	sniff     bool // no Content-Type: net/http would sniff the body
-	sniffed   string
+	mode   writerMode
+	status int // final status the handler chose; 0 until it chose one
+	// sniffed is the Content-Type net/http sniffed from the page, for a
+	// page served without one.
+	sniffed string
+	// noCharset: an HTML (not XHTML) page whose Content-Type names no
+	// charset.
+	noCharset bool
 
 	// held are the bytes scanned but not yet sent: stream offsets
 	// bufOff to bufOff+held.Len().
@@ -102,23 +142,12 @@ type injectWriter struct {
 	snip   []byte
 	rbuf   []byte
 
-	// waiting: the insertion point is known but lies in the bytes a
-	// browser prescans for <meta charset>, which are not all here yet.
-	waiting   bool
-	finishing bool // no more bytes will come before the decision
-	claimed   bool // this response took the request's one snippet
-
 	// trailers are the declared trailer fields the header did not hold
 	// when the handler chose its status: values set later are trailers.
 	trailers []string
 
-	// noCharset: an HTML (not XHTML) page whose Content-Type names no
-	// charset, read once from the handler's or the sniffed type.
-	noCharset bool
-
 	// outerEncoding is the Content-Encoding the header held when the
-	// request reached the middleware: set by a layer outside it, which
-	// compresses whatever the middleware writes.
+	// request reached the middleware (see decide).
 	outerEncoding []string
 
 	// scratch holds the first bytes of the page when the sniffer or the
@@ -126,19 +155,14 @@ type injectWriter struct {
 	scratch *[prescanLen]byte
 }
 
-// reset prepares a pooled writer for the response to r.
-//
-// It zeroes the writer in place and sets the fields one by one: a struct
-// literal would be built on the stack first, and this frame stays on the
-// stack under the whole handler (see serveInjected), which under HTTP/2
-// runs on a goroutine of its own per request whose stack would have to
-// grow.
+// reset prepares a pooled writer for the response to r: it zeroes the
+// writer, then sets the fields one by one (docs/PERFORMANCE.md, on the
+// writer's reset, says why not in one literal).
 func (w *injectWriter) reset(rw http.ResponseWriter, m *Middleware, r *http.Request, st *requestState) {
 	snip, rbuf, trailers, scratch := w.snip[:0], w.rbuf, w.trailers[:0], w.scratch
 	*w = injectWriter{}
 	w.rw, w.m, w.r, w.st = rw, m, r, st
 	w.outerEncoding = rw.Header()["Content-Encoding"]
-	w.head = r.Method == http.MethodHead
 	w.snip, w.rbuf, w.trailers, w.scratch = snip, rbuf, trailers, scratch
 	w.sc.Reset(m.scriptURL, m.scriptAttr)
 }
@@ -154,19 +178,11 @@ func (w *injectWriter) release() {
 	w.rw, w.m, w.r, w.st, w.outerEncoding = nil, nil, nil, nil, nil
 }
 
-// Unwrap lets http.ResponseController reach the underlying writer for the
-// features this wrapper does not change (deadlines, full duplex).
-func (w *injectWriter) Unwrap() http.ResponseWriter { return w.rw }
-
-// Header returns the underlying header map itself, so the snippet's nonce
-// and the handler's headers are read where the handler wrote them.
-func (w *injectWriter) Header() http.Header { return w.rw.Header() }
-
-// WriteHeader records the final status and holds it back while the page
+// writeHeader records the final status and holds it back while the page
 // may still need new headers. Interim 1xx responses carry no page and go
 // out at once; 101 ends the response like a final status, as in net/http.
-func (w *injectWriter) WriteHeader(code int) {
-	if w.mode == modeHijacked || w.status != 0 {
+func (w *injectWriter) writeHeader(code int) {
+	if w.mode != modeStatus {
 		// The first status wins, as in net/http, without its log line:
 		// the superfluous call may come from any layer of the handler.
 		return
@@ -187,41 +203,34 @@ func (w *injectWriter) WriteHeader(code int) {
 	if tr := h["Trailer"]; len(tr) > 0 {
 		w.noteTrailers(h, tr)
 	}
-	if !injectableStatus(code) || isAttachment(h) || w.st.skipped() || sandboxed(h["Content-Security-Policy"]) {
-		_ = w.passThrough()
-		return
+	act := actPass
+	if !w.st.skipped() {
+		act = decide(code, h, w.r.Method == http.MethodHead, w.outerEncoding)
 	}
-	if enc := h["Content-Encoding"]; !uncompressed(h) && !sameValues(enc, w.outerEncoding) {
-		// Compressed inside the middleware: spliced into the compressed
-		// bytes, the snippet would corrupt the page.
-		if ct := h["Content-Type"]; len(ct) > 0 && isHTMLType(ct[0]) {
-			w.m.warnOnce(w.r, causeInnerCompression,
-				"an HTML page reached the middleware already compressed, so it goes out without the snippet "+
-					"(pages under the compressor's minimum size still get it): put pf.Handler inside your compression "+
-					"middleware, so that the compressor wraps it",
-				slog.String("content-encoding", strings.Join(enc, ", ")))
-		}
-		_ = w.passThrough()
-		return
-	}
-	if ct, ok := h["Content-Type"]; ok {
-		// A present but empty Content-Type also stops net/http's sniffing:
-		// the browser gets no type, so this is not an HTML page for us.
-		if len(ct) == 0 || !isHTMLType(ct[0]) {
-			_ = w.passThrough()
-			return
-		}
-		if isXHTMLType(ct[0]) {
-			w.sc.SetXML() // the browser parses it as XML
-		} else {
-			w.noCharset = !hasCharset(ct[0])
-		}
-	} else {
-		w.sniff = true
-	}
-	if w.head && !w.sniff {
+	switch act {
+	case actScan:
+		w.mode = modeScan
+	case actScanNoCharset:
+		w.mode, w.noCharset = modeScan, true
+	case actScanXHTML:
+		w.mode = modeScan
+		w.sc.SetXML()
+	case actSniff:
+		w.mode = modeSniff
+	case actSniffHead:
+		w.mode = modeSniffHead
+	case actHeaders:
 		w.commitInjected(-1)
 		w.mode = modePass
+	case actPassCompressed:
+		w.m.warnOnce(w.r, causeInnerCompression,
+			"an HTML page reached the middleware already compressed, so it goes out without the snippet "+
+				"(pages under the compressor's minimum size still get it): put pf.Handler inside your compression "+
+				"middleware, so that the compressor wraps it",
+			slog.String("content-encoding", strings.Join(h["Content-Encoding"], ", ")))
+		_ = w.passThrough(false)
+	default:
+		_ = w.passThrough(false)
 	}
 }
 
@@ -236,26 +245,12 @@ func (w *injectWriter) noteTrailers(h http.Header, declared []string) {
 	}
 }
 
-// sameValues reports whether a and b hold the same values.
-func sameValues(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // writeStatus sends the held status and headers. net/http takes its
 // header snapshot in WriteHeader, which here comes later than the
 // handler's own call: trailer values set in between must stay out of it,
 // so they are hidden for the call and put back for net/http to send at
 // the end.
 func (w *injectWriter) writeStatus() {
-	w.committed = true
 	if len(w.trailers) == 0 {
 		w.rw.WriteHeader(w.status)
 		return
@@ -264,7 +259,7 @@ func (w *injectWriter) writeStatus() {
 }
 
 // writeStatusHidingTrailers is writeStatus for a response with declared
-// trailers, in a frame of its own: only such responses need its map.
+// trailers.
 //
 //go:noinline
 func (w *injectWriter) writeStatusHidingTrailers() {
@@ -280,33 +275,28 @@ func (w *injectWriter) writeStatusHidingTrailers() {
 	maps.Copy(h, hidden)
 }
 
-// Write scans p for the insertion point while the decision is open, and
-// afterwards hands it straight to the underlying writer.
-func (w *injectWriter) Write(p []byte) (int, error) {
-	switch w.mode {
-	case modePass:
+// write scans p for the insertion point while the decision is open, and
+// afterwards hands it straight to the writer beneath.
+func (w *injectWriter) write(p []byte) (int, error) {
+	if w.mode == modePass {
 		return w.rw.Write(p)
+	}
+	switch w.mode {
+	case modeStatus:
+		w.writeHeader(http.StatusOK)
+		return w.write(p)
 	case modeHijacked:
 		return 0, http.ErrHijacked
-	}
-	if w.status == 0 {
-		w.WriteHeader(http.StatusOK)
-		if w.mode == modePass {
-			return w.rw.Write(p)
-		}
-	}
-	if w.head {
+	case modeSniffHead:
 		return w.writeHead(p)
-	}
-	if w.waiting {
-		// The insertion point is known; the bytes up to prescanLen decide
-		// whether the snippet may go there (see insert).
+	case modeWait, modeFlushedWait:
+		// The bytes up to prescanLen decide whether the snippet may go
+		// to the insertion point (see insert).
 		if w.bufOff+w.held.Len()+len(p) < prescanLen {
 			w.held.Append(p)
 			return len(p), nil
 		}
-		w.waiting = false
-		return w.insert(p)
+		return w.insert(p, false)
 	}
 	q := p
 	if rest := lookAhead - w.sc.Offset(); len(q) > rest {
@@ -314,7 +304,7 @@ func (w *injectWriter) Write(p []byte) (int, error) {
 	}
 	switch w.sc.Scan(q) {
 	case htmlscan.Insert:
-		return w.insert(p)
+		return w.insert(p, false)
 	case htmlscan.More:
 		if len(q) == len(p) {
 			w.held.Append(p)
@@ -323,7 +313,7 @@ func (w *injectWriter) Write(p []byte) (int, error) {
 		return w.pastLookAhead(p)
 	}
 	// Not a page to inject.
-	return w.passWrite(p)
+	return w.passWrite(p, false)
 }
 
 // pastLookAhead handles a write that takes the page past the look-ahead
@@ -331,13 +321,13 @@ func (w *injectWriter) Write(p []byte) (int, error) {
 // to the last point known to be in the head, if it has not been sent.
 func (w *injectWriter) pastLookAhead(p []byte) (int, error) {
 	if safe := w.sc.LastSafe(); safe > 0 && safe >= w.bufOff && w.sc.UseLastSafe() {
-		return w.insert(p)
+		return w.insert(p, false)
 	}
 	w.m.warnOnce(w.r, causeLookAhead,
 		"a page's head runs past the middleware's 256 KiB look-ahead with no point in it known to take the snippet, "+
 			"so it goes out without it: move large inline data out of the head, or place the snippet with TemplateScript",
 		slog.Int("look-ahead", lookAhead))
-	return w.passWrite(p)
+	return w.passWrite(p, false)
 }
 
 // writeHead decides a HEAD response's headers from the body's type alone:
@@ -354,288 +344,56 @@ func (w *injectWriter) writeHead(p []byte) (int, error) {
 	return w.rw.Write(p)
 }
 
+// decideHead ends modeSniffHead: the held bytes and then p sniffed as
+// HTML give the headers of an injected page.
 func (w *injectWriter) decideHead(p []byte) error {
-	if w.sniffHTML(p) {
-		w.commitInjected(-1)
+	if !w.sniff(p) {
+		return w.passThrough(false)
 	}
-	return w.passThrough()
-}
-
-// sniffHTML reports whether net/http would sniff the body starting with
-// the held bytes and then p as HTML, as it does on its first 512 bytes.
-func (w *injectWriter) sniffHTML(p []byte) bool {
-	data := p
-	if w.held.Len() > 0 {
-		scratch := w.scratchSpace()
-		n := w.held.Copy(scratch[:sniffLen], 0)
-		n += copy(scratch[n:sniffLen], p)
-		data = scratch[:n]
-	}
-	if len(data) == 0 {
-		// net/http sets no type for an empty body: the browser is told
-		// nothing, so this is no HTML page to inject.
-		return false
-	}
-	ct := http.DetectContentType(data[:min(len(data), sniffLen)])
-	if !isHTMLType(ct) {
-		return false
-	}
-	w.sniffed = ct
-	w.noCharset = !isXHTMLType(ct) && !hasCharset(ct)
-	return true
-}
-
-// insert splices the snippet in at the scanner's insertion point, which
-// lies either in the held bytes or in p, and switches to pass-through.
-func (w *injectWriter) insert(p []byte) (int, error) {
-	held := w.held.Len()
-	at := w.sc.InsertAt() - w.bufOff
-	if at < 0 || at > held+len(p) {
-		// Cannot happen: Flush never sends bytes of an unfinished tag.
-		// Should it ever, a page without the snippet beats a broken one.
-		return w.passWrite(p)
-	}
-	if !w.committed && w.sniff && !w.sniffHTML(p) {
-		return w.passWrite(p)
-	}
-	if !w.claimed {
-		if !w.st.claim() {
-			return w.passWrite(p)
-		}
-		w.claimed = true
-	}
-	if w.sc.InsertAt() < prescanLen && w.prescanDecides(p) && !w.prescanSettled(p, at) {
-		if end := w.bufOff + held + len(p); end < prescanLen && !w.finishing {
-			// Hold on until the browser's prescan window is complete.
-			w.held.Append(p)
-			w.waiting = true
-			return len(p), nil
-		}
-		if prescanAffected(w.window(p, at, prescanLen-w.bufOff)) {
-			// The snippet would push a <meta charset>, or the non-ASCII
-			// text a browser guesses the encoding from, out of the
-			// bytes it prescans: the page's encoding could change.
-			return w.passWrite(p)
-		}
-	}
-	// A write that holds the whole insertion point and is no larger than
-	// what servers buffer goes on as one write, snippet inside, so the
-	// writes after it stay aligned with the server's buffer (under HTTP/2
-	// each misaligned write costs a copy and a flush of its own).
-	whole := held == 0 && len(p) <= maxCoalesce
-	buf := w.snip[:0]
-	if whole {
-		buf = append(buf, p[:at]...)
-	}
-	start := len(buf)
-	var err error
-	if buf, err = w.m.appendSnippet(buf, w.r, w.st, w.rw.Header(), w.metaPolicies(p)); err != nil {
-		w.m.logFailure(w.r, err, "page left without the snippet")
-		return w.passWrite(p)
-	}
-	if !w.committed {
-		w.commitInjected(len(buf) - start)
-	}
+	w.commitInjected(-1)
 	w.mode = modePass
-	if whole {
-		buf = append(buf, p[at:]...)
-		_, err = w.rw.Write(buf)
-	} else {
-		err = w.splice(buf, p, at, held)
-	}
-	w.snip = buf
-	w.bufOff += held
-	w.held.Reset()
-	if err != nil {
-		return 0, err
-	}
-	return len(p), nil
+	return w.send(w.held.Len())
 }
 
-// splice writes the held bytes followed by p with snip inserted at
-// offset at, without copying either.
-func (w *injectWriter) splice(snip, p []byte, at, held int) error {
-	if at > held { // the insertion point lies in p
-		if err := w.held.WriteTo(w.rw, 0, held); err != nil {
-			return err
-		}
-		return w.writeParts(p[:at-held], snip, p[at-held:])
-	}
-	if err := w.held.WriteTo(w.rw, 0, at); err != nil {
-		return err
-	}
-	if err := w.writeParts(snip); err != nil {
-		return err
-	}
-	if err := w.held.WriteTo(w.rw, at, held); err != nil {
-		return err
-	}
-	return w.writeParts(p)
+// sniff reports whether net/http would sniff the page, the held bytes and
+// then p, as HTML, and keeps the type it would set.
+func (w *injectWriter) sniff(p []byte) bool {
+	w.sniffed = sniffedHTML(w.window(p, 0, sniffLen))
+	return w.sniffed != ""
 }
 
-// writeParts writes each non-empty part, stopping at the first error.
-func (w *injectWriter) writeParts(parts ...[]byte) error {
-	for _, b := range parts {
-		if len(b) == 0 {
-			continue
-		}
-		if _, err := w.rw.Write(b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// window returns the bytes from offset from up to offset to of the held
-// bytes followed by p, in one piece: in place when they lie in p, else
-// copied into the writer's scratch space (to is within prescanLen).
-func (w *injectWriter) window(p []byte, from, to int) []byte {
-	held := w.held.Len()
-	to = min(to, held+len(p))
-	if from >= to {
-		return nil
-	}
-	if from >= held {
-		return p[from-held : to-held]
-	}
-	scratch := w.scratchSpace()
-	n := w.held.Copy(scratch[:min(to, held)-from], from)
-	if to > held {
-		n += copy(scratch[n:], p[:to-held])
-	}
-	return scratch[:n]
-}
-
-func (w *injectWriter) scratchSpace() *[prescanLen]byte {
-	if w.scratch == nil {
-		w.scratch = new([prescanLen]byte)
-	}
-	return w.scratch
-}
-
-// prescanDecides reports whether the browser will take this page's
-// encoding from a <meta> in its first bytes: an HTML page whose
-// Content-Type names no charset (a sniffed one does: net/http adds
-// utf-8) and which does not start with a byte order mark. p is the write
-// being handled, after the held bytes.
-func (w *injectWriter) prescanDecides(p []byte) bool {
-	if !w.noCharset {
-		return false
-	}
-	return w.bufOff > 0 || !bytes.HasPrefix(w.window(p, 0, 3), []byte("\xef\xbb\xbf"))
-}
-
-// prescanSettled reports whether the browser's prescan settles the
-// encoding within the bytes before the insertion point at (a <meta
-// charset> there): nothing after them can change it.
-func (w *injectWriter) prescanSettled(p []byte, at int) bool {
-	return w.bufOff == 0 && htmlscan.PrescanFinds(w.window(p, 0, at))
-}
-
-// maxMetaTag bounds how much of a <meta http-equiv> is read for its policy.
-const maxMetaTag = 8 << 10
-
-// metaPolicies returns the Content-Security-Policy values the page
-// declares in <meta http-equiv> elements of its head before the insertion
-// point, read from the held bytes and p. A meta already sent by an early
-// Flush is not read.
-func (w *injectWriter) metaPolicies(p []byte) []string {
-	var policies []string
-	held := w.held.Len()
-	for _, off := range w.sc.Metas() {
-		from := off - w.bufOff
-		if from < 0 {
-			continue
-		}
-		var tag []byte
-		if from >= held {
-			tag = p[from-held : min(len(p), from-held+maxMetaTag)]
-		} else {
-			n := min(held+len(p)-from, maxMetaTag)
-			tag = make([]byte, n)
-			k := w.held.Copy(tag, from)
-			copy(tag[k:], p)
-		}
-		if v, ok := htmlscan.Attr(tag, "http-equiv"); !ok || !strings.EqualFold(html.UnescapeString(string(v)), "content-security-policy") {
-			continue
-		}
-		if v, ok := htmlscan.Attr(tag, "content"); ok {
-			policies = append(policies, html.UnescapeString(string(v)))
-		}
-	}
-	return policies
-}
-
-// hasCharset reports a charset parameter in a Content-Type value: a
-// "charset" (in any case) right before one of its '='.
-func hasCharset(ct string) bool {
-	for i := strings.IndexByte(ct, '='); i >= 0; {
-		if i >= len("charset") && strings.EqualFold(ct[i-len("charset"):i], "charset") {
-			return true
-		}
-		next := strings.IndexByte(ct[i+1:], '=')
-		if next < 0 {
-			break
-		}
-		i += 1 + next
-	}
-	return false
-}
-
-// prescanAffected reports a "<meta" tag or a non-ASCII byte in window,
-// the bytes from the insertion point to the end of the prescan window:
-// the snippet would move it out of the window.
-func prescanAffected(window []byte) bool {
-	for _, c := range window {
-		if c >= 0x80 {
-			return true
-		}
-	}
-	for i := 0; i+5 <= len(window); i++ {
-		if window[i] != '<' || !strings.EqualFold(string(window[i+1:i+5]), "meta") {
-			continue
-		}
-		if i+5 == len(window) {
-			return true // cut at the window's end: it may well be one
-		}
-		if c := window[i+5]; isHTMLSpace(c) || c == '/' {
-			return true
-		}
-	}
-	return false
-}
-
-func isHTMLSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
-}
-
-// passThrough ends the decision without injecting: the headers go out as
-// the handler left them (unless a Flush already sent them) and so do the
-// held bytes.
-func (w *injectWriter) passThrough() error {
-	w.mode = modePass
-	if !w.committed {
+// passThrough ends the decision without the snippet: the headers go out
+// as the handler left them, unless a Flush sent them already, and so do
+// the held bytes. claimed: this writer took the request's snippet and
+// drops it, so the snippet the request claimed is not in the page.
+func (w *injectWriter) passThrough(claimed bool) error {
+	if !w.mode.headersSent() {
 		// A user's snippet this writer did not put there, placed by
 		// TemplateScript or Script.
 		st := w.st
-		st.keepPrivate(w.rw.Header(), !w.claimed && !st.anonymous && st.snippet.Load() == snippetClaimed)
+		st.keepPrivate(w.rw.Header(), !claimed && !st.anonymous && st.snippet.Load() == snippetClaimed)
 		w.writeStatus()
 	}
-	held := w.held.Len()
-	if held == 0 {
-		return nil
-	}
-	err := w.held.WriteTo(w.rw, 0, held)
-	w.bufOff += held
-	w.held.Reset()
-	return err
+	w.mode = modePass
+	return w.send(w.held.Len())
 }
 
-func (w *injectWriter) passWrite(p []byte) (int, error) {
-	if err := w.passThrough(); err != nil {
+func (w *injectWriter) passWrite(p []byte, claimed bool) (int, error) {
+	if err := w.passThrough(claimed); err != nil {
 		return 0, err
 	}
 	return w.rw.Write(p)
+}
+
+// send writes the first n held bytes and lets them go.
+func (w *injectWriter) send(n int) error {
+	if n == 0 {
+		return nil
+	}
+	err := w.held.WriteTo(w.rw, 0, n)
+	w.held.Drop(n)
+	w.bufOff += n
+	return err
 }
 
 // commitInjected sends the headers of a page that carries (or, after an
@@ -643,72 +401,60 @@ func (w *injectWriter) passWrite(p []byte) (int, error) {
 // by grow, the snippet's size; grow -1 means the final length is unknown
 // and Content-Length must go.
 func (w *injectWriter) commitInjected(grow int) {
-	sniffed := ""
-	if w.sniff {
-		sniffed = w.sniffed
-	}
-	injectedHeaders(w.rw.Header(), &w.st.values, sniffed, grow, w.st.anonymous, w.m.ttl)
+	injectedHeaders(w.rw.Header(), &w.st.values, w.sniffed, grow, w.st.anonymous, w.m.ttl)
 	w.writeStatus()
 }
 
-// Flush sends what can be sent and flushes the underlying writer; see
-// FlushError.
-func (w *injectWriter) Flush() { _ = w.FlushError() }
-
-// FlushError sends everything written so far except an unfinished tag
-// (which may still turn out to be the insertion point), then flushes the
-// underlying writer. Before the decision this commits the headers: as the
-// page may still get the snippet, they are those of an injected page of
-// unknown length.
-func (w *injectWriter) FlushError() error {
-	if w.mode == modeHijacked {
+// flush sends everything written so far except an unfinished tag (which
+// may still turn out to be the insertion point), then flushes the writer
+// beneath. Before the decision this commits the headers: as the page may
+// still get the snippet, they are those of an injected page of unknown
+// length.
+func (w *injectWriter) flush() error {
+	if w.mode == modeStatus {
+		w.writeHeader(http.StatusOK)
+	}
+	var err error
+	switch w.mode {
+	case modeHijacked:
 		return http.ErrHijacked
-	}
-	if w.mode == modeHold && w.status == 0 {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.waiting {
+	case modeWait, modeFlushedWait:
 		// The handler wants the bytes out now: decide on the part of the
 		// prescan window written so far. (A <meta charset> written after
 		// this Flush, behind the insertion point and within the first
 		// 1,024 bytes, is the one case this cannot see.)
-		w.waiting, w.finishing = false, true
-		if _, err := w.insert(nil); err != nil {
-			return err
-		}
+		_, err = w.insert(nil, true)
+	case modeSniffHead:
+		err = w.decideHead(nil)
+	case modeScan, modeSniff, modeFlushed:
+		err = w.flushHeld()
 	}
-	if w.mode == modeHold {
-		if err := w.flushHeld(); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
 	return http.NewResponseController(w.rw).Flush()
 }
 
+// flushHeld sends the held bytes up to the scanner's flushable offset,
+// the headers first if they are still held.
 func (w *injectWriter) flushHeld() error {
-	if w.head {
-		return w.decideHead(nil)
-	}
-	if !w.committed {
-		if w.sniff && !w.sniffHTML(nil) {
-			return w.passThrough()
+	switch w.mode {
+	case modeSniff:
+		if !w.sniff(nil) {
+			return w.passThrough(false)
 		}
 		w.commitInjected(-1)
+	case modeScan:
+		w.commitInjected(-1)
 	}
-	safe := min(max(w.sc.Flushable()-w.bufOff, 0), w.held.Len())
-	if safe == 0 {
-		return nil
-	}
-	err := w.held.WriteTo(w.rw, 0, safe)
-	w.held.Drop(safe)
-	w.bufOff += safe
-	return err
+	w.mode = modeFlushed
+	return w.send(min(max(w.sc.Flushable()-w.bufOff, 0), w.held.Len()))
 }
 
-// ReadFrom feeds the page through Write while the insertion point is still
+// readFrom feeds the page through write while the insertion point is still
 // ahead, so http.ServeContent and io.Copy pages get the snippet too, and
-// hands the rest to the underlying writer's ReadFrom (sendfile) after.
-func (w *injectWriter) ReadFrom(src io.Reader) (int64, error) {
+// hands the rest to the writer beneath's ReadFrom (sendfile) after.
+func (w *injectWriter) readFrom(src io.Reader) (int64, error) {
 	var n int64
 	for {
 		switch w.mode {
@@ -723,15 +469,14 @@ func (w *injectWriter) ReadFrom(src io.Reader) (int64, error) {
 			return n, http.ErrHijacked
 		}
 		buf := w.readBuf()
-		if w.status == 0 {
+		if w.mode == modeStatus {
 			// Like net/http, read no more than the sniffing needs before
-			// the status is set: a response decided by its headers alone
-			// then takes the fast path for all the rest.
+			// the status is set, so that the status decides on the rest.
 			buf = buf[:sniffLen]
 		}
 		k, rerr := src.Read(buf)
 		if k > 0 {
-			m, err := w.Write(buf[:k])
+			m, err := w.write(buf[:k])
 			n += int64(m)
 			if err != nil {
 				return n, err
@@ -753,11 +498,11 @@ func (w *injectWriter) readBuf() []byte {
 	return w.rbuf
 }
 
-// Hijack hands the connection over, as for a WebSocket upgrade. Whatever
+// hijack hands the connection over, as for a WebSocket upgrade. Whatever
 // the handler wrote before goes out first, untouched, as net/http would.
-func (w *injectWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if w.mode == modeHold && w.status != 0 {
-		if err := w.passThrough(); err != nil {
+func (w *injectWriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.mode.holding() {
+		if err := w.passThrough(w.mode.waiting()); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -768,22 +513,19 @@ func (w *injectWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return conn, brw, err
 }
 
-// finish ends a response whose handler returned before the decision: the
-// page had no insertion point, so it goes out untouched, or the insertion
-// waited for the prescan window, which the page's end completes.
-func (w *injectWriter) finish() {
-	if w.mode != modeHold || w.status == 0 {
-		// Nothing written at all: net/http answers as without us.
-		return
-	}
-	if w.waiting {
-		w.waiting, w.finishing = false, true
-		_, _ = w.insert(nil)
-		return
-	}
-	if w.head {
+// finish ends the response when the handler returned before the decision:
+// the page had no insertion point, so it goes out untouched, or the
+// insertion waited for the prescan window, which the page's end
+// completes. It reports whether nothing was written at all, which leaves
+// the response to whoever answers after the handler, as without us.
+func (w *injectWriter) finish() bool {
+	switch w.mode {
+	case modeWait, modeFlushedWait:
+		_, _ = w.insert(nil, true)
+	case modeSniffHead:
 		_ = w.decideHead(nil)
-		return
+	case modeScan, modeSniff, modeFlushed:
+		_ = w.passThrough(false)
 	}
-	_ = w.passThrough()
+	return w.status == 0
 }

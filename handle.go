@@ -62,7 +62,7 @@ func (h *writerHandle) protect() {
 	h.wrote = true
 	if st := h.st; st != nil {
 		h.st = nil
-		st.keepPrivate(h.rw.Header(), !st.anonymous && st.snippet.Load() == snippetClaimed)
+		st.keepPrivate(h.rw.Header(), st.placedUser())
 	}
 }
 

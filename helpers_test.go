@@ -84,7 +84,7 @@ func injectConfig(c *Config) {
 	c.Username = func(*http.Request) (string, error) { return injUser, nil }
 }
 
-// benchConfig is the mod the benchmarks share, whose numbers the README
+// benchConfig is the mod the benchmarks share, whose numbers docs/PERFORMANCE.md
 // publishes: the real clock, as a fixed one would flatter them, and the
 // published vectors' secret.
 func benchConfig(c *Config) {

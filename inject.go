@@ -371,7 +371,7 @@ func (w *injectWriter) passThrough(claimed bool) error {
 		// A user's snippet this writer did not put there, placed by
 		// TemplateScript or Script.
 		st := w.st
-		st.keepPrivate(w.rw.Header(), !claimed && !st.anonymous && st.snippet.Load() == snippetClaimed)
+		st.keepPrivate(w.rw.Header(), !claimed && st.placedUser())
 		w.writeStatus()
 	}
 	w.mode = modePass

@@ -162,6 +162,12 @@ func (st *requestState) claim() bool {
 // skipped reports whether the handler called SkipInject.
 func (st *requestState) skipped() bool { return st.snippet.Load() == snippetSkipped }
 
+// placedUser reports whether the handler placed a user's snippet itself
+// (TemplateScript, Script): the response must leave private.
+func (st *requestState) placedUser() bool {
+	return !st.anonymous && st.snippet.Load() == snippetClaimed
+}
+
 // extraProps are the props SetProps adds to one request's snippet.
 type extraProps struct {
 	mu     sync.Mutex

@@ -293,7 +293,7 @@ func TestSnippetMarkup(t *testing.T) {
 // object in the worst case it builds: a 30-day TTL, a stripped prefix,
 // all four init options and a 256-bit nonce (44 characters of base64),
 // which the preload, the data push and the runtime's element each carry.
-// It logs the smaller cases the README quotes. The runtime is not in it:
+// It logs the smaller cases docs/lifecycle.md quotes. The runtime is not in it:
 // the browser caches that once.
 func TestSnippetSize(t *testing.T) {
 	const budget = 700

@@ -14,7 +14,7 @@ import (
 )
 
 // TestGin: the Middleware on a Gin engine, whole or for one route group
-// through the adapter the README tells users to copy; the page handlers
+// through the adapter docs/frameworks.md tells users to copy; the page handlers
 // write with c.Data, as Gin apps do.
 func TestGin(t *testing.T) {
 	page := htmlPage(2048)
@@ -59,7 +59,7 @@ func TestGin(t *testing.T) {
 	}
 }
 
-// wrapMiddleware is copied from examples/gin/middleware.go, as the README
+// wrapMiddleware is copied from examples/gin/middleware.go, as docs/frameworks.md
 // asks users to copy it.
 //
 // wrapMiddleware turns net/http middleware into Gin middleware, for a route

@@ -1,8 +1,7 @@
 // Package demoapp is the app side of the end-to-end tests' apps: the demo
 // login (a username kept in a gorilla/sessions session, with login and
-// logout handlers) and a server-rendered page that places the snippet in
-// its <head>. The programs in examples/ each carry their own, so that
-// they can be copied as they are.
+// logout handlers). The programs in examples/ each carry their own, so
+// that they can be copied as they are.
 //
 // A typical test app:
 //
@@ -13,7 +12,7 @@
 //		Username:      s.Username(),
 //	})
 //	...
-//	mux.Handle("GET /{$}", demoapp.Page{Title: "…"})
+//	mux.Handle("GET /{$}", page)
 //	mux.HandleFunc("POST /login", s.Login)
 //	mux.HandleFunc("POST /logout", s.Logout)
 //	return pf.Handler(mux), nil

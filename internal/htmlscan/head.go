@@ -10,8 +10,8 @@ type headPolicy struct {
 	prolog   bool // before the first tag: only whitespace, comments, a BOM, a doctype
 	headOpen bool // the parser is in the head (not before it, where it drops whitespace)
 	depth    int  // <template> nesting: its contents are inert
-	baseHref bool // the <base> being read has an href: URLs after it resolve against it
-	equiv    bool // the <meta> being read has an http-equiv
+	baseHref bool // the tag being read is a <base> with an href: URLs after it resolve against it
+	equiv    bool // the tag being read is a <meta> with an http-equiv
 	insertAt int
 
 	// lastSafe is the stream offset of the last point known to lie in
@@ -93,8 +93,10 @@ func (h *headPolicy) documentStart(t *tokenizer) bool {
 // state switch it there.
 func (h *headPolicy) tag(t *tokenizer, start, end int) Result {
 	name, long := t.tagName()
+	base, equiv := h.baseHref, h.equiv
+	h.baseHref, h.equiv = false, false
 	if h.xml {
-		return h.xmlTag(t, name, long, start)
+		return h.xmlTag(t, name, long, start, base, equiv)
 	}
 	if t.endTag {
 		switch {
@@ -125,14 +127,14 @@ func (h *headPolicy) tag(t *tokenizer, start, end int) Result {
 	case "head":
 		safe = end // before <head> the snippet would open a head of its own
 	case "base":
-		if h.baseHref {
+		if base {
 			// Every relative URL after it resolves against its href,
 			// the runtime's among them: the snippet goes before it.
 			h.insertAt = start
 			return Insert
 		}
 	case "meta":
-		h.noteMeta(start)
+		h.noteMeta(start, equiv)
 	case "basefont", "bgsound", "link":
 	case "title": // RCDATA
 		t.readRawText("title")
@@ -156,8 +158,8 @@ func (h *headPolicy) tag(t *tokenizer, start, end int) Result {
 
 // noteMeta records a <meta http-equiv> of the head, for the caller to read
 // (Metas).
-func (h *headPolicy) noteMeta(start int) {
-	if h.equiv && h.nMetas < len(h.metas) {
+func (h *headPolicy) noteMeta(start int, equiv bool) {
+	if equiv && h.nMetas < len(h.metas) {
 		h.metas[h.nMetas] = start
 		h.nMetas++
 	}
@@ -166,7 +168,7 @@ func (h *headPolicy) noteMeta(start int) {
 // xmlTag acts on a tag of an XHTML page: the XML parser closes nothing
 // implicitly and reads no element as raw text, so only </head> ends the
 // head, and template contents are skipped as a whole.
-func (h *headPolicy) xmlTag(t *tokenizer, name []byte, long bool, start int) Result {
+func (h *headPolicy) xmlTag(t *tokenizer, name []byte, long bool, start int, base, equiv bool) Result {
 	switch {
 	case long:
 	case t.endTag && string(name) == "head" && h.depth == 0:
@@ -179,11 +181,11 @@ func (h *headPolicy) xmlTag(t *tokenizer, name []byte, long bool, start int) Res
 	case t.endTag || h.depth > 0:
 	case string(name) == "head":
 		h.headOpen = true
-	case h.headOpen && string(name) == "base" && h.baseHref:
+	case h.headOpen && string(name) == "base" && base:
 		h.insertAt = start // as in HTML: relative URLs after it resolve against it
 		return Insert
 	case string(name) == "meta":
-		h.noteMeta(start)
+		h.noteMeta(start, equiv)
 	}
 	return More
 }

@@ -19,15 +19,19 @@ const (
 
 // tagName hears of every tag once its name is read, before its
 // attributes.
-func (s *Scanner) tagName(t *tokenizer) Result {
-	if t.announce && !s.head.documentStart(t) {
-		return GiveUp
-	}
+func (s *Scanner) tagName(t *tokenizer) {
 	s.watch = watchNone
 	if !t.endTag && s.head.depth == 0 {
-		name, _ := t.tagName()
-		s.watch = watchedTag(name)
-		s.product.marked, s.head.baseHref, s.head.equiv = false, false, false
+		s.watch = watchedTag(t.name[:min(t.nameLen, len(t.name))])
+	}
+	s.product.tag(s.watch == watchScript)
+}
+
+// firstTagName hears of the name of the page's first tag, while the head
+// policy asks for every construct.
+func (s *Scanner) firstTagName(t *tokenizer) Result {
+	if !s.head.documentStart(t) {
+		return GiveUp
 	}
 	return More
 }
@@ -82,14 +86,10 @@ func (s *Scanner) valueEnd()             { s.product.valueEnd() }
 // tag hears of a tag once its '>' is read; start and end are the stream
 // offsets of its '<' and right after its '>'.
 func (s *Scanner) tag(t *tokenizer, start, end int) Result {
-	if s.watch == watchScript && s.product.marked {
+	if s.product.marked {
 		return GiveUp // the page already carries the snippet
 	}
-	r := s.head.tag(t, start, end)
-	if t.state == scriptDataState {
-		s.product.scriptStart(s.watch == watchScript)
-	}
-	return r
+	return s.head.tag(t, start, end)
 }
 
 // text hears of the first character of text other than whitespace, at

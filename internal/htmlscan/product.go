@@ -21,7 +21,7 @@ type productWatch struct {
 	urls   [2]string // the loader URL, raw and as written in an attribute
 	marked bool      // the script start tag being read is the snippet's
 	srcIdx [2]int    // match progress of a src value per urls entry; -1 once different
-	live   bool      // the script being read runs (not in a <template>)
+	live   bool      // the last tag read is a script start tag of the head: its text runs
 	loader int       // bytes of loaderGlobal matched at the end of the last piece
 }
 
@@ -68,9 +68,10 @@ func (w *productWatch) valueEnd() {
 	}
 }
 
-// scriptStart begins the text of a script element; live when it runs.
-func (w *productWatch) scriptStart(live bool) {
-	w.live, w.loader = live, 0
+// tag starts a tag; script when it is a script start tag of the head,
+// whose text runs.
+func (w *productWatch) tag(script bool) {
+	w.marked, w.live, w.loader = false, script, 0
 }
 
 // mentionsLoader reports whether b, the next bytes of a script's text,

@@ -70,8 +70,8 @@ func (t *tokenizer) textUntilEndTag(p []byte, i, base int, name string, escapes 
 			return len(p), 0
 		}
 		i += j
-		if escapes && i+1 < len(p) && p[i+1] == '!' {
-			if len(p)-i < len("<!--") || string(p[i:i+4]) == "<!--" {
+		if i+1 < len(p) && p[i+1] != '/' {
+			if p[i+1] == '!' && escapes && (len(p)-i < len("<!--") || string(p[i:i+4]) == "<!--") {
 				return i, 0
 			}
 			i++
@@ -94,9 +94,15 @@ func (t *tokenizer) textUntilEndTag(p []byte, i, base int, name string, escapes 
 // tag and a byte that ends a tag name, -1 when b is too short to tell,
 // and 0 when the '<' is text.
 func endTagAhead(b []byte, name string) int {
-	switch {
-	case len(b) > 1 && b[1] != '/':
+	if len(b) > 1 && b[1] != '/' {
 		return 0
+	}
+	return endTagNamed(b, name)
+}
+
+//go:noinline
+func endTagNamed(b []byte, name string) int {
+	switch {
 	case len(b) <= len("</")+len(name):
 		return -1
 	case nameAt(b[2:], name):

@@ -355,9 +355,12 @@ tagName:
 		t.state = tagNameState
 		return i, More
 	}
-	if r := out.tagName(t); r != More {
-		return i, r
+	if t.announce {
+		if r := out.firstTagName(t); r != More {
+			return i, r
+		}
 	}
+	out.tagName(t)
 	if t.slash = p[i] == '/'; p[i] == '>' {
 		goto emit
 	}

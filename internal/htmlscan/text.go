@@ -91,8 +91,8 @@ func (t *tokenizer) textUntilEndTag(p []byte, i, base int, name string, escapes 
 
 // endTagAhead reads the '<' at b[0] in text that the end tag called name
 // ends: it returns the length of "</"+name when b starts with that end
-// tag and a byte that ends a tag name, -1 when b is too short to tell,
-// and 0 when the '<' is text.
+// tag and a byte that ends a tag name, -1 when b is too short to tell
+// (no longer than "</"+name), and 0 when the '<' is text.
 func endTagAhead(b []byte, name string) int {
 	if len(b) > 1 && b[1] != '/' {
 		return 0

@@ -20,6 +20,15 @@ func readTag(t *tokenizer, tag string) {
 	t.state = dataState
 }
 
+// inHead returns a head policy past the start of the document, and the
+// tokenizer it feeds back to.
+func inHead() (*headPolicy, *tokenizer) {
+	h, tok := new(headPolicy), new(tokenizer)
+	h.reset(tok)
+	h.endProlog(tok)
+	return h, tok
+}
+
 // TestHeadPolicy holds the head policy to the tree builder's rules
 // without the tokenizer: tags are handed to it one by one, each taking 10
 // bytes of the stream, and the last decides.
@@ -40,15 +49,12 @@ func TestHeadPolicy(t *testing.T) {
 		{"plaintext in a template", []string{"head", "template", "plaintext"}, GiveUp, 0},
 	} {
 		t.Run(tt.desc, func(t *testing.T) {
-			var h headPolicy
-			var tok tokenizer
-			h.reset(&tok)
-			h.endProlog(&tok)
+			h, tok := inHead()
 			r := More
 			for k, tag := range tt.tags {
 				require.Equal(t, More, r, "decided before %s", tag)
-				readTag(&tok, tag)
-				r = h.tag(&tok, 10*k, 10*k+10)
+				readTag(tok, tag)
+				r = h.tag(tok, 10*k, 10*k+10)
 			}
 			assert.Equal(t, tt.want, r)
 			if r == Insert {
@@ -77,13 +83,10 @@ func TestHeadPolicyFeedback(t *testing.T) {
 		{[]string{"head", "template", "script"}, scriptDataState, "", false},
 		{[]string{"head", "template", "/template"}, dataState, "", true},
 	} {
-		var h headPolicy
-		var tok tokenizer
-		h.reset(&tok)
-		h.endProlog(&tok)
+		h, tok := inHead()
 		for k, tag := range tt.tags {
-			readTag(&tok, tag)
-			require.Equal(t, More, h.tag(&tok, 10*k, 10*k+10), "%v", tt.tags)
+			readTag(tok, tag)
+			require.Equal(t, More, h.tag(tok, 10*k, 10*k+10), "%v", tt.tags)
 		}
 		assert.Equal(t, tt.state, tok.state, "%v", tt.tags)
 		assert.Equal(t, tt.rawEnd, tok.rawEnd, "%v", tt.tags)
@@ -94,16 +97,13 @@ func TestHeadPolicyFeedback(t *testing.T) {
 // TestHeadPolicyLastSafe: right after <head>, or right before a later
 // element the head keeps; never before the head opens.
 func TestHeadPolicyLastSafe(t *testing.T) {
-	var h headPolicy
-	var tok tokenizer
-	h.reset(&tok)
-	h.endProlog(&tok)
+	h, tok := inHead()
 	for k, tt := range []struct {
 		tag  string
 		want int
 	}{{"html", 0}, {"head", 20}, {"meta", 20}, {"link", 30}, {"/title", 30}, {"base", 50}} {
-		readTag(&tok, tt.tag)
-		require.Equal(t, More, h.tag(&tok, 10*k, 10*k+10))
+		readTag(tok, tt.tag)
+		require.Equal(t, More, h.tag(tok, 10*k, 10*k+10))
 		assert.Equal(t, tt.want, h.lastSafe, "after %s", tt.tag)
 	}
 }
@@ -112,21 +112,18 @@ func TestHeadPolicyLastSafe(t *testing.T) {
 // a <meta> with an http-equiv is recorded. What the hooks noted is
 // forgotten after each tag.
 func TestHeadPolicyAttributes(t *testing.T) {
-	var h headPolicy
-	var tok tokenizer
-	h.reset(&tok)
-	h.endProlog(&tok)
-	readTag(&tok, "head")
-	require.Equal(t, More, h.tag(&tok, 0, 6))
-	readTag(&tok, "meta")
+	h, tok := inHead()
+	readTag(tok, "head")
+	require.Equal(t, More, h.tag(tok, 0, 6))
+	readTag(tok, "meta")
 	h.equiv = true
-	require.Equal(t, More, h.tag(&tok, 6, 20))
-	require.Equal(t, More, h.tag(&tok, 20, 30), "a second <meta>")
+	require.Equal(t, More, h.tag(tok, 6, 20))
+	require.Equal(t, More, h.tag(tok, 20, 30), "a second <meta>")
 	assert.Equal(t, []int{6}, h.metas[:h.nMetas])
-	readTag(&tok, "base")
-	require.Equal(t, More, h.tag(&tok, 30, 40), "a <base> without href")
+	readTag(tok, "base")
+	require.Equal(t, More, h.tag(tok, 30, 40), "a <base> without href")
 	h.baseHref = true
-	require.Equal(t, Insert, h.tag(&tok, 40, 50))
+	require.Equal(t, Insert, h.tag(tok, 40, 50))
 	assert.Equal(t, 40, h.insertAt)
 }
 
@@ -135,32 +132,28 @@ func TestHeadPolicyAttributes(t *testing.T) {
 // or <head>.
 func TestHeadPolicyProlog(t *testing.T) {
 	for _, k := range []markupKind{comment, cdataSection, processingInstruction} {
-		var h headPolicy
-		var tok tokenizer
-		h.reset(&tok)
-		assert.Equal(t, More, h.markup(&tok, k), "kind %d", k)
+		h, tok := new(headPolicy), new(tokenizer)
+		h.reset(tok)
+		assert.Equal(t, More, h.markup(tok, k), "kind %d", k)
 		assert.True(t, tok.announce, "kind %d", k)
 	}
 	for _, k := range []markupKind{bogusComment, endTagOpen} {
-		var h headPolicy
-		var tok tokenizer
-		h.reset(&tok)
-		assert.Equal(t, GiveUp, h.markup(&tok, k), "kind %d", k)
+		h, tok := new(headPolicy), new(tokenizer)
+		h.reset(tok)
+		assert.Equal(t, GiveUp, h.markup(tok, k), "kind %d", k)
 	}
-	var h headPolicy
-	var tok tokenizer
-	h.reset(&tok)
+	h, tok := new(headPolicy), new(tokenizer)
+	h.reset(tok)
 	assert.Equal(t, GiveUp, h.text(3, 'x'), "text before the first tag")
-	require.Equal(t, More, h.markup(&tok, doctype))
+	require.Equal(t, More, h.markup(tok, doctype))
 	assert.False(t, tok.announce, "a doctype starts the document")
 	assert.Equal(t, Insert, h.text(3, 'x'))
 
 	for tag, want := range map[string]bool{"html": true, "head": true, "div": false, "/html": false} {
-		var h headPolicy
-		var tok tokenizer
-		h.reset(&tok)
-		readTag(&tok, tag)
-		assert.Equal(t, want, h.documentStart(&tok), tag)
+		h, tok := new(headPolicy), new(tokenizer)
+		h.reset(tok)
+		readTag(tok, tag)
+		assert.Equal(t, want, h.documentStart(tok), tag)
 		assert.Equal(t, !want, tok.announce, tag)
 	}
 }
@@ -169,15 +162,12 @@ func TestHeadPolicyProlog(t *testing.T) {
 // character reference before the head opens may be whitespace the parser
 // drops, so the page is left alone.
 func TestHeadPolicyText(t *testing.T) {
-	var h headPolicy
-	var tok tokenizer
-	h.reset(&tok)
-	h.endProlog(&tok)
+	h, tok := inHead()
 	assert.Equal(t, GiveUp, h.text(7, '&'))
 	assert.Equal(t, Insert, h.text(7, 'x'))
 	assert.Equal(t, 7, h.insertAt)
-	readTag(&tok, "head")
-	require.Equal(t, More, h.tag(&tok, 0, 6))
+	readTag(tok, "head")
+	require.Equal(t, More, h.tag(tok, 0, 6))
 	assert.Equal(t, Insert, h.text(9, '&'))
 	assert.Equal(t, 9, h.insertAt)
 }

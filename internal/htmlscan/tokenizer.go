@@ -265,8 +265,7 @@ data:
 		i = len(p)
 	}
 	if i == len(p) {
-		t.state = dataState
-		return i, More
+		return t.suspend(dataState, i)
 	}
 	if p[i] != '<' {
 		if r := out.text(base+i, p[i]); r != More {
@@ -280,8 +279,7 @@ data:
 
 tagOpen:
 	if i == len(p) {
-		t.state = tagOpenState
-		return i, More
+		return t.suspend(tagOpenState, i)
 	}
 	switch c := p[i]; {
 	case isAlpha(c):
@@ -325,8 +323,7 @@ tagOpen:
 
 endTagOpen:
 	if i == len(p) {
-		t.state = endTagOpenState
-		return i, More
+		return t.suspend(endTagOpenState, i)
 	}
 	switch c := p[i]; {
 	case isAlpha(c):
@@ -352,8 +349,7 @@ tagName:
 		t.nameLen = n
 	}
 	if i == len(p) {
-		t.state = tagNameState
-		return i, More
+		return t.suspend(tagNameState, i)
 	}
 	if t.announce {
 		if r := out.firstTagName(t); r != More {
@@ -373,8 +369,7 @@ beforeAttributeName:
 		t.slash = p[i] == '/'
 	}
 	if i == len(p) {
-		t.state = beforeAttributeNameState
-		return i, More
+		return t.suspend(beforeAttributeNameState, i)
 	}
 	if p[i] == '>' {
 		goto emit
@@ -399,30 +394,22 @@ attributeName:
 		}
 	}
 	if i == len(p) {
-		t.state = attributeNameState
-		return i, More
+		return t.suspend(attributeNameState, i)
 	}
 	t.valueOn = t.attrOn && t.attrLen <= len(t.attr) && out.attrName(t.attr[:t.attrLen])
-	switch p[i] {
-	case '>':
-		goto emit
-	case '=':
+	if p[i] == '=' {
 		i++
 		goto beforeAttributeValue
-	case '/':
-		t.slash = true
-		i++
-		goto beforeAttributeName
 	}
-	i++
+	// Whitespace, '/' and '>' are reconsumed in the after attribute name
+	// state.
 
 afterAttributeName:
 	for i < len(p) && isSpace(p[i]) {
 		i++
 	}
 	if i == len(p) {
-		t.state = afterAttributeNameState
-		return i, More
+		return t.suspend(afterAttributeNameState, i)
 	}
 	switch p[i] {
 	case '>':
@@ -443,8 +430,7 @@ beforeAttributeValue:
 		i++
 	}
 	if i == len(p) {
-		t.state = beforeAttributeValueState
-		return i, More
+		return t.suspend(beforeAttributeValueState, i)
 	}
 	switch p[i] {
 	case '"', '\'':
@@ -466,16 +452,14 @@ attributeValueQuoted:
 	if j := bytes.IndexByte(p[i:], t.quote); j >= 0 {
 		i += j
 	} else {
-		t.state = attributeValueQuotedState
-		return len(p), More
+		return t.suspend(attributeValueQuotedState, len(p))
 	}
 	t.endValue(out)
 	i++
 
 afterAttributeValueQuoted:
 	if i == len(p) {
-		t.state = afterAttributeValueQuotedState
-		return i, More
+		return t.suspend(afterAttributeValueQuotedState, i)
 	}
 	if p[i] == '>' {
 		goto emit
@@ -492,8 +476,7 @@ attributeValueUnquoted:
 		i++
 	}
 	if i == len(p) {
-		t.state = attributeValueUnquotedState
-		return i, More
+		return t.suspend(attributeValueUnquotedState, i)
 	}
 	t.endValue(out)
 	if p[i] == '>' {
@@ -507,8 +490,7 @@ byteOrderMark:
 	// before tokenizing; the bytes of a broken one are text.
 	for ; t.matched < len(bom); t.matched++ {
 		if i == len(p) {
-			t.state = byteOrderMarkState
-			return i, More
+			return t.suspend(byteOrderMarkState, i)
 		}
 		if p[i] != bom[t.matched] {
 			if t.matched == 0 {
@@ -540,6 +522,13 @@ emit:
 }
 
 const bom = "\xef\xbb\xbf"
+
+// suspend stops reading at the end of a piece in state st; the next piece
+// goes on there.
+func (t *tokenizer) suspend(st state, i int) (int, Result) {
+	t.state = st
+	return i, More
+}
 
 // beginAttr starts an attribute name at c, recorded when the hooks ask.
 func (t *tokenizer) beginAttr(c byte, out *Scanner) {

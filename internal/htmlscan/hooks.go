@@ -4,8 +4,8 @@ package htmlscan
 // hands what the tokenizer read to the layer that wants it: tags, text
 // and markup to the head policy, the attributes and text of a script to
 // the product's watch, and a <base>'s or <meta>'s attribute names to the
-// head policy again. They are methods of Scanner, not of an interface,
-// so that the tokenizer calls them directly.
+// head policy again. They are methods of Scanner, which holds the three
+// layers; the tokenizer knows no other of its methods or fields.
 
 // watched says which start tag's attribute names the hooks ask for.
 type watched uint8

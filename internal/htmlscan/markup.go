@@ -26,15 +26,10 @@ func (t *tokenizer) markupDeclaration(p []byte, i int, out *Scanner) (int, Resul
 				case t.xml && c == '[':
 					t.keyword = "[cdata["
 				default:
-					t.keyword = ""
+					goto bogus
 				}
-			}
-			if t.matched == len(t.keyword) || lower(c) != t.keyword[t.matched] {
-				t.state = bogusCommentState
-				if r := t.begin(bogusComment, out); r != More {
-					return i, r
-				}
-				continue
+			} else if lower(c) != t.keyword[t.matched] {
+				goto bogus
 			}
 			if t.matched++; t.matched == len(t.keyword) {
 				var k markupKind
@@ -50,6 +45,13 @@ func (t *tokenizer) markupDeclaration(p []byte, i int, out *Scanner) (int, Resul
 					return i, r
 				}
 			}
+			break
+		bogus:
+			t.state = bogusCommentState
+			if r := t.begin(bogusComment, out); r != More {
+				return i, r
+			}
+			continue
 
 		case commentStartState:
 			switch c {

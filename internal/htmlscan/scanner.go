@@ -107,7 +107,7 @@ func (s *Scanner) Scan(p []byte) Result {
 	t.off += len(p)
 	r := More
 	for i := 0; i < len(p) && r == More; {
-		switch families[t.state] {
+		switch t.state.family() {
 		case tagFamily:
 			i, r = t.tags(p, i, base, s)
 		case markupFamily:

@@ -77,7 +77,7 @@ func (t *tokenizer) textUntilEndTag(p []byte, i, base int, name string, escapes 
 			i++
 			continue
 		}
-		switch n := endTagAhead(p[i:], name); {
+		switch n := endTagAt(p[i:], name); {
 		case n > 0:
 			t.endTagAt = base + i
 			return i, n
@@ -89,19 +89,11 @@ func (t *tokenizer) textUntilEndTag(p []byte, i, base int, name string, escapes 
 	}
 }
 
-// endTagAhead reads the '<' at b[0] in text that the end tag called name
-// ends: it returns the length of "</"+name when b starts with that end
-// tag and a byte that ends a tag name, -1 when b is too short to tell
-// (no longer than "</"+name), and 0 when the '<' is text.
-func endTagAhead(b []byte, name string) int {
-	if len(b) > 1 && b[1] != '/' {
-		return 0
-	}
-	return endTagNamed(b, name)
-}
-
-//go:noinline
-func endTagNamed(b []byte, name string) int {
+// endTagAt returns, for b starting with "</" (or shorter than that), the
+// length of "</"+name when a byte that ends a tag name follows it, -1
+// when b is too short to tell (no longer than "</"+name), and 0 when it
+// is another end tag or no tag at all.
+func endTagAt(b []byte, name string) int {
 	switch {
 	case len(b) <= len("</")+len(name):
 		return -1
@@ -199,11 +191,17 @@ func (t *tokenizer) scriptStates(p []byte, i, base int) int {
 			}
 			// "<script" escapes the script twice.
 			t.endTagAt = base + i
-			switch n := endTagAhead(p[i:], "script"); {
+			if i+1 < len(p) && p[i+1] != '/' {
+				if len(p)-i <= len("<script") || startTagAt(p[i:], "script") {
+					t.state = scriptDataEscapedLessThanSignState
+				}
+				break
+			}
+			switch n := endTagAt(p[i:], "script"); {
 			case n > 0:
 				t.beginEndTag("script")
 				return i + n
-			case n < 0, len(p)-i <= len("<script") || startTagAt(p[i:], "script"):
+			case n < 0:
 				t.state = scriptDataEscapedLessThanSignState
 			}
 
@@ -279,7 +277,7 @@ func (t *tokenizer) scriptStates(p []byte, i, base int) int {
 				break
 			}
 			// Here "</script" ends the double escape, not the element.
-			if endTagAhead(p[i:], "script") != 0 {
+			if i+1 == len(p) || p[i+1] == '/' && endTagAt(p[i:], "script") != 0 {
 				t.state = scriptDataDoubleEscapedLessThanSignState
 			}
 

@@ -43,11 +43,30 @@ type attrName [18]byte
 
 // state is a tokenizer state, named as in §13.2.5. Some spec states are
 // folded into a neighbour where they cannot change where a tag, comment or
-// raw text ends; the comments at the states say which.
+// raw text ends; the comments at the states say which. Its high bits are
+// its family.
 type state uint8
 
+// family is the function that runs a state: the tag states (tags), the
+// markup declarations (markupDeclaration, markup.go), raw text and script
+// data (text.go). Each state carries its own, so Scan dispatches on it
+// whatever the order of the constants.
+type family uint8
+
 const (
-	dataState state = iota
+	tagFamily family = iota + 1
+	markupFamily
+	rawTextFamily
+	scriptFamily
+)
+
+// familyShift leaves room for 32 states per family.
+const familyShift = 5
+
+func (s state) family() family { return family(s >> familyShift) }
+
+const (
+	dataState state = state(tagFamily)<<familyShift + iota
 	tagOpenState
 	endTagOpenState
 	tagNameState
@@ -59,8 +78,10 @@ const (
 	attributeValueUnquotedState
 	afterAttributeValueQuotedState
 	byteOrderMarkState // §13.2.3.1: a UTF-8 BOM is stripped before tokenizing
+)
 
-	markupDeclarationOpenState // matching "--" or "DOCTYPE" (the spec's look-ahead)
+const (
+	markupDeclarationOpenState state = state(markupFamily)<<familyShift + iota // matching "--" or "DOCTYPE" (the spec's look-ahead)
 	commentStartState
 	commentStartDashState
 	commentState // also the comment less-than sign states
@@ -73,13 +94,17 @@ const (
 	// XML only, for application/xhtml+xml pages (see SetXML).
 	cdataSectionState
 	processingInstructionState
+)
 
-	rawTextState // RAWTEXT, and RCDATA: character references change no boundary
+const (
+	rawTextState state = state(rawTextFamily)<<familyShift + iota // RAWTEXT, and RCDATA: character references change no boundary
 	rawTextLessThanSignState
 	rawTextEndTagOpenState
 	rawTextEndTagNameState
+)
 
-	scriptDataState
+const (
+	scriptDataState state = state(scriptFamily)<<familyShift + iota
 	scriptDataLessThanSignState
 	scriptDataEndTagOpenState
 	scriptDataEndTagNameState
@@ -97,75 +122,7 @@ const (
 	scriptDataDoubleEscapedDashDashState
 	scriptDataDoubleEscapedLessThanSignState
 	scriptDataDoubleEscapeEndState
-
-	numStates
 )
-
-// family is the function that runs a state: the tag states (tags), the
-// markup declarations (markupDeclaration, markup.go), raw text and script
-// data (text.go).
-type family uint8
-
-const (
-	noFamily family = iota
-	tagFamily
-	markupFamily
-	rawTextFamily
-	scriptFamily
-)
-
-// families maps every state to its family; TestStateFamilies checks that
-// none is left out.
-var families = [numStates]family{
-	dataState:                      tagFamily,
-	tagOpenState:                   tagFamily,
-	endTagOpenState:                tagFamily,
-	tagNameState:                   tagFamily,
-	beforeAttributeNameState:       tagFamily,
-	attributeNameState:             tagFamily,
-	afterAttributeNameState:        tagFamily,
-	beforeAttributeValueState:      tagFamily,
-	attributeValueQuotedState:      tagFamily,
-	attributeValueUnquotedState:    tagFamily,
-	afterAttributeValueQuotedState: tagFamily,
-	byteOrderMarkState:             tagFamily,
-
-	markupDeclarationOpenState: markupFamily,
-	commentStartState:          markupFamily,
-	commentStartDashState:      markupFamily,
-	commentState:               markupFamily,
-	commentEndDashState:        markupFamily,
-	commentEndState:            markupFamily,
-	commentEndBangState:        markupFamily,
-	bogusCommentState:          markupFamily,
-	doctypeState:               markupFamily,
-	cdataSectionState:          markupFamily,
-	processingInstructionState: markupFamily,
-
-	rawTextState:             rawTextFamily,
-	rawTextLessThanSignState: rawTextFamily,
-	rawTextEndTagOpenState:   rawTextFamily,
-	rawTextEndTagNameState:   rawTextFamily,
-
-	scriptDataState:                          scriptFamily,
-	scriptDataLessThanSignState:              scriptFamily,
-	scriptDataEndTagOpenState:                scriptFamily,
-	scriptDataEndTagNameState:                scriptFamily,
-	scriptDataEscapeStartState:               scriptFamily,
-	scriptDataEscapeStartDashState:           scriptFamily,
-	scriptDataEscapedState:                   scriptFamily,
-	scriptDataEscapedDashState:               scriptFamily,
-	scriptDataEscapedDashDashState:           scriptFamily,
-	scriptDataEscapedLessThanSignState:       scriptFamily,
-	scriptDataEscapedEndTagOpenState:         scriptFamily,
-	scriptDataEscapedEndTagNameState:         scriptFamily,
-	scriptDataDoubleEscapeStartState:         scriptFamily,
-	scriptDataDoubleEscapedState:             scriptFamily,
-	scriptDataDoubleEscapedDashState:         scriptFamily,
-	scriptDataDoubleEscapedDashDashState:     scriptFamily,
-	scriptDataDoubleEscapedLessThanSignState: scriptFamily,
-	scriptDataDoubleEscapeEndState:           scriptFamily,
-}
 
 // markupKind names a construct that out.markup hears of as it starts.
 type markupKind uint8

@@ -7,76 +7,81 @@ import "bytes"
 // sections and processing instructions), from p[i:], until
 // the data state is reached again or p ends. It returns where it stopped.
 // Only where each construct ends matters here, never its content.
-func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
+func (t *tokenizer) markupDeclaration(p []byte, i int, out *Scanner) (int, Result) {
 	for i < len(p) {
 		c := p[i]
-		switch s.state {
+		switch t.state {
 		case markupDeclarationOpenState:
 			// The spec looks ahead for "--" or "DOCTYPE"; streamed, the
-			// look-ahead is a match in progress. Before the first tag only
-			// comments and a doctype keep the page a document.
-			if s.matched == 0 {
+			// look-ahead is a match in progress. A doctype is looked for
+			// only while out hears of every construct, before the first
+			// tag: later the tree builder ignores it, and it ends at the
+			// same '>' as the bogus comment it is read as.
+			if t.matched == 0 {
 				switch {
 				case c == '-':
-					s.keyword = "--"
-				case s.prolog && lower(c) == 'd':
-					s.keyword = "doctype"
-				case s.xml && c == '[':
-					s.keyword = "[cdata["
-				case s.prolog:
-					return i, GiveUp
+					t.keyword = "--"
+				case t.announce && lower(c) == 'd':
+					t.keyword = "doctype"
+				case t.xml && c == '[':
+					t.keyword = "[cdata["
 				default:
-					s.state = bogusCommentState
-					continue
+					goto bogus
 				}
-			} else if lower(c) != s.keyword[s.matched] {
-				if s.prolog {
-					return i, GiveUp
-				}
-				s.state = bogusCommentState
-				continue
+			} else if lower(c) != t.keyword[t.matched] {
+				goto bogus
 			}
-			if s.matched++; s.matched == len(s.keyword) {
-				switch s.keyword {
+			if t.matched++; t.matched == len(t.keyword) {
+				var k markupKind
+				switch t.keyword {
 				case "--":
-					s.state = commentStartState
+					t.state, k = commentStartState, comment
 				case "[cdata[":
-					s.state, s.matched = cdataSectionState, 0
+					t.state, t.matched, k = cdataSectionState, 0, cdataSection
 				default:
-					s.prolog = false
-					s.state = doctypeState
+					t.state, k = doctypeState, doctype
+				}
+				if r := t.begin(k, out); r != More {
+					return i, r
 				}
 			}
+			break
+		bogus:
+			t.state = bogusCommentState
+			if r := t.begin(bogusComment, out); r != More {
+				return i, r
+			}
+			continue
 
 		case commentStartState:
 			switch c {
 			case '-':
-				s.state = commentStartDashState
+				t.state = commentStartDashState
 			case '>':
-				if s.xml {
-					s.state = commentState // XML ends comments at "-->" only
+				if t.xml {
+					t.state = commentState // XML ends comments at "-->" only
 					break
 				}
-				s.state = dataState // abrupt closing of an empty comment: <!-->
+				t.state = dataState // abrupt closing of an empty comment: <!-->
 				return i + 1, More
 			default:
-				s.state = commentState
+				t.state = commentState
 				continue
 			}
 
 		case commentStartDashState:
 			switch c {
 			case '-':
-				s.state = commentEndState
+				t.state = commentEndState
 			case '>':
-				if s.xml {
-					s.state = commentState
+				if t.xml {
+					t.state = commentState
 					break
 				}
-				s.state = dataState // abrupt closing: <!--->
+				t.state = dataState // abrupt closing: <!--->
 				return i + 1, More
 			default:
-				s.state = commentState
+				t.state = commentState
 				continue
 			}
 
@@ -94,47 +99,47 @@ func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
 				}
 				i++
 			}
-			s.state = commentEndDashState
+			t.state = commentEndDashState
 
 		case commentEndDashState:
 			if c != '-' {
-				s.state = commentState
+				t.state = commentState
 				continue
 			}
-			s.state = commentEndState
+			t.state = commentEndState
 
 		case commentEndState:
 			switch c {
 			case '>':
-				s.state = dataState
+				t.state = dataState
 				return i + 1, More
 			case '!':
-				s.state = commentEndBangState
+				t.state = commentEndBangState
 			case '-':
 			default:
-				s.state = commentState
+				t.state = commentState
 				continue
 			}
 
 		case commentEndBangState:
 			switch c {
 			case '-':
-				s.state = commentEndDashState
+				t.state = commentEndDashState
 			case '>':
-				if s.xml {
-					s.state = commentState
+				if t.xml {
+					t.state = commentState
 					break
 				}
-				s.state = dataState // "--!>" ends a comment too
+				t.state = dataState // "--!>" ends a comment too
 				return i + 1, More
 			default:
-				s.state = commentState
+				t.state = commentState
 				continue
 			}
 
 		case bogusCommentState, doctypeState:
 			j := indexByte(p[i:], '>')
-			if s.xml && s.state == doctypeState {
+			if t.xml && t.state == doctypeState {
 				if k := bytes.IndexByte(p[i:], '['); k >= 0 && (j < 0 || k < j) {
 					// An internal subset may hold '>' and declare
 					// entities: not worth guessing at.
@@ -144,12 +149,12 @@ func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
 			if j < 0 {
 				return len(p), More
 			}
-			s.state = dataState
+			t.state = dataState
 			return i + j + 1, More
 
 		case cdataSectionState:
 			// XML: "]]>" ends it; matched counts the ']' just before.
-			if s.matched == 0 {
+			if t.matched == 0 {
 				// A ']' not followed by another is text.
 				for {
 					j := indexByte(p[i:], ']')
@@ -165,12 +170,12 @@ func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
 			}
 			switch {
 			case c == ']':
-				s.matched = min(s.matched+1, 2)
-			case c == '>' && s.matched == 2:
-				s.state = dataState
+				t.matched = min(t.matched+1, 2)
+			case c == '>' && t.matched == 2:
+				t.state = dataState
 				return i + 1, More
 			default:
-				s.matched = 0
+				t.matched = 0
 			}
 
 		case processingInstructionState:
@@ -178,17 +183,17 @@ func (s *Scanner) markupDeclaration(p []byte, i int) (int, Result) {
 			// last piece.
 			j := indexByte(p[i:], '>')
 			if j < 0 {
-				s.matched = 0
+				t.matched = 0
 				if p[len(p)-1] == '?' {
-					s.matched = 1
+					t.matched = 1
 				}
 				return len(p), More
 			}
-			if j > 0 && p[i+j-1] == '?' || j == 0 && s.matched == 1 {
-				s.state = dataState
+			if j > 0 && p[i+j-1] == '?' || j == 0 && t.matched == 1 {
+				t.state = dataState
 				return i + j + 1, More
 			}
-			s.matched = 0
+			t.matched = 0
 			i += j
 
 		default:

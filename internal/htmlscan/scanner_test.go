@@ -3,8 +3,6 @@ package htmlscan
 import (
 	"bytes"
 	"fmt"
-	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 
@@ -277,36 +275,6 @@ func TestScanMetas(t *testing.T) {
 		s.Scan([]byte(page[:k]))
 		s.Scan([]byte(page[k:]))
 		require.Equal(t, want, s.Metas(), "split at %d", k)
-	}
-}
-
-// TestContainsLoader holds containsLoader to bytes.Contains on pieces
-// built of the global's own bytes, where false starts of every kind come
-// thick, at every offset and length.
-func TestContainsLoader(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	parts := []string{"$", "F", "p", "x", "$product", "Fruits", "$productFruit", "productFruits", loaderGlobal}
-	for range 20000 {
-		var b []byte
-		for range rng.IntN(40) {
-			p := parts[rng.IntN(len(parts)-1)] // the global itself rarely
-			if rng.IntN(200) == 0 {
-				p = loaderGlobal
-			}
-			b = append(b, p...)
-		}
-		require.Equal(t, bytes.Contains(b, loaderGlobalBytes), containsLoader(b), "%q", b)
-	}
-	for n := range 3 * len(loaderGlobal) {
-		b := bytes.Repeat([]byte("F"), n)
-		for k := 0; k+len(loaderGlobal) <= n; k++ {
-			c := append(slices.Clone(b[:k]), loaderGlobal...)
-			c = append(c, b[k+len(loaderGlobal):]...)
-			require.True(t, containsLoader(c), "%q", c)
-			for _, cut := range [][]byte{c[1:], c[:len(c)-1]} {
-				require.Equal(t, bytes.Contains(cut, loaderGlobalBytes), containsLoader(cut), "%q", cut)
-			}
-		}
 	}
 }
 

@@ -6,60 +6,48 @@ import "bytes"
 // textarea, ...) from p[i:] until its end tag's name is complete or p
 // ends. On the end tag it leaves the tag name state to finish the tag, as
 // for any other tag, and returns the index of the byte after the name.
-func (s *Scanner) rawText(p []byte, i, base int) int {
+func (t *tokenizer) rawText(p []byte, i, base int) int {
 	for i < len(p) {
 		c := p[i]
-		switch s.state {
+		switch t.state {
 		case rawTextState:
-			// A '<' is text unless it starts the element's end tag: when
-			// p holds enough bytes to tell, it is read here.
-			for {
-				j := indexByte(p[i:], '<')
-				if j < 0 {
-					return len(p)
-				}
-				if i += j; i+1 < len(p) && p[i+1] != '/' {
-					i++ // starts no end tag
-					continue
-				}
-				s.endTagAt = base + i
-				if n := endTagAt(p[i:], s.rawEnd); n > 0 {
-					s.beginEndTag(s.rawEnd)
-					return i + n
-				}
-				if len(p)-i <= len("</")+len(s.rawEnd) {
-					break
-				}
-				i++
+			j, n := t.textUntilEndTag(p, i, base, t.rawEnd, false)
+			if n > 0 {
+				t.beginEndTag(t.rawEnd)
+				return j + n
 			}
-			s.state = rawTextLessThanSignState
+			if j == len(p) {
+				return j
+			}
+			i = j
+			t.state = rawTextLessThanSignState
 
 		case rawTextLessThanSignState:
 			if c != '/' {
-				s.state = rawTextState
+				t.state = rawTextState
 				continue
 			}
-			s.state = rawTextEndTagOpenState
+			t.state = rawTextEndTagOpenState
 
 		case rawTextEndTagOpenState:
 			if !isAlpha(c) {
-				s.state = rawTextState
+				t.state = rawTextState
 				continue
 			}
-			s.nameLen = 0
-			s.state = rawTextEndTagNameState
+			t.nameLen = 0
+			t.state = rawTextEndTagNameState
 			continue
 
 		case rawTextEndTagNameState:
 			if isAlpha(c) {
-				s.appendName(c)
+				t.appendName(c)
 				break
 			}
-			if endsTagName(c) && s.nameIs(s.rawEnd) {
-				s.beginEndTag(s.rawEnd)
+			if endsTagName(c) && t.nameIs(t.rawEnd) {
+				t.beginEndTag(t.rawEnd)
 				return i
 			}
-			s.state = rawTextState
+			t.state = rawTextState
 			continue
 
 		default:
@@ -70,93 +58,122 @@ func (s *Scanner) rawText(p []byte, i, base int) int {
 	return i
 }
 
+// textUntilEndTag reads raw text or script data from p[i:], where a '<'
+// is text unless it starts the end tag called name (or, with escapes,
+// "<!--"): it returns the index of the first '<' that does, and the
+// length of "</"+name when it is the end tag; the index of one that p ends
+// too soon to tell, and 0; or len(p).
+func (t *tokenizer) textUntilEndTag(p []byte, i, base int, name string, escapes bool) (int, int) {
+	for {
+		j := indexByte(p[i:], '<')
+		if j < 0 {
+			return len(p), 0
+		}
+		i += j
+		if i+1 < len(p) && p[i+1] != '/' {
+			if p[i+1] == '!' && escapes && (len(p)-i < len("<!--") || string(p[i:i+4]) == "<!--") {
+				return i, 0
+			}
+			i++
+			continue
+		}
+		switch n := endTagAt(p[i:], name); {
+		case n > 0:
+			t.endTagAt = base + i
+			return i, n
+		case n < 0:
+			t.endTagAt = base + i
+			return i, 0
+		}
+		i++
+	}
+}
+
+// endTagAt returns, for b starting with "</" (or shorter than that), the
+// length of "</"+name when a byte that ends a tag name follows it, -1
+// when b is too short to tell (no longer than "</"+name), and 0 when it
+// is another end tag or no tag at all.
+func endTagAt(b []byte, name string) int {
+	switch {
+	case len(b) <= len("</")+len(name):
+		return -1
+	case nameAt(b[2:], name):
+		return len("</") + len(name)
+	}
+	return 0
+}
+
 // scriptData reads the text of a script element from p[i:], through the
 // script data escaped and double escaped states that old pages rely on
 // ("<!-- <script> ... </script> -->" does not end the element), until its
-// end tag's name is complete or p ends. A live script that mentions the
-// loader's global gives the page up: it runs the loader already.
-func (s *Scanner) scriptData(p []byte, i, base int) (int, Result) {
+// end tag's name is complete or p ends. out hears of the text it read.
+func (t *tokenizer) scriptData(p []byte, i, base int, out *Scanner) (int, Result) {
 	start := i
-	i = s.scriptStates(p, i, base)
-	if s.live && s.mentionsLoader(p[start:i]) {
-		return i, GiveUp
-	}
-	return i, More
+	i = t.scriptStates(p, i, base)
+	return i, out.scriptText(p[start:i])
 }
 
-func (s *Scanner) scriptStates(p []byte, i, base int) int {
+func (t *tokenizer) scriptStates(p []byte, i, base int) int {
 	for i < len(p) {
 		c := p[i]
-		switch s.state {
+		switch t.state {
 		case scriptDataState:
-			// A '<' is text unless it starts "</script" or "<!--": when
-			// p holds enough bytes to tell, it is read here.
-			for {
-				j := indexByte(p[i:], '<')
-				if j < 0 {
-					return len(p)
-				}
-				if i += j; i+1 < len(p) && p[i+1] != '/' && p[i+1] != '!' {
-					i++ // starts neither an end tag nor an escape
-					continue
-				}
-				s.endTagAt = base + i
-				if n := endTagAt(p[i:], "script"); n > 0 {
-					s.beginEndTag("script")
-					return i + n
-				}
-				if len(p)-i <= len("</script") || string(p[i:i+4]) == "<!--" {
-					break
-				}
-				i++
+			j, n := t.textUntilEndTag(p, i, base, "script", true)
+			if n > 0 {
+				t.beginEndTag("script")
+				return j + n
 			}
-			s.state = scriptDataLessThanSignState
+			if j == len(p) {
+				return j
+			}
+			i = j
+			t.state = scriptDataLessThanSignState
 
 		case scriptDataLessThanSignState:
 			switch c {
 			case '/':
-				s.state = scriptDataEndTagOpenState
+				t.state = scriptDataEndTagOpenState
 			case '!':
-				s.state = scriptDataEscapeStartState
+				t.state = scriptDataEscapeStartState
 			default:
-				s.state = scriptDataState
+				t.state = scriptDataState
 				continue
 			}
 
 		case scriptDataEndTagOpenState:
 			if !isAlpha(c) {
-				s.state = scriptDataState
+				t.state = scriptDataState
 				continue
 			}
-			s.nameLen = 0
-			s.state = scriptDataEndTagNameState
+			t.nameLen = 0
+			t.state = scriptDataEndTagNameState
 			continue
 
 		case scriptDataEndTagNameState:
 			if isAlpha(c) {
-				s.appendName(c)
+				t.appendName(c)
 				break
 			}
-			if endsTagName(c) && s.nameIs("script") {
-				s.beginEndTag("script")
+			if endsTagName(c) && t.nameIs("script") {
+				t.beginEndTag("script")
 				return i
 			}
-			s.state = scriptDataState
+			t.state = scriptDataState
 			continue
 
 		case scriptDataEscapeStartState:
 			if c != '-' {
-				s.state = scriptDataState
+				t.state = scriptDataState
 				continue
 			}
-			s.state = scriptDataEscapeStartDashState
+			t.state = scriptDataEscapeStartDashState
 
 		case scriptDataEscapeStartDashState:
 			if c != '-' {
-				s.state = scriptDataState
+				t.state = scriptDataState
 				continue
 			}
-			s.state = scriptDataEscapedDashDashState
+			t.state = scriptDataEscapedDashDashState
 
 		case scriptDataEscapedState:
 			// A '<' followed by neither '/' nor a letter is text.
@@ -169,77 +186,82 @@ func (s *Scanner) scriptStates(p []byte, i, base int) int {
 				return i
 			}
 			if p[i] == '-' {
-				s.state = scriptDataEscapedDashState
+				t.state = scriptDataEscapedDashState
 				break
 			}
-			// A '<' is text unless it starts "</script" or "<script":
-			// when p holds enough bytes to tell, it is read here.
-			s.endTagAt = base + i
-			if n := endTagAt(p[i:], "script"); n > 0 {
-				s.beginEndTag("script")
-				return i + n
+			// "<script" escapes the script twice.
+			t.endTagAt = base + i
+			if i+1 < len(p) && p[i+1] != '/' {
+				if len(p)-i <= len("<script") || startTagAt(p[i:], "script") {
+					t.state = scriptDataEscapedLessThanSignState
+				}
+				break
 			}
-			if len(p)-i <= len("</script") || startTagAt(p[i:], "script") {
-				s.state = scriptDataEscapedLessThanSignState
+			switch n := endTagAt(p[i:], "script"); {
+			case n > 0:
+				t.beginEndTag("script")
+				return i + n
+			case n < 0:
+				t.state = scriptDataEscapedLessThanSignState
 			}
 
 		case scriptDataEscapedDashState, scriptDataEscapedDashDashState:
 			switch {
 			case c == '-':
-				s.state = scriptDataEscapedDashDashState
+				t.state = scriptDataEscapedDashDashState
 			case c == '<':
-				s.endTagAt = base + i
-				s.state = scriptDataEscapedLessThanSignState
-			case c == '>' && s.state == scriptDataEscapedDashDashState:
-				s.state = scriptDataState // "-->" ends the escape
+				t.endTagAt = base + i
+				t.state = scriptDataEscapedLessThanSignState
+			case c == '>' && t.state == scriptDataEscapedDashDashState:
+				t.state = scriptDataState // "-->" ends the escape
 			default:
-				s.state = scriptDataEscapedState
+				t.state = scriptDataEscapedState
 			}
 
 		case scriptDataEscapedLessThanSignState:
 			switch {
 			case c == '/':
-				s.state = scriptDataEscapedEndTagOpenState
+				t.state = scriptDataEscapedEndTagOpenState
 			case isAlpha(c):
-				s.nameLen = 0
-				s.state = scriptDataDoubleEscapeStartState
+				t.nameLen = 0
+				t.state = scriptDataDoubleEscapeStartState
 				continue
 			default:
-				s.state = scriptDataEscapedState
+				t.state = scriptDataEscapedState
 				continue
 			}
 
 		case scriptDataEscapedEndTagOpenState:
 			if !isAlpha(c) {
-				s.state = scriptDataEscapedState
+				t.state = scriptDataEscapedState
 				continue
 			}
-			s.nameLen = 0
-			s.state = scriptDataEscapedEndTagNameState
+			t.nameLen = 0
+			t.state = scriptDataEscapedEndTagNameState
 			continue
 
 		case scriptDataEscapedEndTagNameState:
 			if isAlpha(c) {
-				s.appendName(c)
+				t.appendName(c)
 				break
 			}
-			if endsTagName(c) && s.nameIs("script") {
-				s.beginEndTag("script")
+			if endsTagName(c) && t.nameIs("script") {
+				t.beginEndTag("script")
 				return i
 			}
-			s.state = scriptDataEscapedState
+			t.state = scriptDataEscapedState
 			continue
 
 		case scriptDataDoubleEscapeStartState:
 			switch {
 			case isAlpha(c):
-				s.appendName(c)
-			case endsTagName(c) && s.nameIs("script"):
-				s.state = scriptDataDoubleEscapedState // "<!-- <script>"
+				t.appendName(c)
+			case endsTagName(c) && t.nameIs("script"):
+				t.state = scriptDataDoubleEscapedState // "<!-- <script>"
 			case endsTagName(c):
-				s.state = scriptDataEscapedState
+				t.state = scriptDataEscapedState
 			default:
-				s.state = scriptDataEscapedState
+				t.state = scriptDataEscapedState
 				continue
 			}
 
@@ -251,45 +273,44 @@ func (s *Scanner) scriptStates(p []byte, i, base int) int {
 				return i
 			}
 			if p[i] == '-' {
-				s.state = scriptDataDoubleEscapedDashState
+				t.state = scriptDataDoubleEscapedDashState
 				break
 			}
-			// A '<' is text unless it starts "</script": when p holds
-			// enough bytes to tell, it is read here.
-			if len(p)-i <= len("</script") || endTagAt(p[i:], "script") > 0 {
-				s.state = scriptDataDoubleEscapedLessThanSignState
+			// Here "</script" ends the double escape, not the element.
+			if i+1 == len(p) || p[i+1] == '/' && endTagAt(p[i:], "script") != 0 {
+				t.state = scriptDataDoubleEscapedLessThanSignState
 			}
 
 		case scriptDataDoubleEscapedDashState, scriptDataDoubleEscapedDashDashState:
 			switch {
 			case c == '-':
-				s.state = scriptDataDoubleEscapedDashDashState
+				t.state = scriptDataDoubleEscapedDashDashState
 			case c == '<':
-				s.state = scriptDataDoubleEscapedLessThanSignState
-			case c == '>' && s.state == scriptDataDoubleEscapedDashDashState:
-				s.state = scriptDataState
+				t.state = scriptDataDoubleEscapedLessThanSignState
+			case c == '>' && t.state == scriptDataDoubleEscapedDashDashState:
+				t.state = scriptDataState
 			default:
-				s.state = scriptDataDoubleEscapedState
+				t.state = scriptDataDoubleEscapedState
 			}
 
 		case scriptDataDoubleEscapedLessThanSignState:
 			if c != '/' {
-				s.state = scriptDataDoubleEscapedState
+				t.state = scriptDataDoubleEscapedState
 				continue
 			}
-			s.nameLen = 0
-			s.state = scriptDataDoubleEscapeEndState
+			t.nameLen = 0
+			t.state = scriptDataDoubleEscapeEndState
 
 		case scriptDataDoubleEscapeEndState:
 			switch {
 			case isAlpha(c):
-				s.appendName(c)
-			case endsTagName(c) && s.nameIs("script"):
-				s.state = scriptDataEscapedState // back to singly escaped
+				t.appendName(c)
+			case endsTagName(c) && t.nameIs("script"):
+				t.state = scriptDataEscapedState // back to singly escaped
 			case endsTagName(c):
-				s.state = scriptDataDoubleEscapedState
+				t.state = scriptDataDoubleEscapedState
 			default:
-				s.state = scriptDataDoubleEscapedState
+				t.state = scriptDataDoubleEscapedState
 				continue
 			}
 
@@ -299,75 +320,6 @@ func (s *Scanner) scriptStates(p []byte, i, base int) int {
 		i++
 	}
 	return i
-}
-
-// mentionsLoader reports whether b, the next bytes of a live script,
-// completes loaderGlobal, matched across the pieces of the page. Each
-// place the global may start is compared at most once, so the check
-// stays linear in the script.
-func (s *Scanner) mentionsLoader(b []byte) bool {
-	if k := s.loader; k > 0 {
-		// The last piece ended inside a possible match: finish it first.
-		n := min(len(loaderGlobal)-k, len(b))
-		if string(b[:n]) == loaderGlobal[k:k+n] {
-			s.loader += n
-			return s.loader == len(loaderGlobal)
-		}
-		s.loader = 0
-	}
-	if containsLoader(b) {
-		return true
-	}
-	// b may end inside a match that the next piece completes: its last
-	// '$' among the final bytes, if what follows it starts the global.
-	tail := b[max(len(b)-len(loaderGlobal)+1, 0):]
-	if d := bytes.LastIndexByte(tail, '$'); d >= 0 && string(tail[d:]) == loaderGlobal[:len(tail)-d] {
-		s.loader = len(tail) - d
-	}
-	return false
-}
-
-var loaderGlobalBytes = []byte(loaderGlobal)
-
-// loaderAnchor is the offset of the byte containsLoader looks for first:
-// the global's 'F', far rarer in scripts than its '$', which jQuery-style
-// code has every few dozen bytes.
-const loaderAnchor = len("$product")
-
-// containsLoader reports whether b holds loaderGlobal. It is
-// bytes.Contains with another byte to look for first: bytes.Index looks
-// for the '$' with bytes.IndexByte and compares the global at each one,
-// a call and a comparison per '$'. Like bytes.Index, it hands the rest
-// to bytes.Index's vectorised search once false starts come thick, so a
-// script full of 'F' stays linear too.
-func containsLoader(b []byte) bool {
-	const n = len(loaderGlobal)
-	end := len(b) - (n - loaderAnchor) + 1 // past the last 'F' that leaves room for the rest
-	for i, fails := 0, 0; i+loaderAnchor < end; {
-		j := bytes.IndexByte(b[i+loaderAnchor:end], loaderGlobal[loaderAnchor])
-		if j < 0 {
-			return false
-		}
-		if i += j; string(b[i:i+n]) == loaderGlobal {
-			return true
-		}
-		i++
-		if fails++; fails > 4+i/16 {
-			return bytes.Contains(b[i:], loaderGlobalBytes)
-		}
-	}
-	return false
-}
-
-// endTagAt returns, for b starting with '<', the length of "</"+name at
-// its start when a byte that ends a tag name follows it in b, or 0: a
-// fast path for the end of raw text and script data, which otherwise goes
-// through the end tag states byte by byte.
-func endTagAt(b []byte, name string) int {
-	if len(b) <= len("</")+len(name) || b[1] != '/' || !nameAt(b[2:], name) {
-		return 0
-	}
-	return len("</") + len(name)
 }
 
 // startTagAt reports, for b starting with '<', whether "<"+name and a
@@ -391,9 +343,37 @@ func nameAt(b []byte, name string) bool {
 // beginEndTag starts reading the end tag of a raw text or script element
 // whose name has just been matched; the next byte is read in the tag name
 // state, which ends the name.
-func (s *Scanner) beginEndTag(name string) {
-	s.endTag = true
-	s.nameLen = copy(s.name[:], name)
-	s.tagStart = s.endTagAt
-	s.state = tagNameState
+func (t *tokenizer) beginEndTag(name string) {
+	t.endTag = true
+	t.nameLen = copy(t.name[:], name)
+	t.tagStart = t.endTagAt
+	t.state = tagNameState
+}
+
+// indexByte is bytes.IndexByte for content where c may come thick as
+// well as rare. Inlined, it tells a c right at the start without a call;
+// indexByteNear reads the next bytes itself, so that a page full of c
+// costs a short loop per c rather than a call of bytes.IndexByte, and a
+// page without it still costs one such call.
+func indexByte(b []byte, c byte) int {
+	if len(b) > 0 && b[0] == c {
+		return 0
+	}
+	return indexByteNear(b, c)
+}
+
+func indexByteNear(b []byte, c byte) int {
+	const near = 8
+	for k := 0; k < len(b) && k < near; k++ {
+		if b[k] == c {
+			return k
+		}
+	}
+	if len(b) <= near {
+		return -1
+	}
+	if j := bytes.IndexByte(b[near:], c); j >= 0 {
+		return near + j
+	}
+	return -1
 }

@@ -408,7 +408,7 @@ func quoteHop(head []byte) int {
 // each of those must be looked at, so where plain is an IndexByte skip
 // they cannot come near its speed. What they must not do is cost more
 // than a few times the slowest plain content, the scanner reading every
-// byte: go run ./internal/scantable prints both ratios.
+// byte: go -C bench run ./scantable prints both ratios.
 var stateFamilies = []struct {
 	state          string
 	prefix, suffix string
@@ -491,7 +491,7 @@ func BenchmarkScanStates(b *testing.B) {
 // BenchmarkScanStatesFloor is a floor under the "script" family's "<"
 // row: the standard library's vectorised search for "</", the two bytes
 // a '<' in script data needs to be looked at for, over the same page. It
-// reads 32 bytes at a time and decides nothing; go run ./internal/scantable
+// reads 32 bytes at a time and decides nothing; go -C bench run ./scantable
 // sets it beside the plain script baseline.
 func BenchmarkScanStatesFloor(b *testing.B) {
 	page := statePage("<!DOCTYPE html><html><head><script>", "<", "</script></head>", 64<<10)

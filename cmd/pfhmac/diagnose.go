@@ -47,16 +47,7 @@ func (c *checker) explain(w io.Writer, verr error) {
 	line := func(format string, args ...any) { fmt.Fprintf(&b, "- "+format+"\n", args...) }
 
 	malformed := errors.Is(verr, productfruits.ErrMalformedExpiration)
-	expTime, parsed := parseExpiration(c.exp)
-	// exact is the expiration to sign and send: as given when the product
-	// reads it, else the toJSON form of its instant; "" if none can be had.
-	exact := c.exp
-	if malformed {
-		exact = ""
-		if parsed {
-			exact = productfruits.FormatExpiration(expTime)
-		}
-	}
+	expTime, parsed, exact := c.expiration(malformed)
 
 	switch {
 	case malformed && exact != "":
@@ -229,6 +220,21 @@ func decodeHash(h string) (digest []byte, problem string) {
 		}
 	}
 	return nil, fmt.Sprintf("is not a base64 SHA-256 digest: it has %d characters, and a correct hash is 44 characters of standard base64 ending in '='", utf8.RuneCountInString(h))
+}
+
+// expiration reads c.exp: its instant, whether it has one, and the
+// expiration to sign and send (as given when the product reads it, else
+// the toJSON form of its instant; "" if none can be had).
+func (c *checker) expiration(malformed bool) (t time.Time, parsed bool, exact string) {
+	t, parsed = parseExpiration(c.exp)
+	exact = c.exp
+	if malformed {
+		exact = ""
+		if parsed {
+			exact = productfruits.FormatExpiration(t)
+		}
+	}
+	return t, parsed, exact
 }
 
 // parseExpiration parses an expiration in any form a backend might have

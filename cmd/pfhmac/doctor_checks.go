@@ -325,14 +325,7 @@ func (d *doctorRun) checkHash() {
 func slip(s *productfruits.Signer, mac macFunc, u productfruits.User, verr error, now time.Time) string {
 	c := &checker{signer: s, mac: mac, user: u.Username, hash: u.HMAC.Hash, exp: u.HMAC.Expiration, now: now}
 	malformed := errors.Is(verr, productfruits.ErrMalformedExpiration)
-	expTime, parsed := parseExpiration(c.exp)
-	exact := c.exp
-	if malformed {
-		exact = ""
-		if parsed {
-			exact = productfruits.FormatExpiration(expTime)
-		}
-	}
+	expTime, parsed, exact := c.expiration(malformed)
 	var parts []string
 	if malformed {
 		parts = append(parts, fmt.Sprintf("the expiration %q is not an ISO 8601 date-time the product reads", c.exp))

@@ -73,34 +73,6 @@ func sniffedHTML(first []byte) string {
 	return ct
 }
 
-// prescanAffected reports a "<meta" tag or a non-ASCII byte in window,
-// the bytes from the insertion point to the end of the browser's prescan
-// window: the snippet would move it out of the window, and so could change
-// the encoding the browser reads the page in.
-func prescanAffected(window []byte) bool {
-	for _, c := range window {
-		if c >= 0x80 {
-			return true
-		}
-	}
-	for i := 0; i+5 <= len(window); i++ {
-		if window[i] != '<' || !strings.EqualFold(string(window[i+1:i+5]), "meta") {
-			continue
-		}
-		if i+5 == len(window) {
-			return true // cut at the window's end: it may well be one
-		}
-		if c := window[i+5]; isHTMLSpace(c) || c == '/' {
-			return true
-		}
-	}
-	return false
-}
-
-func isHTMLSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
-}
-
 // hasCharset reports a charset parameter in a Content-Type value: a
 // "charset" (in any case) right before one of its '='.
 func hasCharset(ct string) bool {

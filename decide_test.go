@@ -73,25 +73,6 @@ func TestSniffedHTML(t *testing.T) {
 	}
 }
 
-// TestPrescanAffected: what the snippet must not push out of the
-// browser's prescan window.
-func TestPrescanAffected(t *testing.T) {
-	for window, want := range map[string]bool{
-		"":                         false,
-		"</head><body>":            false,
-		"<title>t</title>":         false,
-		"<meta charset=utf-8>":     true,
-		"<META\tcharset=utf-8>":    true,
-		"<meta/charset=utf-8>":     true,
-		"<meta":                    true, // cut at the window's end
-		"<metadata>":               false,
-		"<title>Žluťoučký</title>": true,
-		"</head><body>kůň":         true,
-	} {
-		assert.Equal(t, want, prescanAffected([]byte(window)), "%q", window)
-	}
-}
-
 func TestHasCharset(t *testing.T) {
 	for ct, want := range map[string]bool{
 		"text/html; charset=utf-8":         true,

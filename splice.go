@@ -37,7 +37,7 @@ func (w *injectWriter) insert(p []byte, final bool) (int, error) {
 			}
 			return len(p), nil
 		}
-		if prescanAffected(w.window(p, at, prescanLen-w.bufOff)) {
+		if htmlscan.PrescanAffected(w.window(p, at, prescanLen-w.bufOff)) {
 			// The snippet would push a <meta charset>, or the non-ASCII
 			// text a browser guesses the encoding from, out of the
 			// bytes it prescans: the page's encoding could change.

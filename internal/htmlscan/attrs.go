@@ -1,6 +1,9 @@
 package htmlscan
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+)
 
 // Attr returns the raw value of the attribute called name (lower case) of
 // the start tag at the start of tag, read as the tokenizer reads it: the
@@ -313,4 +316,28 @@ func lowerBytes(b []byte) []byte {
 		}
 	}
 	return b
+}
+
+// PrescanAffected reports a "<meta" tag or a non-ASCII byte in window,
+// the bytes from the insertion point to the end of the browser's prescan
+// window: the snippet would move it out of the window, and so could change
+// the encoding the browser reads the page in.
+func PrescanAffected(window []byte) bool {
+	for _, c := range window {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	for i := 0; i+5 <= len(window); i++ {
+		if window[i] != '<' || !strings.EqualFold(string(window[i+1:i+5]), "meta") {
+			continue
+		}
+		if i+5 == len(window) {
+			return true // cut at the window's end: it may well be one
+		}
+		if c := window[i+5]; isSpace(c) || c == '/' {
+			return true
+		}
+	}
+	return false
 }

@@ -11,7 +11,7 @@ func (t *tokenizer) rawText(p []byte, i, base int) int {
 		c := p[i]
 		switch t.state {
 		case rawTextState:
-			j, n := t.textUntilEndTag(p, i, base, t.rawEnd, false)
+			j, n := t.textUntilEndTag(p, i)
 			if n > 0 {
 				t.beginEndTag(t.rawEnd)
 				return j + n
@@ -58,12 +58,16 @@ func (t *tokenizer) rawText(p []byte, i, base int) int {
 	return i
 }
 
-// textUntilEndTag reads raw text or script data from p[i:], where a '<'
-// is text unless it starts the end tag called name (or, with escapes,
-// "<!--"): it returns the index of the first '<' that does, and the
+// textUntilEndTag reads raw text (in the raw text state) or script data
+// (in the script data state) from p[i:], the whole piece Scan was given,
+// where a '<' is text unless it starts the element's end tag (or, in
+// script data, "<!--"): it returns the index of the first '<' that does, and the
 // length of "</"+name when it is the end tag; the index of one that p ends
 // too soon to tell, and 0; or len(p).
-func (t *tokenizer) textUntilEndTag(p []byte, i, base int, name string, escapes bool) (int, int) {
+func (t *tokenizer) textUntilEndTag(p []byte, i int) (int, int) {
+	// Only p and i are carried round the loop: the rest is read from t
+	// when a '<' needs it, so that few values are reloaded after each
+	// call of indexByteNear.
 	for {
 		j := indexByte(p[i:], '<')
 		if j < 0 {
@@ -71,18 +75,22 @@ func (t *tokenizer) textUntilEndTag(p []byte, i, base int, name string, escapes 
 		}
 		i += j
 		if i+1 < len(p) && p[i+1] != '/' {
-			if p[i+1] == '!' && escapes && (len(p)-i < len("<!--") || string(p[i:i+4]) == "<!--") {
+			if p[i+1] == '!' && t.state == scriptDataState && (len(p)-i < len("<!--") || string(p[i:i+4]) == "<!--") {
 				return i, 0
 			}
 			i++
 			continue
 		}
+		name := t.rawEnd
+		if t.state == scriptDataState {
+			name = "script"
+		}
 		switch n := endTagAt(p[i:], name); {
 		case n > 0:
-			t.endTagAt = base + i
+			t.endTagAt = t.off - len(p) + i
 			return i, n
 		case n < 0:
-			t.endTagAt = base + i
+			t.endTagAt = t.off - len(p) + i
 			return i, 0
 		}
 		i++
@@ -118,7 +126,7 @@ func (t *tokenizer) scriptStates(p []byte, i, base int) int {
 		c := p[i]
 		switch t.state {
 		case scriptDataState:
-			j, n := t.textUntilEndTag(p, i, base, "script", true)
+			j, n := t.textUntilEndTag(p, i)
 			if n > 0 {
 				t.beginEndTag("script")
 				return j + n

@@ -69,11 +69,17 @@ func (t *tokenizer) textUntilEndTag(p []byte, i int) (int, int) {
 	// when a '<' needs it, so that few values are reloaded after each
 	// call of indexByteNear.
 	for {
-		j := indexByte(p[i:], '<')
-		if j < 0 {
-			return len(p), 0
+		// indexByte, by index: a '<' right at i costs no slicing.
+		if i == len(p) {
+			return i, 0
 		}
-		i += j
+		if p[i] != '<' {
+			j := indexByteNear(p[i:], '<')
+			if j < 0 {
+				return len(p), 0
+			}
+			i += j
+		}
 		if i+1 < len(p) && p[i+1] != '/' {
 			if p[i+1] == '!' && t.state == scriptDataState && (len(p)-i < len("<!--") || string(p[i:i+4]) == "<!--") {
 				return i, 0

@@ -27,6 +27,8 @@ func (t *tokenizer) markupDeclaration(p []byte, i int, out *Scanner) (int, Resul
 						return i + 1, r
 					}
 					return t.comment(p, i+2), More
+				case c == '-' && i+1 < len(p):
+					goto bogus // "<!-x"
 				case c == '-':
 					t.keyword = "--"
 				case t.announce && lower(c) == 'd':
@@ -59,7 +61,12 @@ func (t *tokenizer) markupDeclaration(p []byte, i int, out *Scanner) (int, Resul
 			if r := t.begin(bogusComment, out); r != More {
 				return i, r
 			}
-			continue
+			// Reconsumed in the bogus comment state, read here.
+			if j := indexByte(p[i:], '>'); j >= 0 {
+				t.state = dataState
+				return i + j + 1, More
+			}
+			return len(p), More
 
 		case commentStartState, commentStartDashState, commentState,
 			commentEndDashState, commentEndState, commentEndBangState:

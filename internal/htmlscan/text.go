@@ -279,54 +279,11 @@ func (t *tokenizer) scriptStates(p []byte, i, base int) int {
 				continue
 			}
 
-		case scriptDataDoubleEscapedState:
-			for i < len(p) && p[i] != '-' && p[i] != '<' {
-				i++
-			}
-			if i == len(p) {
-				return i
-			}
-			if p[i] == '-' {
-				t.state = scriptDataDoubleEscapedDashState
-				break
-			}
-			// Here "</script" ends the double escape, not the element.
-			if i+1 == len(p) || p[i+1] == '/' && endTagAt(p[i:], "script") != 0 {
-				t.state = scriptDataDoubleEscapedLessThanSignState
-			}
-
-		case scriptDataDoubleEscapedDashState, scriptDataDoubleEscapedDashDashState:
-			switch {
-			case c == '-':
-				t.state = scriptDataDoubleEscapedDashDashState
-			case c == '<':
-				t.state = scriptDataDoubleEscapedLessThanSignState
-			case c == '>' && t.state == scriptDataDoubleEscapedDashDashState:
-				t.state = scriptDataState
-			default:
-				t.state = scriptDataDoubleEscapedState
-			}
-
-		case scriptDataDoubleEscapedLessThanSignState:
-			if c != '/' {
-				t.state = scriptDataDoubleEscapedState
-				continue
-			}
-			t.nameLen = 0
-			t.state = scriptDataDoubleEscapeEndState
-
-		case scriptDataDoubleEscapeEndState:
-			switch {
-			case isAlpha(c):
-				t.appendName(c)
-			case endsTagName(c) && t.nameIs("script"):
-				t.state = scriptDataEscapedState // back to singly escaped
-			case endsTagName(c):
-				t.state = scriptDataDoubleEscapedState
-			default:
-				t.state = scriptDataDoubleEscapedState
-				continue
-			}
+		case scriptDataDoubleEscapedState, scriptDataDoubleEscapedDashState,
+			scriptDataDoubleEscapedDashDashState,
+			scriptDataDoubleEscapedLessThanSignState, scriptDataDoubleEscapeEndState:
+			i = t.doubleEscaped(p, i)
+			continue
 
 		default:
 			return i
@@ -352,6 +309,110 @@ func nameAt(b []byte, name string) bool {
 		}
 	}
 	return nameStop[b[len(name)]]
+}
+
+// doubleEscaped runs the script data double escaped states from p[i:]
+// until they go back to the escaped or the plain script data state, or p
+// ends, and returns where it stopped. The states are labels, as the tag
+// and comment states are; t.state is written where it stops.
+func (t *tokenizer) doubleEscaped(p []byte, i int) int {
+	switch t.state {
+	case scriptDataDoubleEscapedDashState:
+		goto dash
+	case scriptDataDoubleEscapedDashDashState:
+		goto dashDash
+	case scriptDataDoubleEscapedLessThanSignState:
+		goto lessThanSign
+	case scriptDataDoubleEscapeEndState:
+		goto end
+	}
+
+text:
+	for _, c := range p[i:] {
+		if c == '-' || c == '<' {
+			break
+		}
+		i++
+	}
+	if i == len(p) {
+		t.state = scriptDataDoubleEscapedState
+		return i
+	}
+	if p[i] == '-' {
+		i++
+		goto dash
+	}
+	// Here "</script" ends the double escape, not the element.
+	if i+1 == len(p) || p[i+1] == '/' && endTagAt(p[i:], "script") != 0 {
+		i++
+		goto lessThanSign
+	}
+	i++
+	goto text
+
+dash:
+	if i == len(p) {
+		t.state = scriptDataDoubleEscapedDashState
+		return i
+	}
+	switch p[i] {
+	case '-':
+		i++
+		goto dashDash
+	case '<':
+		i++
+		goto lessThanSign
+	}
+	i++
+	goto text
+
+dashDash:
+	for i < len(p) && p[i] == '-' {
+		i++
+	}
+	if i == len(p) {
+		t.state = scriptDataDoubleEscapedDashDashState
+		return i
+	}
+	switch p[i] {
+	case '<':
+		i++
+		goto lessThanSign
+	case '>':
+		t.state = scriptDataState
+		return i + 1
+	}
+	i++
+	goto text
+
+lessThanSign:
+	if i == len(p) {
+		t.state = scriptDataDoubleEscapedLessThanSignState
+		return i
+	}
+	if p[i] != '/' {
+		goto text
+	}
+	t.nameLen = 0
+	i++
+
+end:
+	for ; i < len(p) && isAlpha(p[i]); i++ {
+		t.appendName(p[i])
+	}
+	if i == len(p) {
+		t.state = scriptDataDoubleEscapeEndState
+		return i
+	}
+	if !endsTagName(p[i]) {
+		goto text
+	}
+	if t.nameIs("script") {
+		t.state = scriptDataEscapedState // back to singly escaped
+		return i + 1
+	}
+	i++
+	goto text
 }
 
 // beginEndTag starts reading the end tag of a raw text or script element

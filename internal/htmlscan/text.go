@@ -1,6 +1,9 @@
 package htmlscan
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // rawText reads the text of a RAWTEXT or RCDATA element (style, title,
 // textarea, ...) from p[i:] until its end tag's name is complete or p
@@ -311,6 +314,14 @@ func nameAt(b []byte, name string) bool {
 	return nameStop[b[len(name)]]
 }
 
+// hasDashOrLess reports whether any of the eight bytes in x is '-' or
+// '<' (the classic test for a zero byte, on x xor each of them).
+func hasDashOrLess(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	d, l := x^(ones*'-'), x^(ones*'<')
+	return ((d-ones)&^d|(l-ones)&^l)&highs != 0
+}
+
 // doubleEscaped runs the script data double escaped states from p[i:]
 // until they go back to the escaped or the plain script data state, or p
 // ends, and returns where it stopped. The states are labels, as the tag
@@ -328,11 +339,36 @@ func (t *tokenizer) doubleEscaped(p []byte, i int) int {
 	}
 
 text:
-	for _, c := range p[i:] {
-		if c == '-' || c == '<' {
-			break
+	if i < len(p) && p[i] == '-' {
+		i++ // as indexByte does, a '-' right here costs no loop
+		goto dash
+	}
+	{
+		// Here "</script" ends the double escape, not the element; any
+		// other '<' is text. Indexed from 0 and unsigned, the loop
+		// needs no bounds check.
+		q, k := p[i:], uint(0)
+		for {
+			// Byte by byte for the next eight bytes; past them, eight
+			// at a time while none is '-' or '<'.
+			for {
+				m := min(k+8, uint(len(q)))
+				for k < m && q[k] != '-' && q[k] != '<' {
+					k++
+				}
+				if k < m || m == uint(len(q)) {
+					break
+				}
+				for k+8 <= uint(len(q)) && !hasDashOrLess(binary.LittleEndian.Uint64(q[k:])) {
+					k += 8
+				}
+			}
+			if k >= uint(len(q)) || q[k] == '-' || k+1 == uint(len(q)) || q[k+1] == '/' && endTagAt(q[k:], "script") != 0 {
+				break
+			}
+			k++
 		}
-		i++
+		i += int(k)
 	}
 	if i == len(p) {
 		t.state = scriptDataDoubleEscapedState
@@ -342,13 +378,8 @@ text:
 		i++
 		goto dash
 	}
-	// Here "</script" ends the double escape, not the element.
-	if i+1 == len(p) || p[i+1] == '/' && endTagAt(p[i:], "script") != 0 {
-		i++
-		goto lessThanSign
-	}
 	i++
-	goto text
+	goto lessThanSign
 
 dash:
 	if i == len(p) {

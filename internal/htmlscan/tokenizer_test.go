@@ -1,6 +1,7 @@
 package htmlscan
 
 import (
+	"encoding/binary"
 	"strings"
 	"testing"
 
@@ -142,5 +143,23 @@ func TestTokenizerAttributes(t *testing.T) {
 			}
 			assert.Equal(t, tt.valueOn, s.tok.valueOn)
 		})
+	}
+}
+
+// TestHasDashOrLess: the word test of the double escaped text loop finds
+// '-' and '<' in every position and nothing else.
+func TestHasDashOrLess(t *testing.T) {
+	for _, bg := range []byte{'a', 0, 0x80, 0xff, ',', '.', ';', '='} {
+		for pos := 0; pos < 8; pos++ {
+			for c := 0; c < 256; c++ {
+				var b [8]byte
+				for k := range b {
+					b[k] = bg
+				}
+				b[pos] = byte(c)
+				want := c == '-' || c == '<'
+				assert.Equal(t, want, hasDashOrLess(binary.LittleEndian.Uint64(b[:])), "byte %#x at %d among %#x", c, pos, bg)
+			}
+		}
 	}
 }

@@ -19,6 +19,16 @@ func (t *tokenizer) markupDeclaration(p []byte, i int, out *Scanner) (int, Resul
 			// same '>' as the bogus comment it is read as.
 			if t.matched == 0 {
 				switch {
+				case c == '-' && i+1 < len(p) && p[i+1] == '-':
+					// The whole look-ahead at once: straight into the
+					// comment.
+					t.state = commentStartState
+					if r := t.begin(comment, out); r != More {
+						return i + 1, r
+					}
+					return t.comment(p, i+2), More
+				case c == '-' && i+1 < len(p):
+					goto bogus // "<!-x"
 				case c == '-':
 					t.keyword = "--"
 				case t.announce && lower(c) == 'd':
@@ -51,91 +61,17 @@ func (t *tokenizer) markupDeclaration(p []byte, i int, out *Scanner) (int, Resul
 			if r := t.begin(bogusComment, out); r != More {
 				return i, r
 			}
-			continue
-
-		case commentStartState:
-			switch c {
-			case '-':
-				t.state = commentStartDashState
-			case '>':
-				if t.xml {
-					t.state = commentState // XML ends comments at "-->" only
-					break
-				}
-				t.state = dataState // abrupt closing of an empty comment: <!-->
-				return i + 1, More
-			default:
-				t.state = commentState
-				continue
-			}
-
-		case commentStartDashState:
-			switch c {
-			case '-':
-				t.state = commentEndState
-			case '>':
-				if t.xml {
-					t.state = commentState
-					break
-				}
-				t.state = dataState // abrupt closing: <!--->
-				return i + 1, More
-			default:
-				t.state = commentState
-				continue
-			}
-
-		case commentState:
-			// The comment less-than sign states ("<!--" inside a comment)
-			// lead to the same end states as plain dashes: nothing but "--"
-			// can start the end of a comment, and a lone '-' is text.
-			for {
-				j := indexByte(p[i:], '-')
-				if j < 0 {
-					return len(p), More
-				}
-				if i += j; i+1 == len(p) || p[i+1] == '-' {
-					break
-				}
-				i++
-			}
-			t.state = commentEndDashState
-
-		case commentEndDashState:
-			if c != '-' {
-				t.state = commentState
-				continue
-			}
-			t.state = commentEndState
-
-		case commentEndState:
-			switch c {
-			case '>':
+			// Reconsumed in the bogus comment state, read here.
+			if j := indexByte(p[i:], '>'); j >= 0 {
 				t.state = dataState
-				return i + 1, More
-			case '!':
-				t.state = commentEndBangState
-			case '-':
-			default:
-				t.state = commentState
-				continue
+				return i + j + 1, More
 			}
+			return len(p), More
 
-		case commentEndBangState:
-			switch c {
-			case '-':
-				t.state = commentEndDashState
-			case '>':
-				if t.xml {
-					t.state = commentState
-					break
-				}
-				t.state = dataState // "--!>" ends a comment too
-				return i + 1, More
-			default:
-				t.state = commentState
-				continue
-			}
+		case commentStartState, commentStartDashState, commentState,
+			commentEndDashState, commentEndState, commentEndBangState:
+			// The comment runs to its end or to the end of p.
+			return t.comment(p, i), More
 
 		case bogusCommentState, doctypeState:
 			j := indexByte(p[i:], '>')
@@ -202,4 +138,129 @@ func (t *tokenizer) markupDeclaration(p []byte, i int, out *Scanner) (int, Resul
 		i++
 	}
 	return i, More
+}
+
+// comment runs the comment states from p[i:] until the comment ends (the
+// data state) or p ends, and returns where it stopped. The states are
+// labels, so that a byte moves from one to the next without going
+// through the state in t; t.state is written where it stops.
+func (t *tokenizer) comment(p []byte, i int) int {
+	switch t.state {
+	case commentStartState:
+		goto start
+	case commentStartDashState:
+		goto startDash
+	case commentEndDashState:
+		goto endDash
+	case commentEndState:
+		goto end
+	case commentEndBangState:
+		goto endBang
+	}
+	goto text
+
+start:
+	if i == len(p) {
+		t.state = commentStartState
+		return i
+	}
+	switch p[i] {
+	case '-':
+		i++
+		goto startDash
+	case '>':
+		if t.xml {
+			i++ // XML ends comments at "-->" only
+			goto text
+		}
+		t.state = dataState // abrupt closing of an empty comment: <!-->
+		return i + 1
+	}
+	goto text
+
+startDash:
+	if i == len(p) {
+		t.state = commentStartDashState
+		return i
+	}
+	switch p[i] {
+	case '-':
+		i++
+		goto end
+	case '>':
+		if t.xml {
+			i++
+			goto text
+		}
+		t.state = dataState // abrupt closing: <!--->
+		return i + 1
+	}
+	goto text
+
+text:
+	// The comment less-than sign states ("<!--" inside a comment) lead
+	// to the same end states as plain dashes: nothing but "--" can start
+	// the end of a comment, and a lone '-' is text.
+	for {
+		j := indexByte(p[i:], '-')
+		if j < 0 {
+			t.state = commentState
+			return len(p)
+		}
+		if i += j + 1; i == len(p) {
+			t.state = commentEndDashState
+			return i
+		}
+		if p[i] == '-' {
+			i++
+			goto end
+		}
+	}
+
+endDash:
+	if i == len(p) {
+		t.state = commentEndDashState
+		return i
+	}
+	if p[i] != '-' {
+		goto text
+	}
+	i++
+
+end:
+	for i < len(p) && p[i] == '-' {
+		i++ // "---": the last two may still end the comment
+	}
+	if i == len(p) {
+		t.state = commentEndState
+		return i
+	}
+	switch p[i] {
+	case '>':
+		t.state = dataState
+		return i + 1
+	case '!':
+		i++
+		goto endBang
+	}
+	goto text
+
+endBang:
+	if i == len(p) {
+		t.state = commentEndBangState
+		return i
+	}
+	switch p[i] {
+	case '-':
+		i++
+		goto endDash
+	case '>':
+		if t.xml {
+			i++
+			goto text
+		}
+		t.state = dataState // "--!>" ends a comment too
+		return i + 1
+	}
+	goto text
 }

@@ -1,6 +1,9 @@
 package htmlscan
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // rawText reads the text of a RAWTEXT or RCDATA element (style, title,
 // textarea, ...) from p[i:] until its end tag's name is complete or p
@@ -11,7 +14,7 @@ func (t *tokenizer) rawText(p []byte, i, base int) int {
 		c := p[i]
 		switch t.state {
 		case rawTextState:
-			j, n := t.textUntilEndTag(p, i, base, t.rawEnd, false)
+			j, n := t.textUntilEndTag(p, i)
 			if n > 0 {
 				t.beginEndTag(t.rawEnd)
 				return j + n
@@ -58,31 +61,45 @@ func (t *tokenizer) rawText(p []byte, i, base int) int {
 	return i
 }
 
-// textUntilEndTag reads raw text or script data from p[i:], where a '<'
-// is text unless it starts the end tag called name (or, with escapes,
-// "<!--"): it returns the index of the first '<' that does, and the
+// textUntilEndTag reads raw text (in the raw text state) or script data
+// (in the script data state) from p[i:], the whole piece Scan was given,
+// where a '<' is text unless it starts the element's end tag (or, in
+// script data, "<!--"): it returns the index of the first '<' that does, and the
 // length of "</"+name when it is the end tag; the index of one that p ends
 // too soon to tell, and 0; or len(p).
-func (t *tokenizer) textUntilEndTag(p []byte, i, base int, name string, escapes bool) (int, int) {
+func (t *tokenizer) textUntilEndTag(p []byte, i int) (int, int) {
+	// Only p and i are carried round the loop: the rest is read from t
+	// when a '<' needs it, so that few values are reloaded after each
+	// call of indexByteNear.
 	for {
-		j := indexByte(p[i:], '<')
-		if j < 0 {
-			return len(p), 0
+		// indexByte, by index: a '<' right at i costs no slicing.
+		if i == len(p) {
+			return i, 0
 		}
-		i += j
+		if p[i] != '<' {
+			j := indexByteNear(p[i:], '<')
+			if j < 0 {
+				return len(p), 0
+			}
+			i += j
+		}
 		if i+1 < len(p) && p[i+1] != '/' {
-			if p[i+1] == '!' && escapes && (len(p)-i < len("<!--") || string(p[i:i+4]) == "<!--") {
+			if p[i+1] == '!' && t.state == scriptDataState && (len(p)-i < len("<!--") || string(p[i:i+4]) == "<!--") {
 				return i, 0
 			}
 			i++
 			continue
 		}
+		name := t.rawEnd
+		if t.state == scriptDataState {
+			name = "script"
+		}
 		switch n := endTagAt(p[i:], name); {
 		case n > 0:
-			t.endTagAt = base + i
+			t.endTagAt = t.off - len(p) + i
 			return i, n
 		case n < 0:
-			t.endTagAt = base + i
+			t.endTagAt = t.off - len(p) + i
 			return i, 0
 		}
 		i++
@@ -118,7 +135,7 @@ func (t *tokenizer) scriptStates(p []byte, i, base int) int {
 		c := p[i]
 		switch t.state {
 		case scriptDataState:
-			j, n := t.textUntilEndTag(p, i, base, "script", true)
+			j, n := t.textUntilEndTag(p, i)
 			if n > 0 {
 				t.beginEndTag("script")
 				return j + n
@@ -265,54 +282,11 @@ func (t *tokenizer) scriptStates(p []byte, i, base int) int {
 				continue
 			}
 
-		case scriptDataDoubleEscapedState:
-			for i < len(p) && p[i] != '-' && p[i] != '<' {
-				i++
-			}
-			if i == len(p) {
-				return i
-			}
-			if p[i] == '-' {
-				t.state = scriptDataDoubleEscapedDashState
-				break
-			}
-			// Here "</script" ends the double escape, not the element.
-			if i+1 == len(p) || p[i+1] == '/' && endTagAt(p[i:], "script") != 0 {
-				t.state = scriptDataDoubleEscapedLessThanSignState
-			}
-
-		case scriptDataDoubleEscapedDashState, scriptDataDoubleEscapedDashDashState:
-			switch {
-			case c == '-':
-				t.state = scriptDataDoubleEscapedDashDashState
-			case c == '<':
-				t.state = scriptDataDoubleEscapedLessThanSignState
-			case c == '>' && t.state == scriptDataDoubleEscapedDashDashState:
-				t.state = scriptDataState
-			default:
-				t.state = scriptDataDoubleEscapedState
-			}
-
-		case scriptDataDoubleEscapedLessThanSignState:
-			if c != '/' {
-				t.state = scriptDataDoubleEscapedState
-				continue
-			}
-			t.nameLen = 0
-			t.state = scriptDataDoubleEscapeEndState
-
-		case scriptDataDoubleEscapeEndState:
-			switch {
-			case isAlpha(c):
-				t.appendName(c)
-			case endsTagName(c) && t.nameIs("script"):
-				t.state = scriptDataEscapedState // back to singly escaped
-			case endsTagName(c):
-				t.state = scriptDataDoubleEscapedState
-			default:
-				t.state = scriptDataDoubleEscapedState
-				continue
-			}
+		case scriptDataDoubleEscapedState, scriptDataDoubleEscapedDashState,
+			scriptDataDoubleEscapedDashDashState,
+			scriptDataDoubleEscapedLessThanSignState, scriptDataDoubleEscapeEndState:
+			i = t.doubleEscaped(p, i)
+			continue
 
 		default:
 			return i
@@ -338,6 +312,138 @@ func nameAt(b []byte, name string) bool {
 		}
 	}
 	return nameStop[b[len(name)]]
+}
+
+// hasDashOrLess reports whether any of the eight bytes in x is '-' or
+// '<' (the classic test for a zero byte, on x xor each of them).
+func hasDashOrLess(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	d, l := x^(ones*'-'), x^(ones*'<')
+	return ((d-ones)&^d|(l-ones)&^l)&highs != 0
+}
+
+// doubleEscaped runs the script data double escaped states from p[i:]
+// until they go back to the escaped or the plain script data state, or p
+// ends, and returns where it stopped. The states are labels, as the tag
+// and comment states are; t.state is written where it stops.
+func (t *tokenizer) doubleEscaped(p []byte, i int) int {
+	switch t.state {
+	case scriptDataDoubleEscapedDashState:
+		goto dash
+	case scriptDataDoubleEscapedDashDashState:
+		goto dashDash
+	case scriptDataDoubleEscapedLessThanSignState:
+		goto lessThanSign
+	case scriptDataDoubleEscapeEndState:
+		goto end
+	}
+
+text:
+	if i < len(p) && p[i] == '-' {
+		i++ // as indexByte does, a '-' right here costs no loop
+		goto dash
+	}
+	{
+		// Here "</script" ends the double escape, not the element; any
+		// other '<' is text. Indexed from 0 and unsigned, the loop
+		// needs no bounds check.
+		q, k := p[i:], uint(0)
+		for {
+			// Byte by byte for the next eight bytes; past them, eight
+			// at a time while none is '-' or '<'.
+			for {
+				m := min(k+8, uint(len(q)))
+				for k < m && q[k] != '-' && q[k] != '<' {
+					k++
+				}
+				if k < m || m == uint(len(q)) {
+					break
+				}
+				for k+8 <= uint(len(q)) && !hasDashOrLess(binary.LittleEndian.Uint64(q[k:])) {
+					k += 8
+				}
+			}
+			if k >= uint(len(q)) || q[k] == '-' || k+1 == uint(len(q)) || q[k+1] == '/' && endTagAt(q[k:], "script") != 0 {
+				break
+			}
+			k++
+		}
+		i += int(k)
+	}
+	if i == len(p) {
+		t.state = scriptDataDoubleEscapedState
+		return i
+	}
+	if p[i] == '-' {
+		i++
+		goto dash
+	}
+	i++
+	goto lessThanSign
+
+dash:
+	if i == len(p) {
+		t.state = scriptDataDoubleEscapedDashState
+		return i
+	}
+	switch p[i] {
+	case '-':
+		i++
+		goto dashDash
+	case '<':
+		i++
+		goto lessThanSign
+	}
+	i++
+	goto text
+
+dashDash:
+	for i < len(p) && p[i] == '-' {
+		i++
+	}
+	if i == len(p) {
+		t.state = scriptDataDoubleEscapedDashDashState
+		return i
+	}
+	switch p[i] {
+	case '<':
+		i++
+		goto lessThanSign
+	case '>':
+		t.state = scriptDataState
+		return i + 1
+	}
+	i++
+	goto text
+
+lessThanSign:
+	if i == len(p) {
+		t.state = scriptDataDoubleEscapedLessThanSignState
+		return i
+	}
+	if p[i] != '/' {
+		goto text
+	}
+	t.nameLen = 0
+	i++
+
+end:
+	for ; i < len(p) && isAlpha(p[i]); i++ {
+		t.appendName(p[i])
+	}
+	if i == len(p) {
+		t.state = scriptDataDoubleEscapeEndState
+		return i
+	}
+	if !endsTagName(p[i]) {
+		goto text
+	}
+	if t.nameIs("script") {
+		t.state = scriptDataEscapedState // back to singly escaped
+		return i + 1
+	}
+	i++
+	goto text
 }
 
 // beginEndTag starts reading the end tag of a raw text or script element

@@ -213,7 +213,8 @@ func (t *tokenizer) tags(p []byte, i, base int, out *Scanner) (int, Result) {
 
 data:
 	if t.textMatters {
-		for i < len(p) && isSpace(p[i]) {
+		// Compared unsigned, i needs no bounds check.
+		for uint(i) < uint(len(p)) && isSpace(p[i]) {
 			i++
 		}
 	} else if j := indexByte(p[i:], '<'); j >= 0 {

@@ -1,6 +1,7 @@
 package htmlscan
 
 import (
+	"encoding/binary"
 	"strings"
 	"testing"
 
@@ -62,12 +63,13 @@ func TestTextUntilEndTag(t *testing.T) {
 		{"a <!x </script>", true, 6, len("</script")},
 		{"a <!-", true, 2, 0},
 	} {
-		name := "style"
-		if tt.escapes {
-			name = "script"
-		}
 		var tok tokenizer
-		at, n := tok.textUntilEndTag([]byte(tt.text), 0, 100, name, tt.escapes)
+		tok.readRawText("style")
+		if tt.escapes {
+			tok.readScriptData()
+		}
+		tok.off = 100 + len(tt.text) // Scan counts the piece in first
+		at, n := tok.textUntilEndTag([]byte(tt.text), 0)
 		assert.Equal(t, tt.at, at, "%q", tt.text)
 		assert.Equal(t, tt.n, n, "%q", tt.text)
 		if at < len(tt.text) && !strings.HasPrefix(tt.text[at:], "<!") {
@@ -141,5 +143,23 @@ func TestTokenizerAttributes(t *testing.T) {
 			}
 			assert.Equal(t, tt.valueOn, s.tok.valueOn)
 		})
+	}
+}
+
+// TestHasDashOrLess: the word test of the double escaped text loop finds
+// '-' and '<' in every position and nothing else.
+func TestHasDashOrLess(t *testing.T) {
+	for _, bg := range []byte{'a', 0, 0x80, 0xff, ',', '.', ';', '='} {
+		for pos := 0; pos < 8; pos++ {
+			for c := 0; c < 256; c++ {
+				var b [8]byte
+				for k := range b {
+					b[k] = bg
+				}
+				b[pos] = byte(c)
+				want := c == '-' || c == '<'
+				assert.Equal(t, want, hasDashOrLess(binary.LittleEndian.Uint64(b[:])), "byte %#x at %d among %#x", c, pos, bg)
+			}
+		}
 	}
 }

@@ -112,7 +112,7 @@ func TestPolicyThatBlocksWarnsOnce(t *testing.T) {
 func TestTrustedTypesTemplate(t *testing.T) {
 	m := newTestMiddleware(t, func(c *Config) { c.Inject = true })
 	body := servePolicyPage(t, m, "script-src 'nonce-tt'; require-trusted-types-for 'script'; trusted-types app", "")
-	assert.Contains(t, body, `<template data-productfruits="loader"><script async="" src="`+DefaultScriptURL+`" nonce="tt" data-productfruits=""></script></template></head>`)
+	assert.Contains(t, body, `<template data-productfruits="loader"><script async="" src="`+DefaultScriptURL+`" nonce="tt" data-productfruits=""></script></template><script src="/productfruits/identity/lifecycle.`, "the template goes before the runtime, which runs as soon as it is parsed")
 	body = servePolicyPage(t, m, "", `<meta http-equiv="Content-Security-Policy" content="require-trusted-types-for 'script'">`)
 	assert.Contains(t, body, `<template data-productfruits="loader">`, "a <meta> policy asks for it too")
 	body = servePolicyPage(t, m, "script-src 'nonce-tt'", "")

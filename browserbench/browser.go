@@ -147,6 +147,7 @@ func (t *tab) warnings() []string {
 type measured struct {
 	Ready        float64 `json:"ready"`
 	LoaderStart  float64 `json:"loaderStart"`   // the loader's Resource Timing startTime
+	Paint        float64 `json:"paint"`         // first-contentful-paint (a document's first visit only)
 	LoaderEntry  int     `json:"loaderEntries"` // Resource Timing entries for the loader
 	LoaderBytes  float64 `json:"loaderTransfer"`
 	RuntimeStart float64 `json:"runtimeStart"`
@@ -167,7 +168,8 @@ func (t *tab) collect(loader string) (measured, error) {
   var b = window.__bench, s = window.__standin || {};
   var l = performance.getEntriesByType('resource').filter(function (e) { return e.name === ` + quoteJS(loader) + `; });
   var rt = performance.getEntriesByType('resource').filter(function (e) { return /lifecycle\.[0-9a-f]+\.js/.test(e.name); });
-  return JSON.stringify({ ready: b.readyAt - b.t0, loaderStart: l.length ? l[0].startTime - b.t0 : -1, loaderEntries: l.length,
+  var p = performance.getEntriesByName('first-contentful-paint');
+  return JSON.stringify({ ready: b.readyAt - b.t0, paint: p.length ? p[0].startTime : -1, loaderStart: l.length ? l[0].startTime - b.t0 : -1, loaderEntries: l.length,
     loaderTransfer: l.length ? l[0].transferSize : -1, runtimeStart: rt.length ? rt[0].startTime - b.t0 : -1,
     inits: s.inits || 0, verified: s.verified || 0, loads: s.loads || 0, readies: b.readies });
 })()`

@@ -289,15 +289,16 @@
     var old = d.head ? d.head.getElementsByTagName('script') : [];
     for (var i = old.length - 1; i >= 0; i--) if (old[i].dataset.productfruits === 'anonymous') old[i].parentNode.removeChild(old[i]);
     if (cur && cur.username === u.username && (expiration(u) < expiration(cur) || JSON.stringify(u) === JSON.stringify(cur))) return;
-    if (!cur || cur.username !== u.username) {
-      lang = l || conf.language;
-      if (remember(u.username) && !quiet) tell('user');
-    }
+    var other = !cur || cur.username !== u.username;
+    if (other) lang = l || conf.language;
     cur = u;
     renewal.last = at;
     renewal.fails = 0;
     plan(at + renewAfter() - Date.now());
     guard(sync)();
+    // After the loader is appended: sessionStorage's first read may wait
+    // on the browser.
+    if (other && remember(u.username) && !quiet) tell('user');
   }
   // remember keeps the username this tab last ran in sessionStorage, which
   // outlives its documents (a logout's anonymous page runs no runtime),

@@ -18,10 +18,10 @@ import (
 // Network conditions of every visit, emulated by the browser per request
 // (DevTools throttling): latency before each response's headers, and the
 // throughput shared by the tab's responses.
-const (
-	latencyMS  = 80
-	throughput = 10e6 / 8 // 10 Mbit/s, in bytes per second
-)
+const latencyMS = 80
+
+// mbps is the emulated link's speed, in Mbit/s (-mbps).
+var mbps = 10.0
 
 // browser is one headless Chromium for the whole run; every page visit
 // gets a browser context of its own (its own HTTP cache, cookies and
@@ -123,7 +123,7 @@ func (b *browser) newTab(timeout time.Duration) (*tab, error) {
 	}()
 	_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{})
 	if err == nil {
-		_, err = chromedp.Call(ctx, emulateNetworkConditions, netConditions{Latency: latencyMS, DownloadThroughput: throughput, UploadThroughput: throughput})
+		_, err = chromedp.Call(ctx, emulateNetworkConditions, netConditions{Latency: latencyMS, DownloadThroughput: mbps * 1e6 / 8, UploadThroughput: mbps * 1e6 / 8})
 	}
 	if err == nil {
 		_, err = chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: probe})

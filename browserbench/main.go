@@ -33,6 +33,7 @@ func main() {
 	size := flag.Int("loader-size", 300<<10, "the stand-in loader's size in bytes")
 	cache := flag.String("loader-cache", "public, max-age=300", "the stand-in loader's Cache-Control")
 	nopre := flag.Bool("nopreload", true, "also measure the library without its preload of the loader")
+	flag.Float64Var(&mbps, "mbps", mbps, "the emulated link's speed in Mbit/s, both ways")
 	flag.Parse()
 	if p := os.Getenv("CHROMIUM_PATH"); p != "" && !isFlagSet("chromium") {
 		*chromium = p
@@ -53,8 +54,8 @@ func main() {
 		err = b.run(*n)
 	}
 	if err == nil {
-		fmt.Printf("Chromium %s; loader %d bytes, Cache-Control %q; %d ms latency, 10 Mbit/s; the product's origin %v further\n\n",
-			b.version(), len(b.product.script), *cache, latencyMS, loaderDelay)
+		fmt.Printf("Chromium %s; loader %d bytes, Cache-Control %q; %d ms latency, %g Mbit/s; the product's origin %v further\n\n",
+			b.version(), len(b.product.script), *cache, latencyMS, mbps, loaderDelay)
 		b.table(os.Stdout, *n)
 		fmt.Println()
 		err = b.goals(os.Stdout)

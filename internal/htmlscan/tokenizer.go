@@ -469,6 +469,9 @@ emit:
 	{
 		start := t.tagStart
 		t.tagStart, t.state = -1, dataState
+		if out.ignoresTag(t) {
+			goto data
+		}
 		if r := out.tag(t, start, base+i); r != More {
 			return i, r
 		}

@@ -149,7 +149,7 @@ func TestHeadPolicyLastSafe(t *testing.T) {
 
 // TestHeadPolicyAttributes: a <base> with an href is the insertion point;
 // a <meta> with an http-equiv is recorded. What the hooks noted is
-// forgotten after each tag.
+// forgotten after the tag it was noted on.
 func TestHeadPolicyAttributes(t *testing.T) {
 	h, tok := inHead()
 	readTag(tok, "head")
@@ -164,6 +164,18 @@ func TestHeadPolicyAttributes(t *testing.T) {
 	h.baseHref = true
 	require.Equal(t, Insert, h.tag(tok, 40, 50))
 	assert.Equal(t, 40, h.insertAt)
+
+	// In XML, a <base> with an href before the head opens is not the
+	// insertion point, and its href is forgotten too.
+	h, tok = inHead()
+	h.xml, tok.xml = true, true
+	readTag(tok, "base")
+	h.baseHref = true
+	require.Equal(t, More, h.tag(tok, 0, 10))
+	readTag(tok, "head")
+	require.Equal(t, More, h.tag(tok, 10, 20))
+	readTag(tok, "base")
+	require.Equal(t, More, h.tag(tok, 20, 30), "a <base> without href")
 }
 
 // TestHeadPolicyProlog: before the first tag only whitespace, comments

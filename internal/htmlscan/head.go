@@ -10,8 +10,8 @@ type headPolicy struct {
 	prolog   bool // before the first tag: only whitespace, comments, a BOM, a doctype
 	headOpen bool // the parser is in the head (not before it, where it drops whitespace)
 	depth    int  // <template> nesting: its contents are inert
-	baseHref bool // the tag being read is a <base> with an href: URLs after it resolve against it; tag forgets it
-	equiv    bool // the tag being read is a <meta> with an http-equiv; tag forgets it
+	baseHref bool // the tag being read is a <base> with an href: URLs after it resolve against it
+	equiv    bool // the tag being read is a <meta> with an http-equiv
 	insertAt int
 
 	// lastSafe is the stream offset of the last point known to lie in
@@ -104,8 +104,10 @@ var endTagMatters = [256]bool{'h': true, 'b': true, 't': true}
 // state switch it there.
 func (h *headPolicy) tag(t *tokenizer, start, end int) Result {
 	name, long := t.tagName()
+	base, equiv := h.baseHref, h.equiv
+	h.baseHref, h.equiv = false, false
 	if h.xml {
-		return h.xmlTag(t, name, long, start)
+		return h.xmlTag(t, name, long, start, base, equiv)
 	}
 	if t.endTag {
 		switch {
@@ -136,14 +138,14 @@ func (h *headPolicy) tag(t *tokenizer, start, end int) Result {
 	case "head":
 		safe = end // before <head> the snippet would open a head of its own
 	case "base":
-		if h.baseHref {
+		if base {
 			// Every relative URL after it resolves against its href,
 			// the runtime's among them: the snippet goes before it.
 			h.insertAt = start
 			return Insert
 		}
 	case "meta":
-		h.noteMeta(start)
+		h.noteMeta(start, equiv)
 	case "basefont", "bgsound", "link":
 	case "title": // RCDATA
 		t.readRawText("title")
@@ -166,19 +168,18 @@ func (h *headPolicy) tag(t *tokenizer, start, end int) Result {
 }
 
 // noteMeta records a <meta http-equiv> of the head, for the caller to read
-// (Metas), and forgets the http-equiv for the next <meta>.
-func (h *headPolicy) noteMeta(start int) {
-	if h.equiv && h.nMetas < len(h.metas) {
+// (Metas).
+func (h *headPolicy) noteMeta(start int, equiv bool) {
+	if equiv && h.nMetas < len(h.metas) {
 		h.metas[h.nMetas] = start
 		h.nMetas++
 	}
-	h.equiv = false
 }
 
 // xmlTag acts on a tag of an XHTML page: the XML parser closes nothing
 // implicitly and reads no element as raw text, so only </head> ends the
 // head, and template contents are skipped as a whole.
-func (h *headPolicy) xmlTag(t *tokenizer, name []byte, long bool, start int) Result {
+func (h *headPolicy) xmlTag(t *tokenizer, name []byte, long bool, start int, base, equiv bool) Result {
 	switch {
 	case long:
 	case t.endTag && string(name) == "head" && h.depth == 0:
@@ -191,14 +192,11 @@ func (h *headPolicy) xmlTag(t *tokenizer, name []byte, long bool, start int) Res
 	case t.endTag || h.depth > 0:
 	case string(name) == "head":
 		h.headOpen = true
-	case string(name) == "base":
-		if h.headOpen && h.baseHref {
-			h.insertAt = start // as in HTML: relative URLs after it resolve against it
-			return Insert
-		}
-		h.baseHref = false
+	case h.headOpen && string(name) == "base" && base:
+		h.insertAt = start // as in HTML: relative URLs after it resolve against it
+		return Insert
 	case string(name) == "meta":
-		h.noteMeta(start)
+		h.noteMeta(start, equiv)
 	}
 	return More
 }

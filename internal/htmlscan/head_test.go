@@ -149,7 +149,7 @@ func TestHeadPolicyLastSafe(t *testing.T) {
 
 // TestHeadPolicyAttributes: a <base> with an href is the insertion point;
 // a <meta> with an http-equiv is recorded. What the hooks noted is
-// forgotten after the tag it was noted on.
+// forgotten after each tag.
 func TestHeadPolicyAttributes(t *testing.T) {
 	h, tok := inHead()
 	readTag(tok, "head")

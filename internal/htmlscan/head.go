@@ -86,6 +86,17 @@ func (h *headPolicy) documentStart(t *tokenizer) bool {
 	return true
 }
 
+// ignoresTag reports tags that tag ignores, told from the first letter
+// of their name or its length alone: every end tag but </head>, </body>,
+// </html>, </br> and </template>, and in template contents every tag
+// shorter than any templateTag acts on.
+func (h *headPolicy) ignoresTag(t *tokenizer) bool {
+	return t.endTag && !endTagMatters[t.name[0]] || t.nameLen < len("svg") && h.depth > 0
+}
+
+// endTagMatters are the first letters of the end tags tag acts on.
+var endTagMatters = [256]bool{'h': true, 'b': true, 't': true}
+
 // tag acts on the tag just read, from its '<' at stream offset start to
 // right after its '>' at end: the first token that makes the parser leave
 // the head is the insertion point; template contents are skipped as a

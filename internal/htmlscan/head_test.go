@@ -64,6 +64,45 @@ func TestHeadPolicy(t *testing.T) {
 	}
 }
 
+// TestHeadPolicyIgnoresTag: every tag ignoresTag reports is one tag
+// would do nothing with, in the head and in template contents, in HTML
+// and in XML; and it reports the end tags and short template tags the
+// benchmarks are full of.
+func TestHeadPolicyIgnoresTag(t *testing.T) {
+	var names []string
+	for _, n := range []string{"p", "a", "br", "x", "td", "li", "div", "svg", "xmp", "meta", "head", "html", "body", "base", "title", "style",
+		"script", "template", "plaintext", "my-long-element"} {
+		names = append(names, n, "/"+n)
+	}
+	for _, xml := range []bool{false, true} {
+		for _, depth := range []int{0, 1, 2} {
+			for _, tag := range names {
+				h, tok := inHead()
+				h.xml, tok.xml, h.depth = xml, xml, depth
+				h.setText(tok)
+				readTag(tok, tag)
+				if !h.ignoresTag(tok) {
+					continue
+				}
+				h0, tok0 := *h, *tok
+				require.Equal(t, More, h.tag(tok, 10, 20), "%s at depth %d, xml %v", tag, depth, xml)
+				assert.Equal(t, h0, *h, "%s at depth %d, xml %v", tag, depth, xml)
+				assert.Equal(t, tok0, *tok, "%s at depth %d, xml %v", tag, depth, xml)
+			}
+		}
+	}
+	h, tok := inHead()
+	for _, tag := range []string{"/x", "/p", "/div"} {
+		readTag(tok, tag)
+		assert.True(t, h.ignoresTag(tok), tag)
+	}
+	h.depth = 1
+	for _, tag := range []string{"p", "/p", "td", "/div"} {
+		readTag(tok, tag)
+		assert.True(t, h.ignoresTag(tok), "%s in a template", tag)
+	}
+}
+
 // TestHeadPolicyFeedback: the elements whose text the tokenizer reads in
 // another state switch it there; a template makes text not matter.
 func TestHeadPolicyFeedback(t *testing.T) {
@@ -125,6 +164,18 @@ func TestHeadPolicyAttributes(t *testing.T) {
 	h.baseHref = true
 	require.Equal(t, Insert, h.tag(tok, 40, 50))
 	assert.Equal(t, 40, h.insertAt)
+
+	// In XML, a <base> with an href before the head opens is not the
+	// insertion point, and its href is forgotten too.
+	h, tok = inHead()
+	h.xml, tok.xml = true, true
+	readTag(tok, "base")
+	h.baseHref = true
+	require.Equal(t, More, h.tag(tok, 0, 10))
+	readTag(tok, "head")
+	require.Equal(t, More, h.tag(tok, 10, 20))
+	readTag(tok, "base")
+	require.Equal(t, More, h.tag(tok, 20, 30), "a <base> without href")
 }
 
 // TestHeadPolicyProlog: before the first tag only whitespace, comments

@@ -83,6 +83,12 @@ func (s *Scanner) valueStart()           { s.product.valueStart() }
 func (s *Scanner) valueByte(c byte) bool { return s.product.valueByte(c) }
 func (s *Scanner) valueEnd()             { s.product.valueEnd() }
 
+// ignoresTag reports whether tag would do nothing with the tag just read,
+// as far as the head policy tells it cheaply: the tokenizer asks before
+// calling tag, which costs a call the compiler does not inline. The
+// product never marks such a tag: only a script start tag of the head.
+func (s *Scanner) ignoresTag(t *tokenizer) bool { return s.head.ignoresTag(t) }
+
 // tag hears of a tag once its '>' is read; start and end are the stream
 // offsets of its '<' and right after its '>'.
 func (s *Scanner) tag(t *tokenizer, start, end int) Result {

@@ -181,9 +181,11 @@ func init() {
 }
 
 // tags runs the data state and the tag states on p[i:] until p ends, out
-// decides, or a comment, raw text or script data takes over. These states
-// are labels of one function rather than cases of a switch: "goto" is the
-// spec's "switch to" after i++ consumed the byte, and its "reconsume in"
+// decides, or a markup declaration, raw text or script data takes over;
+// a bogus comment that a tag open state starts ("<?", "</ ") it reads
+// too, back to the data state without a return. These states are labels
+// of one function rather than cases of a switch: "goto" is the spec's
+// "switch to" after i++ consumed the byte, and its "reconsume in"
 // without; the state is stored only when the function returns.
 func (t *tokenizer) tags(p []byte, i, base int, out *Scanner) (int, Result) {
 	switch t.state {
@@ -257,10 +259,10 @@ tagOpen:
 			return i, r
 		}
 	case c == '?':
-		t.state = bogusCommentState
 		if r := t.begin(bogusComment, out); r != More {
 			return i, r
 		}
+		goto bogusComment
 	default:
 		// Not a tag: '<' was text.
 		if t.textMatters {
@@ -292,8 +294,19 @@ endTagOpen:
 		i++
 		goto data
 	}
-	t.state, t.tagStart = bogusCommentState, -1
-	return i, t.begin(bogusComment, out)
+	if r := t.begin(bogusComment, out); r != More {
+		return i, r
+	}
+
+bogusComment:
+	// Reconsumed in the bogus comment state, read here as far as p goes;
+	// markupDeclaration reads the rest of one that p cuts.
+	t.tagStart = -1
+	if j := indexByte(p[i:], '>'); j >= 0 {
+		i += j + 1
+		goto data
+	}
+	return t.suspend(bogusCommentState, len(p))
 
 tagName:
 	{
@@ -469,6 +482,9 @@ emit:
 	{
 		start := t.tagStart
 		t.tagStart, t.state = -1, dataState
+		if out.ignoresTag(t) {
+			goto data
+		}
 		if r := out.tag(t, start, base+i); r != More {
 			return i, r
 		}

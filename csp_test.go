@@ -112,11 +112,19 @@ func TestPolicyThatBlocksWarnsOnce(t *testing.T) {
 func TestTrustedTypesTemplate(t *testing.T) {
 	m := newTestMiddleware(t, func(c *Config) { c.Inject = true })
 	body := servePolicyPage(t, m, "script-src 'nonce-tt'; require-trusted-types-for 'script'; trusted-types app", "")
-	assert.Contains(t, body, `<template data-productfruits="loader"><script async="" src="`+DefaultScriptURL+`" nonce="tt" data-productfruits=""></script></template><script src="/productfruits/identity/lifecycle.`, "the template goes before the runtime, which runs as soon as it is parsed")
+	assert.Contains(t, body, `<template data-productfruits="loader"><script async="" src="`+DefaultScriptURL+`" nonce="tt" data-productfruits=""></script></template><script async="" fetchpriority="high" src="/productfruits/identity/lifecycle.`, "the template goes before the runtime, which may run before the parser reaches what follows it")
 	body = servePolicyPage(t, m, "", `<meta http-equiv="Content-Security-Policy" content="require-trusted-types-for 'script'">`)
 	assert.Contains(t, body, `<template data-productfruits="loader">`, "a <meta> policy asks for it too")
 	body = servePolicyPage(t, m, "script-src 'nonce-tt'", "")
 	assert.NotContains(t, body, "<template", "only pages that require Trusted Types")
+
+	inline := newTestMiddleware(t, func(c *Config) {
+		c.Inject = true
+		c.IdentityPath = "-"
+	})
+	body = servePolicyPage(t, inline, "script-src 'nonce-tt'; require-trusted-types-for 'script'", "")
+	tpl, rt := strings.Index(body, `<template data-productfruits="loader">`), strings.Index(body, "(function (w, d, LOADER)")
+	assert.True(t, tpl >= 0 && rt > tpl, "the inline runtime runs where it is parsed: the template must be there before it: %s", body)
 }
 
 // TestSandboxedResponse: a response whose policy sandboxes it (a user's

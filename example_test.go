@@ -140,7 +140,7 @@ func ExampleTemplateScript() {
 	fmt.Println(strings.Contains(body, `.push({"workspace":"ws","language":"en","user":{"username":"testUser","hmac":{"hash":"LZGb1SPNlIIk0XBPWhCXc7boAxE/pmul4Mrzt23ZfEg="}}});`))
 	// The page loads the lifecycle runtime from the middleware, which
 	// caches for a year; the runtime appends the product's loader.
-	fmt.Println(strings.Count(body, `<script src="`+pf.RuntimePath()+`"`))
+	fmt.Println(strings.Count(body, `<script async="" fetchpriority="high" src="`+pf.RuntimePath()+`"`))
 	// Output:
 	// true
 	// 1

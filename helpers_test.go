@@ -447,7 +447,7 @@ func randomString(r *rand.Rand, maxRunes int) string {
 }
 
 // runtimeSrc finds the runtime element's URL in a page.
-var runtimeSrc = regexp.MustCompile(`<script src="([^"]+)"`)
+var runtimeSrc = regexp.MustCompile(`<script async="" fetchpriority="high" src="([^"]+)"`)
 
 // contextWithUser is r's context with name where withUser puts it.
 func contextWithUser(r *http.Request, name string) context.Context {

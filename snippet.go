@@ -122,7 +122,8 @@ func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState,
 	dst = m.appendRenewal(dst)
 	dst = append(dst, "});\n//]]></script>"...)
 	if tt {
-		// Before the runtime, which runs as soon as it is parsed.
+		// Before the runtime, which may run before the parser reaches
+		// what follows it (an inline runtime always does).
 		dst = m.appendLoaderTemplate(dst, nonce)
 	}
 	dst = m.appendRuntime(dst, m.homeFor(r), nonce)
@@ -204,10 +205,9 @@ func (m *Middleware) appendPreload(dst []byte, nonce string) []byte {
 
 // appendRuntime appends the runtime's script element: from its URL (under
 // the stripped prefix, or on the page's own URL where the runtime's does
-// not reach the middleware), or inline when it has none. The element is a
-// classic script, not async: it runs where the parser meets it, right
-// after the page data, and appends the loader during the parse, as the
-// product's own inline snippet does (docs/PERFORMANCE.md measures why).
+// not reach the middleware), or inline when it has none. fetchpriority
+// lets Chromium run the cached runtime mid-parse rather than once the
+// page is parsed (docs/PERFORMANCE.md).
 func (m *Middleware) appendRuntime(dst []byte, home pageHome, nonce string) []byte {
 	if m.runtime.src == nil {
 		dst = append(dst, "<script "...)
@@ -216,7 +216,7 @@ func (m *Middleware) appendRuntime(dst []byte, home pageHome, nonce string) []by
 		dst = append(dst, m.runtime.js...)
 		return append(dst, "\n//]]></script>"...)
 	}
-	dst = append(dst, `<script src="`...)
+	dst = append(dst, `<script async="" fetchpriority="high" src="`...)
 	switch {
 	case home.page != "":
 		dst = append(dst, html.EscapeString(home.page)...)

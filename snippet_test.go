@@ -160,7 +160,7 @@ func TestScriptFor(t *testing.T) {
 		assert.Empty(t, d.Identity, "the runtime reads the endpoint off its own URL")
 		assert.Equal(t, int64(time.Hour/time.Millisecond), d.TTL)
 		assert.Equal(t, 3, strings.Count(string(s), `nonce="n0nce"`))
-		assert.Contains(t, string(s), `<script src="`+m.RuntimePath()+`" nonce="n0nce" data-productfruits=""></script>`)
+		assert.Contains(t, string(s), `<script async="" fetchpriority="high" src="`+m.RuntimePath()+`" nonce="n0nce" data-productfruits=""></script>`)
 		assert.False(t, profileCalled)
 		assert.Equal(t, "forged", user.HMAC.Hash, "the caller's user is not changed")
 	})
@@ -277,7 +277,7 @@ func TestSnippetMarkup(t *testing.T) {
 			require.True(t, strings.HasPrefix(s, head), "%s", s)
 			_, rest, ok := strings.Cut(s, `"}}`)
 			require.True(t, ok, "%s", s)
-			runtime := `<script src="` + strings.Replace(tt.src, "lifecycle.V.js", m.runtime.file[1:], 1) + `" ` + nonceAttr + `data-productfruits=""></script>`
+			runtime := `<script async="" fetchpriority="high" src="` + strings.Replace(tt.src, "lifecycle.V.js", m.runtime.file[1:], 1) + `" ` + nonceAttr + `data-productfruits=""></script>`
 			if tt.src == "" {
 				runtime = `<script ` + nonceAttr + `data-productfruits="">//<![CDATA[` + "\n" + string(m.runtime.js) + "\n//]]></script>"
 			}

@@ -253,7 +253,7 @@ func IdentityURL(t testing.TB, page string) string {
 
 // runtimeElement matches the snippet's second script element: the page
 // lifecycle runtime, loaded from the middleware.
-var runtimeElement = regexp.MustCompile(`<script src="([^"]*/lifecycle\.[0-9a-f]{12}\.js)" (?:nonce="[^"]*" )?data-productfruits=""></script>`)
+var runtimeElement = regexp.MustCompile(`<script async="" fetchpriority="high" src="([^"]*/lifecycle\.[0-9a-f]{12}\.js)" (?:nonce="[^"]*" )?data-productfruits=""></script>`)
 
 // RuntimeURL returns the URL (a path on the page's origin) that page's
 // one snippet loads the lifecycle runtime from, requiring that there is

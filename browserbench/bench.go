@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http/httptest"
 	"slices"
 	"strconv"
@@ -245,7 +246,21 @@ func (b *bench) ratio(v variant, k int) float64 {
 	return median(b.samples[v.name][k]) / median(b.samples[official.name][k])
 }
 
-// table writes the Markdown table of medians and ratios.
+// paired returns the median over rounds of v's time minus the official
+// snippet's in the same round: the variants of a round share the
+// machine's state, which moves the medians of either by more than the
+// difference between them.
+func (b *bench) paired(v variant, k int) float64 {
+	mine, theirs := b.samples[v.name][k], b.samples[official.name][k]
+	d := make([]float64, min(len(mine), len(theirs)))
+	for i := range d {
+		d[i] = mine[i] - theirs[i]
+	}
+	return median(d)
+}
+
+// table writes the Markdown table of medians, ratios and paired
+// differences.
 func (b *bench) table(w io.Writer, n int) {
 	head := "| time from navigation start (median of " + strconv.Itoa(n) + ") |"
 	sep := "|---|"
@@ -257,6 +272,10 @@ func (b *bench) table(w io.Writer, n int) {
 		head += " " + v.name + " / official |"
 		sep += "---:|"
 	}
+	for _, v := range b.variants[1:] {
+		head += " " + v.name + " − official, same round (median) |"
+		sep += "---:|"
+	}
 	fmt.Fprintln(w, head)
 	fmt.Fprintln(w, sep)
 	for k := range nKinds {
@@ -266,6 +285,13 @@ func (b *bench) table(w io.Writer, n int) {
 		}
 		for _, v := range b.variants[1:] {
 			row += fmt.Sprintf(" %.2f |", b.ratio(v, k))
+		}
+		for _, v := range b.variants[1:] {
+			d := math.Round(b.paired(v, k))
+			if d == 0 {
+				d = 0 // not -0
+			}
+			row += fmt.Sprintf(" %+.0f ms |", d)
 		}
 		fmt.Fprintln(w, row)
 	}

@@ -92,6 +92,14 @@ type Config struct {
 	// Default: DefaultScriptURL.
 	ScriptURL string
 
+	// NoPreload leaves the loader's preload out of logged-in pages. The
+	// preload starts the loader's fetch as soon as the browser sees the
+	// snippet, so the product is ready sooner on a first visit; on a slow
+	// link the loader's bytes then share it with the page's stylesheets,
+	// and the page paints later (docs/PERFORMANCE.md). Default: false,
+	// the preload is there.
+	NoPreload bool
+
 	// Nonce, if set, returns the Content-Security-Policy nonce for the
 	// request's script elements. Default: nil, the nonce is taken from the
 	// response's own Content-Security-Policy header (script-src, else
@@ -129,6 +137,7 @@ type settings struct {
 	ttl          time.Duration
 	scriptURL    string
 	scriptAttr   string // scriptURL escaped for an HTML attribute
+	noPreload    bool
 	identityPath string // "" when the endpoint is switched off
 	identityURL  string // "" to derive it per request
 	options      []byte // Options as the JSON object init takes; nil when none is set
@@ -160,7 +169,7 @@ type InitOptions struct {
 func (c Config) validate() (settings, error) {
 	bad := func(field, why string) error { return fmt.Errorf("%w: %s %s", ErrConfig, field, why) }
 	s := settings{
-		workspace: c.WorkspaceCode, language: c.Language, ttl: c.TTL, scriptURL: c.ScriptURL,
+		workspace: c.WorkspaceCode, language: c.Language, ttl: c.TTL, scriptURL: c.ScriptURL, noPreload: c.NoPreload,
 		identityPath: c.IdentityPath, identityURL: c.IdentityURL, logger: c.Logger, now: c.Now,
 	}
 	if s.workspace == "" {
@@ -296,12 +305,13 @@ type redactedConfig struct {
 	Inject        bool
 	Options       InitOptions
 	ScriptURL     string
+	NoPreload     bool
 	IdentityPath  string
 	IdentityURL   string
 }
 
 func (c Config) redacted() redactedConfig {
-	return redactedConfig{c.WorkspaceCode, c.Language, c.Secret.String(), c.TTL, c.Inject, c.Options, c.ScriptURL, c.IdentityPath, c.IdentityURL}
+	return redactedConfig{c.WorkspaceCode, c.Language, c.Secret.String(), c.TTL, c.Inject, c.Options, c.ScriptURL, c.NoPreload, c.IdentityPath, c.IdentityURL}
 }
 
 // Format implements fmt.Formatter so that no verb prints the secret.

@@ -41,7 +41,7 @@ func (m *Middleware) ScriptFor(user User, nonce string) (template.HTML, error) {
 }
 
 // appendSnippet appends the snippet for st's user: the preload of the
-// product's loader, a script that pushes the page data (the signed user
+// product's loader (unless Config.NoPreload), a script that pushes the page data (the signed user
 // object, and with a TTL when to renew it) to the lifecycle runtime, and
 // the runtime's element, which appends the loader; for an anonymous
 // request, the anonymous script. It is pure ASCII and inert in any HTML
@@ -92,7 +92,9 @@ func (m *Middleware) appendMarkup(dst []byte, r *http.Request, st *requestState,
 	// pages take it too: attributes with values, void elements closed, and
 	// the script text in a CDATA section whose markers are JavaScript
 	// comments.
-	dst = m.appendPreload(dst, nonce)
+	if !m.noPreload {
+		dst = m.appendPreload(dst, nonce)
+	}
 	dst = append(dst, "<script "...)
 	dst = appendNonceAttr(dst, nonce)
 	dst = append(dst, htmlscan.MarkerAttr+`="">//<![CDATA[`+"\n"...)

@@ -368,6 +368,13 @@ func TestSnippetPreload(t *testing.T) {
 		require.NoError(t, err)
 		assert.NotContains(t, string(s), "<link")
 	})
+	t.Run("Config.NoPreload leaves it out, and nothing else", func(t *testing.T) {
+		off := newTestMiddleware(t, func(c *Config) { c.NoPreload = true })
+		h := http.Header{"Content-Security-Policy": {"script-src 'nonce-n0'; require-trusted-types-for 'script'"}}
+		with, without := renderSnippet(t, m, r, "alice", h), renderSnippet(t, off, r, "alice", h)
+		assert.Equal(t, strings.TrimPrefix(with, preload), without)
+		assert.NotContains(t, without, "<link")
+	})
 }
 
 func TestSnippetRenewal(t *testing.T) {

@@ -25,7 +25,7 @@ type variant struct {
 var (
 	official  = variant{"official snippet", "/official"}
 	library   = variant{"library", "/library"}
-	noPreload = variant{"library without preload", "/nopreload"}
+	noPreload = variant{"library with NoPreload", "/nopreload"}
 )
 
 // kinds of visit, in the table's order.

@@ -1,7 +1,7 @@
 // Command browserbench measures, in headless Chromium, how long a page
 // takes until Product Fruits is ready: with the product's own install
 // snippet, and with the snippet the middleware injects (and, for
-// comparison, the same without its preload of the loader). It serves one
+// comparison, the same with Config.NoPreload: no preload of the loader). It serves one
 // realistic page over HTTPS with HTTP/2 from an app origin, and a
 // stand-in for the product's loader (about 300 KiB, the HMAC checked by
 // its origin's server) from a second origin 40 ms further away; the
@@ -32,7 +32,7 @@ func main() {
 	chromium := flag.String("chromium", "/usr/bin/chromium", "the Chromium to run")
 	size := flag.Int("loader-size", 300<<10, "the stand-in loader's size in bytes")
 	cache := flag.String("loader-cache", "public, max-age=300", "the stand-in loader's Cache-Control")
-	nopre := flag.Bool("nopreload", true, "also measure the library without its preload of the loader")
+	nopre := flag.Bool("nopreload", true, "also measure the library with Config.NoPreload (no preload of the loader)")
 	flag.Float64Var(&mbps, "mbps", mbps, "the emulated link's speed in Mbit/s, both ways")
 	flag.Parse()
 	if p := os.Getenv("CHROMIUM_PATH"); p != "" && !isFlagSet("chromium") {

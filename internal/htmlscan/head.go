@@ -87,9 +87,9 @@ func (h *headPolicy) documentStart(t *tokenizer) bool {
 }
 
 // ignoresTag reports tags that tag ignores, told from the first letter
-// of their name or its length alone, as soon as the name is read: every
-// end tag but </head>, </body>, </html>, </br> and </template>, and in
-// template contents every tag shorter than any templateTag acts on.
+// of their name or its length alone: every end tag but </head>, </body>,
+// </html>, </br> and </template>, and in template contents every tag
+// shorter than any templateTag acts on.
 func (h *headPolicy) ignoresTag(t *tokenizer) bool {
 	return t.endTag && !endTagMatters[t.name[0]] || t.nameLen < len("svg") && h.depth > 0
 }

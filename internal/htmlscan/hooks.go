@@ -18,19 +18,12 @@ const (
 )
 
 // tagName hears of every tag once its name is read, before its
-// attributes, and tells the tokenizer whether tag must hear of it at its
-// '>': every start tag of the head must; an end tag or a tag of template
-// contents only when the head policy may act on it (ignoresTag). Deciding
-// here, where start tags of the head are told apart anyway, spares them
-// that test at the '>'; the call to tag costs more, as the compiler does
-// not inline it. The product marks only script start tags of the head,
-// which tag always hears of.
+// attributes.
 func (s *Scanner) tagName(t *tokenizer) {
-	if t.endTag || s.head.depth > 0 {
-		s.watch, t.tagMatters = watchNone, !s.head.ignoresTag(t)
-		return
+	s.watch = watchNone
+	if !t.endTag && s.head.depth == 0 {
+		s.watch = watchedTag(t.name[:min(t.nameLen, len(t.name))])
 	}
-	s.watch, t.tagMatters = watchedTag(t.name[:min(t.nameLen, len(t.name))]), true
 }
 
 // firstTagName hears of the name of the page's first tag, while the head
@@ -45,13 +38,18 @@ func (s *Scanner) firstTagName(t *tokenizer) Result {
 // watchedTag says whose attribute names a start tag of the head (its
 // lower-cased name) has.
 func watchedTag(name []byte) watched {
-	switch string(name) {
-	case "script":
-		return watchScript
-	case "base":
-		return watchBase
-	case "meta":
-		return watchMeta
+	switch len(name) {
+	case 4:
+		if string(name) == "base" {
+			return watchBase
+		}
+		if string(name) == "meta" {
+			return watchMeta
+		}
+	case 6:
+		if string(name) == "script" {
+			return watchScript
+		}
 	}
 	return watchNone
 }
@@ -83,6 +81,13 @@ func (s *Scanner) attrName(name []byte) bool {
 func (s *Scanner) valueStart()           { s.product.valueStart() }
 func (s *Scanner) valueByte(c byte) bool { return s.product.valueByte(c) }
 func (s *Scanner) valueEnd()             { s.product.valueEnd() }
+
+// ignoresTag reports whether tag would do nothing with the tag just read,
+// as far as the head policy tells it cheaply: the tokenizer asks before
+// calling tag, which costs a call the compiler does not inline. The
+// product marks only script start tags of the head, which tag always
+// hears of.
+func (s *Scanner) ignoresTag(t *tokenizer) bool { return s.head.ignoresTag(t) }
 
 // tag hears of a tag once its '>' is read; start and end are the stream
 // offsets of its '<' and right after its '>'.

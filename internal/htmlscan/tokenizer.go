@@ -18,7 +18,6 @@ type tokenizer struct {
 	// Feedback from the head policy.
 	textMatters bool // text other than whitespace is reported (out.text); else skipped
 	announce    bool // every markup construct is reported as it starts (out.markup)
-	tagMatters  bool // the tag being read is reported at its '>' (out.tag); else skipped
 
 	// The tag being read. name doubles as the spec's temporary buffer
 	// while a raw text or script end tag is matched.
@@ -483,7 +482,7 @@ emit:
 	{
 		start := t.tagStart
 		t.tagStart, t.state = -1, dataState
-		if !t.tagMatters {
+		if out.ignoresTag(t) {
 			goto data
 		}
 		if r := out.tag(t, start, base+i); r != More {

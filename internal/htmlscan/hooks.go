@@ -24,7 +24,6 @@ func (s *Scanner) tagName(t *tokenizer) {
 	if !t.endTag && s.head.depth == 0 {
 		s.watch = watchedTag(t.name[:min(t.nameLen, len(t.name))])
 	}
-	s.product.tag(s.watch == watchScript)
 }
 
 // firstTagName hears of the name of the page's first tag, while the head
@@ -86,7 +85,8 @@ func (s *Scanner) valueEnd()             { s.product.valueEnd() }
 // ignoresTag reports whether tag would do nothing with the tag just read,
 // as far as the head policy tells it cheaply: the tokenizer asks before
 // calling tag, which costs a call the compiler does not inline. The
-// product never marks such a tag: only a script start tag of the head.
+// product marks only script start tags of the head, which tag always
+// hears of.
 func (s *Scanner) ignoresTag(t *tokenizer) bool { return s.head.ignoresTag(t) }
 
 // tag hears of a tag once its '>' is read; start and end are the stream
@@ -106,9 +106,11 @@ func (s *Scanner) text(at int, c byte) Result { return s.head.text(at, c) }
 // policy asks for it.
 func (s *Scanner) markup(t *tokenizer, k markupKind) Result { return s.head.markup(t, k) }
 
-// scriptText hears of the next bytes of a script element's text.
+// scriptText hears of the next bytes of a script element's text: a
+// script start tag of the head (the last tag read) is live, one in
+// template contents is inert.
 func (s *Scanner) scriptText(b []byte) Result {
-	if s.product.mentionsLoader(b) {
+	if s.watch == watchScript && s.product.mentionsLoader(b) {
 		return GiveUp // the page runs the loader already
 	}
 	return More

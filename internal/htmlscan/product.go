@@ -16,12 +16,12 @@ const loaderGlobal = "$productFruits"
 // productWatch notices a page that already carries the snippet: a script
 // element of the head (not in a <template>) with the marker attribute or
 // the loader's src, or a live script that mentions the loader's global.
-// It hears only of script elements' attributes and text (hooks.go).
+// It hears only of the attributes of the head's script start tags and
+// the text of its live scripts (hooks.go).
 type productWatch struct {
 	urls   [2]string // the loader URL, raw and as written in an attribute
-	marked bool      // the script start tag being read is the snippet's
+	marked bool      // the script start tag being read is the snippet's: Scan gives up at its '>'
 	srcIdx [2]int    // match progress of a src value per urls entry; -1 once different
-	live   bool      // the last tag read is a script start tag of the head: its text runs
 	loader int       // bytes of loaderGlobal matched at the end of the last piece
 }
 
@@ -68,20 +68,12 @@ func (w *productWatch) valueEnd() {
 	}
 }
 
-// tag starts a tag; script when it is a script start tag of the head,
-// whose text runs.
-func (w *productWatch) tag(script bool) {
-	w.marked, w.live, w.loader = false, script, 0
-}
-
-// mentionsLoader reports whether b, the next bytes of a script's text,
-// completes loaderGlobal in a live script, matched across the pieces of
-// the page. Each place the global may start is compared at most once, so
-// the check stays linear in the script.
+// mentionsLoader reports whether b, the next bytes of a live script's
+// text, completes loaderGlobal, matched across the pieces of the page. A
+// script's text ends with its end tag's name, which leaves no match
+// open, so the next script starts afresh. Each place the global may start
+// is compared at most once, so the check stays linear in the script.
 func (w *productWatch) mentionsLoader(b []byte) bool {
-	if !w.live {
-		return false
-	}
 	if k := w.loader; k > 0 {
 		// The last piece ended inside a possible match: finish it first.
 		n := min(len(loaderGlobal)-k, len(b))

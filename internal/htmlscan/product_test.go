@@ -29,7 +29,6 @@ func TestProductWatchAttributes(t *testing.T) {
 	} {
 		var w productWatch
 		w.urls = [2]string{testLoader, testLoaderAttr}
-		w.tag(true)
 		if w.attrName([]byte(tt.name)) {
 			w.valueStart()
 			for _, c := range []byte(tt.value) {
@@ -55,22 +54,25 @@ func TestProductWatchValue(t *testing.T) {
 	assert.False(t, w.valueByte('x'))
 }
 
-// TestProductWatchScript: a live script that mentions the loader's global
-// runs the loader, even when the global is split across pieces; a script
-// in a template does not run, and each script starts afresh.
+// TestProductWatchScript: a script that mentions the loader's global runs
+// the loader, even when the global is split across pieces; a script's
+// text ends with its end tag's name, so no match runs on into the next
+// script.
 func TestProductWatchScript(t *testing.T) {
 	var w productWatch
-	w.tag(true)
 	assert.False(t, w.mentionsLoader([]byte("var a = $product")))
 	assert.True(t, w.mentionsLoader([]byte("Fruits")))
 
-	w.tag(true)
+	w = productWatch{}
 	assert.False(t, w.mentionsLoader([]byte("$product")))
-	w.tag(true)
+	assert.False(t, w.mentionsLoader([]byte("</script")))
 	assert.False(t, w.mentionsLoader([]byte("Fruits")), "another script")
 
-	w.tag(false)
-	assert.False(t, w.mentionsLoader([]byte("$productFruits")), "a script that does not run")
+	w = productWatch{}
+	assert.False(t, w.mentionsLoader([]byte("$pro")))
+	assert.False(t, w.mentionsLoader([]byte("duct")))
+	assert.False(t, w.mentionsLoader([]byte("</script")))
+	assert.Zero(t, w.loader, "the end tag ends any match")
 }
 
 // TestContainsLoader holds containsLoader to bytes.Contains on pieces

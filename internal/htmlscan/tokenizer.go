@@ -310,10 +310,16 @@ bogusComment:
 
 tagName:
 	{
+		// Compared unsigned, i and n need no bounds checks; every byte
+		// that ends a name is at most '>', so letters skip the table.
 		n := t.nameLen
-		for ; i < len(p) && !nameStop[p[i]]; i++ {
-			if n < len(t.name) {
-				t.name[n] = foldCase(p[i])
+		for ; uint(i) < uint(len(p)); i++ {
+			c := p[i]
+			if c <= '>' && nameStop[c] {
+				break
+			}
+			if uint(n) < uint(len(t.name)) {
+				t.name[n] = foldCase(c)
 			}
 			n++
 		}

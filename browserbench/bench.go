@@ -200,12 +200,15 @@ func (b *bench) round(v variant) ([nKinds]float64, []string, error) {
 	return out, append(warns, t.warnings()...), err
 }
 
-// run measures every variant n times, alternating their order round by
-// round, so that whatever else loads the machine falls on all alike.
+// run measures every variant n times, in an order that changes round by
+// round so that each variant takes each place in a round equally often
+// (rotated, then reversed): whatever else loads the machine, and whatever
+// the visit before leaves behind, falls on all alike.
 func (b *bench) run(n int) error {
+	k := len(b.variants)
 	for i := range n {
-		order := slices.Clone(b.variants)
-		if i%2 == 1 {
+		order := append(slices.Clone(b.variants[i%k:]), b.variants[:i%k]...)
+		if (i/k)%2 == 1 {
 			slices.Reverse(order)
 		}
 		for _, v := range order {

@@ -1,21 +1,23 @@
 // Command browserbench measures, in headless Chromium, how long a page
 // takes until Product Fruits is ready: with the product's own install
 // snippet, and with the snippet the middleware injects (and, for
-// comparison, the same with Config.NoPreload: no preload of the loader). It serves one
-// realistic page over HTTPS with HTTP/2 from an app origin, and a
-// stand-in for the product's loader (about 300 KiB, the HMAC checked by
-// its origin's server) from a second origin 40 ms further away; the
-// browser emulates 80 ms of latency and 10 Mbit/s. Each round visits a
-// variant cold (a fresh browser context: empty cache, no connection),
-// warm (again, same context), and Turbo-style (a fresh context on the
-// variant's anonymous page, then the logged-in page fetched and merged
-// into the same document); the variants alternate round by round. Times
-// are the browser's own: performance.now() at the productfruits_ready
-// event, and the loader's Resource Timing entry.
+// comparison, the same with Config.NoPreload: no preload of the loader).
+// It serves one realistic page over HTTPS with HTTP/2 from an app origin,
+// and a stand-in for the product's loader (about 300 KiB, the HMAC checked
+// by its origin's server) from a second origin 40 ms further away; the
+// browser emulates 80 ms of latency and 10 Mbit/s (-mbps). Each round
+// visits a variant cold (a fresh browser context: empty cache, no
+// connection), warm (again, same context), and Turbo-style (a fresh
+// context on the variant's anonymous page, then the logged-in page fetched
+// and merged into the same document); each variant takes each place in a
+// round equally often. Times are the browser's own: performance.now() at
+// the productfruits_ready event, the loader's Resource Timing entry and
+// the cold page's first contentful paint.
 //
 //	cd browserbench && go run .
 //
-// It prints every round, then the table of medians and ratios and the
+// It prints every round, then the table of medians, ratios and same-round
+// differences, and the
 // issue's goals, and exits 1 when a goal is missed or a visit went wrong
 // (not exactly one verified init, the loader fetched twice, a console
 // warning about a preload).

@@ -17,10 +17,9 @@
 //	cd browserbench && go run .
 //
 // It prints every round, then the table of medians, ratios and same-round
-// differences, and the
-// issue's goals, and exits 1 when a goal is missed or a visit went wrong
-// (not exactly one verified init, the loader fetched twice, a console
-// warning about a preload).
+// differences, and the goals, and exits 1 when a goal is missed
+// or a visit went wrong (not exactly one verified init, the loader fetched
+// twice, a console warning about a preload).
 package main
 
 import (

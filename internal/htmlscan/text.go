@@ -468,8 +468,11 @@ func indexByte(b []byte, c byte) int {
 	return indexByteNear(b, c)
 }
 
+// near is how many bytes indexByteNear reads itself before it calls
+// bytes.IndexByte.
+const near = 8
+
 func indexByteNear(b []byte, c byte) int {
-	const near = 8
 	for k := 0; k < len(b) && k < near; k++ {
 		if b[k] == c {
 			return k

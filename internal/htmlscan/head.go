@@ -91,7 +91,7 @@ func (h *headPolicy) documentStart(t *tokenizer) bool {
 // </html>, </br> and </template>, and in template contents every tag
 // shorter than any templateTag acts on.
 func (h *headPolicy) ignoresTag(t *tokenizer) bool {
-	return t.endTag && !endTagMatters[t.name[0]] || t.nameLen < len("svg") && h.depth > 0
+	return t.endTag && !endTagMatters[t.name[0]] || h.depth > 0 && t.nameLen < len("svg")
 }
 
 // endTagMatters are the first letters of the end tags tag acts on.

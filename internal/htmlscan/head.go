@@ -91,7 +91,7 @@ func (h *headPolicy) documentStart(t *tokenizer) bool {
 // </html>, </br> and </template>, and in template contents every tag
 // shorter than any templateTag acts on.
 func (h *headPolicy) ignoresTag(t *tokenizer) bool {
-	return t.endTag && !endTagMatters[t.name[0]] || t.nameLen < len("svg") && h.depth > 0
+	return t.endTag && !endTagMatters[t.name[0]] || h.depth > 0 && t.nameLen < len("svg")
 }
 
 // endTagMatters are the first letters of the end tags tag acts on.
@@ -178,25 +178,38 @@ func (h *headPolicy) noteMeta(start int, equiv bool) {
 
 // xmlTag acts on a tag of an XHTML page: the XML parser closes nothing
 // implicitly and reads no element as raw text, so only </head> ends the
-// head, and template contents are skipped as a whole.
+// head, and template contents are skipped as a whole. Every other tag
+// (an XHTML head may hold any) costs a switch on its name.
 func (h *headPolicy) xmlTag(t *tokenizer, name []byte, long bool, start int, base, equiv bool) Result {
-	switch {
-	case long:
-	case t.endTag && string(name) == "head" && h.depth == 0:
-		h.insertAt = start
-		return Insert
-	case t.endTag && string(name) == "template" && h.depth > 0:
-		h.depth--
-	case !t.endTag && string(name) == "template" && !t.slash:
-		h.depth++
-	case t.endTag || h.depth > 0:
-	case string(name) == "head":
-		h.headOpen = true
-	case h.headOpen && string(name) == "base" && base:
-		h.insertAt = start // as in HTML: relative URLs after it resolve against it
-		return Insert
-	case string(name) == "meta":
-		h.noteMeta(start, equiv)
+	if long {
+		return More
+	}
+	if t.endTag {
+		switch {
+		case string(name) == "head" && h.depth == 0:
+			h.insertAt = start
+			return Insert
+		case string(name) == "template" && h.depth > 0:
+			h.depth--
+		}
+		return More
+	}
+	switch string(name) {
+	case "template":
+		if !t.slash {
+			h.depth++
+		}
+	case "head":
+		h.headOpen = h.headOpen || h.depth == 0
+	case "base":
+		if base && h.headOpen && h.depth == 0 {
+			h.insertAt = start // as in HTML: relative URLs after it resolve against it
+			return Insert
+		}
+	case "meta":
+		if h.depth == 0 {
+			h.noteMeta(start, equiv)
+		}
 	}
 	return More
 }

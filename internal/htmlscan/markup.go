@@ -202,12 +202,25 @@ text:
 	// to the same end states as plain dashes: nothing but "--" can start
 	// the end of a comment, and a lone '-' is text.
 	for {
-		j := indexByte(p[i:], '-')
-		if j < 0 {
-			t.state = commentState
-			return len(p)
+		// The next bytes are read here and the rest by bytes.IndexByte,
+		// as indexByteNear does, but without a call: a comment where
+		// dashes come thick ("<!-", "-x") costs a short loop per dash.
+		j := i
+		for n := min(i+near, len(p)); j < n && p[j] != '-'; j++ {
 		}
-		if i += j + 1; i == len(p) {
+		if j == len(p) {
+			t.state = commentState
+			return j
+		}
+		if p[j] != '-' {
+			k := bytes.IndexByte(p[j:], '-')
+			if k < 0 {
+				t.state = commentState
+				return len(p)
+			}
+			j += k
+		}
+		if i = j + 1; i == len(p) {
 			t.state = commentEndDashState
 			return i
 		}

@@ -296,6 +296,26 @@ func (t *tokenizer) scriptStates(p []byte, i, base int) int {
 	return i
 }
 
+// scriptEndTagAt is endTagAt(b, "script") with the eight bytes of
+// "</script" compared at once, its letters in either case: in double
+// escaped script data every "</" is checked, and a byte-by-byte match of
+// the name, inlined there, runs short of registers.
+func scriptEndTagAt(b []byte) int {
+	const (
+		// "</script", little-endian.
+		tag = '<' | '/'<<8 | 's'<<16 | 'c'<<24 | 'r'<<32 | 'i'<<40 | 'p'<<48 | 't'<<56
+		// Lower-cases the letters; '<' and '/' are compared exactly.
+		fold = 0x2020202020200000
+	)
+	if len(b) <= len("</script") {
+		return -1
+	}
+	if binary.LittleEndian.Uint64(b)|fold != tag || !nameStop[b[len("</script")]] {
+		return 0
+	}
+	return len("</script")
+}
+
 // startTagAt reports, for b starting with '<', whether "<"+name and a
 // byte that ends a tag name follow: in escaped script data, "<script"
 // escapes it twice.
@@ -363,8 +383,14 @@ text:
 					k += 8
 				}
 			}
-			if k >= uint(len(q)) || q[k] == '-' || k+1 == uint(len(q)) || q[k+1] == '/' && endTagAt(q[k:], "script") != 0 {
+			if k >= uint(len(q)) || q[k] == '-' || k+1 == uint(len(q)) {
 				break
+			}
+			if q[k+1] == '/' {
+				if scriptEndTagAt(q[k:]) != 0 {
+					break
+				}
+				k++ // the '/' is neither '-' nor '<': no need to look at it again
 			}
 			k++
 		}
@@ -468,8 +494,11 @@ func indexByte(b []byte, c byte) int {
 	return indexByteNear(b, c)
 }
 
+// near is how many bytes indexByteNear reads itself before it calls
+// bytes.IndexByte.
+const near = 8
+
 func indexByteNear(b []byte, c byte) int {
-	const near = 8
 	for k := 0; k < len(b) && k < near; k++ {
 		if b[k] == c {
 			return k

@@ -45,6 +45,31 @@ func TestEndTagAt(t *testing.T) {
 	}
 }
 
+// TestScriptEndTagAt: the eight bytes compared at once match what
+// endTagAt matches, in any case, and nothing else: no byte that differs
+// from one of "</script" by 0x20 but a letter's case.
+func TestScriptEndTagAt(t *testing.T) {
+	for _, tt := range []struct {
+		b    string
+		want int
+	}{
+		{"</script>", len("</script")},
+		{"</SCRIPT ", len("</script")},
+		{"</ScRiPt/", len("</script")},
+		{"</scripts>", 0},
+		{"</scrip>", -1},
+		{"</script", -1},
+		{"</", -1},
+		{"\x1c/script>", 0},
+		{"<\x0fscript>", 0},
+		{"</\x13cript>", 0},
+		{"</scrip\x14>", 0},
+		{"</script!", 0},
+	} {
+		assert.Equal(t, tt.want, scriptEndTagAt([]byte(tt.b)), "%q", tt.b)
+	}
+}
+
 // TestTextUntilEndTag: the fast path of raw text and script data stops at
 // the end tag, at a '<' that p ends too soon to tell, and in script data
 // at "<!--"; every other '<' is text.

@@ -121,6 +121,9 @@ type lifecycleOptions struct {
 	// a loader that fails: missing (404) or cspBlocked (the pages' policy
 	// refuses its origin). "": the default stand-in.
 	product string
+	// inlineRuntime switches the identity endpoint off (IdentityPath "-"),
+	// so that pages carry the runtime inline; it needs ttl 0.
+	inlineRuntime bool
 }
 
 // The loaders that fail, besides the stand-in's variants.
@@ -264,6 +267,10 @@ func startLifecycleApp(t *testing.T, opts lifecycleOptions) *lifecycleApp {
 	default:
 		loader += "?variant=" + opts.product
 	}
+	identityPath := ""
+	if opts.inlineRuntime {
+		identityPath = "-"
+	}
 	mw, err := productfruits.New(productfruits.Config{
 		WorkspaceCode: pftest.Workspace,
 		Secret:        productfruits.NewSecret(pftest.Secret),
@@ -271,6 +278,7 @@ func startLifecycleApp(t *testing.T, opts lifecycleOptions) *lifecycleApp {
 		Username:      a.users.Username(),
 		Inject:        true,
 		ScriptURL:     loader,
+		IdentityPath:  identityPath,
 		Logger:        logger,
 		Now:           a.clock.Now,
 	})

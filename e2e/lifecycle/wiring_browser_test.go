@@ -241,7 +241,7 @@ func randomNonce(t testing.TB) string {
 // ttPages adds the pages "/tt/{case}", served under a strict nonce policy
 // that requires Trusted Types. The library sees the policy header of the
 // injected page and of the TemplateScript page, and emits the loader
-// template after the runtime's element; the others take the snippet from
+// template before the runtime's element; the others take the snippet from
 // ScriptFor, which sees no header and so emits no template, and skip
 // injection.
 func ttPages(t *testing.T) func(a *lifecycleApp, pages *http.ServeMux) {
@@ -324,6 +324,24 @@ func TestTrustedTypes(t *testing.T) {
 			noConsoleTrouble(t, console)
 		})
 	}
+
+	t.Run("the loader template, the inline runtime", func(t *testing.T) {
+		t.Parallel()
+		inline := startLifecycleApp(t, lifecycleOptions{inlineRuntime: true, routes: ttPages(t)})
+		tab, console := ttTab(t, b, inline, ttInjected)
+		runtimes, err := evaluate[int](tab, `Array.prototype.filter.call(document.scripts, function (s) { return !s.src && s.text.indexOf('(function (w, d, LOADER)') >= 0; }).length`)
+		require.NoError(t, err)
+		require.Equal(t, 1, runtimes, "the page carries the runtime inline")
+		waitEvents(t, tab, "init", "alice", 1)
+		st := readLifecycleState(t, tab)
+		checkVerified(t, st, false) // no TTL: no endpoint to renew from
+		checkLoader(t, st, "alice")
+		assert.Equal(t, 1, st.StandIn.Inits)
+		violations, err := evaluate[[]string](tab, `window.__cspViolations`)
+		require.NoError(t, err)
+		assert.Empty(t, violations, "the runtime, run where it is parsed, found the template before it")
+		noConsoleTrouble(t, console)
+	})
 
 	t.Run("productfruits in the trusted-types list", func(t *testing.T) {
 		t.Parallel()

@@ -62,8 +62,9 @@ type bench struct {
 type options struct {
 	chromium   string
 	loaderSize int
-	loaderCC   string // the loader's Cache-Control
-	noPreload  bool   // also measure the library without its preload
+	loaderCC   string  // the loader's Cache-Control
+	noPreload  bool    // also measure the library without its preload
+	mbps       float64 // the emulated link's speed; 0: defaultMbps
 	log        io.Writer
 }
 
@@ -91,7 +92,10 @@ func newBench(o options) (*bench, error) {
 	for _, v := range b.variants {
 		b.samples[v.name] = &[nKinds][]float64{}
 	}
-	if b.browser, err = startBrowser(o.chromium, spki); err != nil {
+	if o.mbps <= 0 {
+		o.mbps = defaultMbps
+	}
+	if b.browser, err = startBrowser(o.chromium, spki, o.mbps); err != nil {
 		b.close()
 		return nil, err
 	}

@@ -20,8 +20,8 @@ import (
 // throughput shared by the tab's responses.
 const latencyMS = 80
 
-// mbps is the emulated link's speed, in Mbit/s (-mbps).
-var mbps = 10.0
+// defaultMbps is the emulated link's speed, in Mbit/s, unless -mbps says.
+const defaultMbps = 10.0
 
 // browser is one headless Chromium for the whole run; every page visit
 // gets a browser context of its own (its own HTTP cache, cookies and
@@ -30,9 +30,10 @@ type browser struct {
 	ctx    context.Context
 	cancel func()
 	dir    string
+	mbps   float64 // the emulated link's speed, both ways
 }
 
-func startBrowser(execPath, spki string) (*browser, error) {
+func startBrowser(execPath, spki string, mbps float64) (*browser, error) {
 	dir, err := os.MkdirTemp("", "browserbench-profile-")
 	if err != nil {
 		return nil, err
@@ -54,7 +55,7 @@ func startBrowser(execPath, spki string) (*browser, error) {
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	b := &browser{ctx: ctx, dir: dir, cancel: func() { cancelBrowser(); cancelAlloc() }}
+	b := &browser{ctx: ctx, dir: dir, mbps: mbps, cancel: func() { cancelBrowser(); cancelAlloc() }}
 	if err := chromedp.Do(ctx); err != nil {
 		b.close()
 		return nil, fmt.Errorf("starting %s: %w", execPath, err)
@@ -123,7 +124,7 @@ func (b *browser) newTab(timeout time.Duration) (*tab, error) {
 	}()
 	_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{})
 	if err == nil {
-		_, err = chromedp.Call(ctx, emulateNetworkConditions, netConditions{Latency: latencyMS, DownloadThroughput: mbps * 1e6 / 8, UploadThroughput: mbps * 1e6 / 8})
+		_, err = chromedp.Call(ctx, emulateNetworkConditions, netConditions{Latency: latencyMS, DownloadThroughput: b.mbps * 1e6 / 8, UploadThroughput: b.mbps * 1e6 / 8})
 	}
 	if err == nil {
 		_, err = chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: probe})

@@ -34,12 +34,12 @@ func main() {
 	size := flag.Int("loader-size", 300<<10, "the stand-in loader's size in bytes")
 	cache := flag.String("loader-cache", "public, max-age=300", "the stand-in loader's Cache-Control")
 	nopre := flag.Bool("nopreload", true, "also measure the library with Config.NoPreload (no preload of the loader)")
-	flag.Float64Var(&mbps, "mbps", mbps, "the emulated link's speed in Mbit/s, both ways")
+	mbps := flag.Float64("mbps", defaultMbps, "the emulated link's speed in Mbit/s, both ways")
 	flag.Parse()
 	if p := os.Getenv("CHROMIUM_PATH"); p != "" && !isFlagSet("chromium") {
 		*chromium = p
 	}
-	b, err := newBench(options{chromium: *chromium, loaderSize: *size, loaderCC: *cache, noPreload: *nopre, log: os.Stderr})
+	b, err := newBench(options{chromium: *chromium, loaderSize: *size, loaderCC: *cache, noPreload: *nopre, mbps: *mbps, log: os.Stderr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "browserbench:", err)
 		os.Exit(1)
@@ -56,7 +56,7 @@ func main() {
 	}
 	if err == nil {
 		fmt.Printf("Chromium %s; loader %d bytes, Cache-Control %q; %d ms latency, %g Mbit/s; the product's origin %v further\n\n",
-			b.version(), len(b.product.script), *cache, latencyMS, mbps, loaderDelay)
+			b.version(), len(b.product.script), *cache, latencyMS, *mbps, loaderDelay)
 		b.table(os.Stdout, *n)
 		fmt.Println()
 		err = b.goals(os.Stdout)

@@ -38,6 +38,17 @@ const (
 	nKinds
 )
 
+// Phases of a warm visit, with -phases (see phasesProbe).
+const (
+	phaseData    = iota // the page's data script ran (the official snippet's script)
+	phaseRuntime        // the library's runtime ran
+	phaseAppend         // the loader's element appended
+	phaseRan            // the loader ran
+	nPhases
+)
+
+var phaseNames = [nPhases]string{"the page's data script ran", "the runtime ran", "the loader's element appended", "the loader ran"}
+
 var kindNames = [nKinds]string{
 	"cold visit: loader fetch started",
 	"cold visit: the page's first contentful paint",
@@ -56,7 +67,10 @@ type bench struct {
 	loader   string
 	variants []variant
 	samples  map[string]*[nKinds][]float64
-	log      io.Writer
+	// phases holds, with -phases, each warm visit's phases and then its
+	// time to ready, in ms from navigation start.
+	phases map[string]*[nPhases + 1][]float64
+	log    io.Writer
 }
 
 type options struct {
@@ -65,6 +79,7 @@ type options struct {
 	loaderCC   string  // the loader's Cache-Control
 	noPreload  bool    // also measure the library without its preload
 	mbps       float64 // the emulated link's speed; 0: defaultMbps
+	phases     bool    // also time the phases of each warm visit
 	log        io.Writer
 }
 
@@ -89,13 +104,21 @@ func newBench(o options) (*bench, error) {
 	if o.noPreload {
 		b.variants = append(b.variants, noPreload)
 	}
+	pr := probe
+	if o.phases {
+		pr = phasesProbe(b.loader)
+		b.phases = map[string]*[nPhases + 1][]float64{}
+	}
 	for _, v := range b.variants {
 		b.samples[v.name] = &[nKinds][]float64{}
+		if b.phases != nil {
+			b.phases[v.name] = &[nPhases + 1][]float64{}
+		}
 	}
 	if o.mbps <= 0 {
 		o.mbps = defaultMbps
 	}
-	if b.browser, err = startBrowser(o.chromium, spki, o.mbps); err != nil {
+	if b.browser, err = startBrowser(o.chromium, spki, o.mbps, pr); err != nil {
 		b.close()
 		return nil, err
 	}
@@ -179,6 +202,12 @@ func (b *bench) round(v variant) ([nKinds]float64, []string, error) {
 		var warm measured
 		warm, err = b.visitPage(t, v.name+", warm", v.path, false)
 		out[warmReady] = warm.Ready
+		if p := b.phases[v.name]; p != nil && err == nil {
+			for i, at := range warm.Phases {
+				p[i] = append(p[i], at)
+			}
+			p[nPhases] = append(p[nPhases], warm.Ready)
+		}
 	}
 	warns = append(warns, t.warnings()...)
 	t.cancel()
@@ -299,6 +328,50 @@ func (b *bench) table(w io.Writer, n int) {
 				d = 0 // not -0
 			}
 			row += fmt.Sprintf(" %+.0f ms |", d)
+		}
+		fmt.Fprintln(w, row)
+	}
+}
+
+// phaseTable writes, with -phases, the warm visit's phases: when each
+// variant's data script ran, and the median over visits of each later
+// phase's time after it. A phase a variant does not have (the official
+// snippet has no runtime) is a dash.
+func (b *bench) phaseTable(w io.Writer, n int) {
+	if b.phases == nil {
+		return
+	}
+	head, sep := "| warm visit (median of "+strconv.Itoa(n)+") |", "|---|"
+	for _, v := range b.variants {
+		head += " " + v.name + " |"
+		sep += "---:|"
+	}
+	fmt.Fprintln(w, head)
+	fmt.Fprintln(w, sep)
+	row := "| " + phaseNames[phaseData] + ", from navigation start |"
+	for _, v := range b.variants {
+		row += fmt.Sprintf(" %.1f ms |", median(b.phases[v.name][phaseData]))
+	}
+	fmt.Fprintln(w, row)
+	for k := phaseData + 1; k <= nPhases; k++ {
+		name := "product ready"
+		if k < nPhases {
+			name = phaseNames[k]
+		}
+		row := "| " + name + ", after the data script |"
+		for _, v := range b.variants {
+			p := b.phases[v.name]
+			var d []float64
+			for i, at := range p[k] {
+				if at > 0 && p[phaseData][i] > 0 {
+					d = append(d, at-p[phaseData][i])
+				}
+			}
+			if len(d) == 0 {
+				row += " – |"
+				continue
+			}
+			row += fmt.Sprintf(" %.1f ms |", median(d))
 		}
 		fmt.Fprintln(w, row)
 	}

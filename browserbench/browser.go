@@ -31,9 +31,10 @@ type browser struct {
 	cancel func()
 	dir    string
 	mbps   float64 // the emulated link's speed, both ways
+	probe  string  // what every document runs first: probe, or with the phases
 }
 
-func startBrowser(execPath, spki string, mbps float64) (*browser, error) {
+func startBrowser(execPath, spki string, mbps float64, probe string) (*browser, error) {
 	dir, err := os.MkdirTemp("", "browserbench-profile-")
 	if err != nil {
 		return nil, err
@@ -55,7 +56,7 @@ func startBrowser(execPath, spki string, mbps float64) (*browser, error) {
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	b := &browser{ctx: ctx, dir: dir, mbps: mbps, cancel: func() { cancelBrowser(); cancelAlloc() }}
+	b := &browser{ctx: ctx, dir: dir, mbps: mbps, probe: probe, cancel: func() { cancelBrowser(); cancelAlloc() }}
 	if err := chromedp.Do(ctx); err != nil {
 		b.close()
 		return nil, fmt.Errorf("starting %s: %w", execPath, err)
@@ -88,9 +89,35 @@ type netConditions struct {
 // probe is what every document of a tab installs before its own scripts:
 // the time of the first productfruits_ready event.
 const probe = `(function () {
-  var b = window.__bench = { t0: 0, readyAt: 0, readies: 0 };
+  var b = window.__bench = { t0: 0, readyAt: 0, readies: 0, at: {} };
   addEventListener('productfruits_ready', function () { b.readies++; if (!b.readyAt) b.readyAt = performance.now(); });
 })();`
+
+// phasesProbe is probe and, for -phases, when the page's own code did
+// what leads to the product: the first assignment of the library's queue
+// (its data script: the queue is an array; its runtime: the queue is the
+// runtime's) or of the product's queue (the official snippet's script),
+// and the first append of an element with the loader's URL. It watches
+// the two globals through accessors and wraps Node.appendChild, which
+// both the official snippet and the runtime call; nothing else changes.
+// The stand-in loader notes when it ran.
+func phasesProbe(loader string) string {
+	return probe + `
+(function (at) {
+  function mark(k) { if (!(k in at)) at[k] = performance.now(); }
+  function watch(name, f) {
+    var v;
+    Object.defineProperty(window, name, { configurable: true, enumerable: true, get: function () { return v; }, set: function (x) { v = x; f(x); } });
+  }
+  watch('__productfruitsGo', function (x) { mark(x && x.installed ? 'runtime' : 'data'); });
+  watch('$productFruits', function () { mark('data'); });
+  var append = Node.prototype.appendChild;
+  Node.prototype.appendChild = function (n) {
+    if (n && n.nodeName === 'SCRIPT' && n.src === ` + quoteJS(loader) + `) mark('append');
+    return append.apply(this, arguments);
+  };
+})(window.__bench.at);`
+}
 
 // tab is a browser context with one page, the network emulated and the
 // console recorded.
@@ -127,7 +154,7 @@ func (b *browser) newTab(timeout time.Duration) (*tab, error) {
 		_, err = chromedp.Call(ctx, emulateNetworkConditions, netConditions{Latency: latencyMS, DownloadThroughput: b.mbps * 1e6 / 8, UploadThroughput: b.mbps * 1e6 / 8})
 	}
 	if err == nil {
-		_, err = chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: probe})
+		_, err = chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: b.probe})
 	}
 	if err != nil {
 		t.cancel()
@@ -152,10 +179,13 @@ type measured struct {
 	LoaderEntry  int     `json:"loaderEntries"` // Resource Timing entries for the loader
 	LoaderBytes  float64 `json:"loaderTransfer"`
 	RuntimeStart float64 `json:"runtimeStart"`
-	Inits        int     `json:"inits"`
-	Verified     int     `json:"verified"`
-	Loads        int     `json:"loads"`
-	Readies      int     `json:"readies"`
+	// With -phases: when the page's code ran, in ms from navigation
+	// start; 0 for what did not happen.
+	Phases   [nPhases]float64 `json:"phases"`
+	Inits    int              `json:"inits"`
+	Verified int              `json:"verified"`
+	Loads    int              `json:"loads"`
+	Readies  int              `json:"readies"`
 }
 
 // collect reads the figures once the product is ready.
@@ -172,6 +202,7 @@ func (t *tab) collect(loader string) (measured, error) {
   var p = performance.getEntriesByName('first-contentful-paint');
   return JSON.stringify({ ready: b.readyAt - b.t0, paint: p.length ? p[0].startTime : -1, loaderStart: l.length ? l[0].startTime - b.t0 : -1, loaderEntries: l.length,
     loaderTransfer: l.length ? l[0].transferSize : -1, runtimeStart: rt.length ? rt[0].startTime - b.t0 : -1,
+    phases: [b.at.data || 0, b.at.runtime || 0, b.at.append || 0, s.ranAt || 0],
     inits: s.inits || 0, verified: s.verified || 0, loads: s.loads || 0, readies: b.readies });
 })()`
 	out, err := chromedp.Run(t.ctx, chromedp.Evaluate[string](js))

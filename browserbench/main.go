@@ -35,11 +35,12 @@ func main() {
 	cache := flag.String("loader-cache", "public, max-age=300", "the stand-in loader's Cache-Control")
 	nopre := flag.Bool("nopreload", true, "also measure the library with Config.NoPreload (no preload of the loader)")
 	mbps := flag.Float64("mbps", defaultMbps, "the emulated link's speed in Mbit/s, both ways")
+	phases := flag.Bool("phases", false, "also time the phases of each warm visit: when the data script, the runtime and the loader ran, and when the loader was appended")
 	flag.Parse()
 	if p := os.Getenv("CHROMIUM_PATH"); p != "" && !isFlagSet("chromium") {
 		*chromium = p
 	}
-	b, err := newBench(options{chromium: *chromium, loaderSize: *size, loaderCC: *cache, noPreload: *nopre, mbps: *mbps, log: os.Stderr})
+	b, err := newBench(options{chromium: *chromium, loaderSize: *size, loaderCC: *cache, noPreload: *nopre, mbps: *mbps, phases: *phases, log: os.Stderr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "browserbench:", err)
 		os.Exit(1)
@@ -59,6 +60,10 @@ func main() {
 			b.version(), len(b.product.script), *cache, latencyMS, *mbps, loaderDelay)
 		b.table(os.Stdout, *n)
 		fmt.Println()
+		if *phases {
+			b.phaseTable(os.Stdout, *n)
+			fmt.Println()
+		}
 		err = b.goals(os.Stdout)
 	}
 	b.close()

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -22,7 +23,7 @@ func TestSmoke(t *testing.T) {
 		}
 		t.Skipf("no Chromium at %s", chromium)
 	}
-	b, err := newBench(options{chromium: chromium, loaderSize: 300 << 10, loaderCC: "public, max-age=300", noPreload: true})
+	b, err := newBench(options{chromium: chromium, loaderSize: 300 << 10, loaderCC: "public, max-age=300", noPreload: true, phases: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,5 +44,28 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("%s, %s: samples %v, want one positive time", v.name, kindNames[k], s)
 			}
 		}
+		// The phases of the warm visit come in their order; only the
+		// official snippet has no runtime.
+		p := b.phases[v.name]
+		last := 0.0
+		for k := range nPhases + 1 {
+			if len(p[k]) != 1 {
+				t.Fatalf("%s: phase %d: samples %v, want one", v.name, k, p[k])
+			}
+			at := p[k][0]
+			if k == phaseRuntime && v == official {
+				if at != 0 {
+					t.Errorf("official snippet: a runtime ran at %.1f ms", at)
+				}
+				continue
+			}
+			if at <= 0 || at < last {
+				t.Errorf("%s: phase %d at %.1f ms, want a positive time not before %.1f ms (phases %v)", v.name, k, at, last, p)
+			}
+			last = at
+		}
 	}
+	var out strings.Builder
+	b.phaseTable(&out, 1)
+	t.Log("\n" + out.String())
 }

@@ -15,6 +15,7 @@
   var st = w.__standin = w.__standin || { loads: 0, inits: 0, verified: 0, rejected: [] };
   st.loads++;
   if (st.loads > 1) return; // a fresh loader element: installed already
+  st.ranAt = performance.now();
   var me = document.currentScript;
   var VERIFY = new URL('/verify', (me && me.src) || location.href).href;
   var pf = w.productFruits = w.productFruits || {};

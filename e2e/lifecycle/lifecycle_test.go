@@ -265,6 +265,16 @@ func waitFor(t *testing.T, tab context.Context, what, predicate string) {
 	t.Fatalf("waiting for %s (last error: %v); the page holds %s", what, err, dump)
 }
 
+// goBack goes Back in the tab's history. The page starts the navigation
+// from a timer, after the evaluation has answered: history.back() run
+// directly can navigate before the answer, which then fails with
+// "Inspected target navigated or closed" (a page from the HTTP cache
+// comes back fast). waitFor and waitPage see the page shown again.
+func goBack(t *testing.T, tab context.Context) {
+	t.Helper()
+	require.NoError(t, chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`setTimeout(function () { history.back(); }, 0)`)))
+}
+
 // js quotes s as a JavaScript string literal.
 func js(s string) string {
 	b, _ := json.Marshal(s)
@@ -596,7 +606,7 @@ func testBack(t *testing.T, b context.Context, blocker, product string) {
 	a.advance(t, ttl+time.Second, tab)
 	back := a.clock.Now().UnixMilli()
 	require.Greater(t, back, parseExpiration(t, embedded).UnixMilli())
-	require.NoError(t, chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`history.back()`)))
+	goBack(t, tab)
 	waitFor(t, tab, "a fresh HMAC on the page shown again", fmt.Sprintf(
 		`location.pathname === '/cached' && !!window.__pfStandIn && window.__pfStandIn.events.some(function (e) { return (e.type === 'init' || e.type === 'identify') && e.at >= %d; })`, back))
 	st := readLifecycleState(t, tab)

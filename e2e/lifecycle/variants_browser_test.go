@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/pfverify/productfruits/e2e/browser"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -305,7 +304,7 @@ func testNeverReadyBack(t *testing.T, b context.Context, product string) {
 	waitPage(t, tab, "/page/1", "alice")
 	a.advance(t, ttl+time.Second, tab)
 	since := time.Now()
-	require.NoError(t, chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`history.back()`)))
+	goBack(t, tab)
 	waitPage(t, tab, "/cached", "alice")
 	waitFor(t, tab, "a fresh object fetched on the page shown again", `performance.getEntriesByType('resource').some(function (e) { return /\/productfruits\/identity$/.test(e.name); }) || window.__lc.actions.length > 1`)
 	assert.NotEmpty(t, a.identityRequests(since), "the page shown again fetched a fresh object")

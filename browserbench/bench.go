@@ -67,9 +67,9 @@ type bench struct {
 	loader   string
 	variants []variant
 	samples  map[string]*[nKinds][]float64
-	// phases holds, with -phases, each warm visit's phases and then its
-	// time to ready, in ms from navigation start.
-	phases map[string]*[nPhases + 1][]float64
+	// phases holds, with -phases, each warm visit's phases, in ms from
+	// navigation start, in the order of samples.
+	phases map[string]*[nPhases][]float64
 	log    io.Writer
 }
 
@@ -107,12 +107,12 @@ func newBench(o options) (*bench, error) {
 	pr := probe
 	if o.phases {
 		pr = phasesProbe(b.loader)
-		b.phases = map[string]*[nPhases + 1][]float64{}
+		b.phases = map[string]*[nPhases][]float64{}
 	}
 	for _, v := range b.variants {
 		b.samples[v.name] = &[nKinds][]float64{}
 		if b.phases != nil {
-			b.phases[v.name] = &[nPhases + 1][]float64{}
+			b.phases[v.name] = &[nPhases][]float64{}
 		}
 	}
 	if o.mbps <= 0 {
@@ -206,7 +206,6 @@ func (b *bench) round(v variant) ([nKinds]float64, []string, error) {
 			for i, at := range warm.Phases {
 				p[i] = append(p[i], at)
 			}
-			p[nPhases] = append(p[nPhases], warm.Ready)
 		}
 	}
 	warns = append(warns, t.warnings()...)
@@ -360,11 +359,14 @@ func (b *bench) phaseTable(w io.Writer, n int) {
 		}
 		row := "| " + name + ", after the data script |"
 		for _, v := range b.variants {
-			p := b.phases[v.name]
+			data, times := b.phases[v.name][phaseData], b.samples[v.name][warmReady]
+			if k < nPhases {
+				times = b.phases[v.name][k]
+			}
 			var d []float64
-			for i, at := range p[k] {
-				if at > 0 && p[phaseData][i] > 0 {
-					d = append(d, at-p[phaseData][i])
+			for i, at := range times {
+				if at > 0 && data[i] > 0 {
+					d = append(d, at-data[i])
 				}
 			}
 			if len(d) == 0 {

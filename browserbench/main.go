@@ -20,9 +20,9 @@
 // differences (with -phases, also the warm visit's phases, each counted
 // from the page's data script: when the runtime ran, the loader was
 // appended and ran, and the product got ready), and the goals,
-// and exits 1 when a goal is missed
-// or a visit went wrong (not exactly one verified init, the loader fetched
-// twice, a console warning about a preload).
+// and exits 1 when a goal is missed or a visit went wrong (not exactly
+// one verified init, the loader fetched twice, a console warning about a
+// preload).
 package main
 
 import (

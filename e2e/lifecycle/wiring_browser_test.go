@@ -296,6 +296,23 @@ func ttTab(t *testing.T, b context.Context, a *lifecycleApp, mode string) (conte
 	return tab, console
 }
 
+// checkTemplateLoader checks a page under Trusted Types whose runtime
+// takes the loader from the page's template: alice's init, verified (its
+// HMAC with an expiration when expiring), one loader, no violation of the
+// policy (why says why none is expected) and no console trouble.
+func checkTemplateLoader(t *testing.T, tab context.Context, console *browser.Console, expiring bool, why string) {
+	t.Helper()
+	waitEvents(t, tab, "init", "alice", 1)
+	st := readLifecycleState(t, tab)
+	checkVerified(t, st, expiring)
+	checkLoader(t, st, "alice")
+	assert.Equal(t, 1, st.StandIn.Inits)
+	violations, err := evaluate[[]string](tab, `window.__cspViolations`)
+	require.NoError(t, err)
+	assert.Empty(t, violations, why)
+	noConsoleTrouble(t, console)
+}
+
 // TestTrustedTypes runs the snippet under a Content-Security-Policy that
 // requires Trusted Types, where the runtime's el.src = LOADER throws: the
 // loader comes from the page's template (the app's own policy list
@@ -313,15 +330,7 @@ func TestTrustedTypes(t *testing.T) {
 			templates, err := evaluate[int](tab, `document.querySelectorAll('head > template[data-productfruits="loader"]').length`)
 			require.NoError(t, err)
 			require.Equal(t, 1, templates, "the library emitted the loader template in the head")
-			waitEvents(t, tab, "init", "alice", 1)
-			st := readLifecycleState(t, tab)
-			checkVerified(t, st, true)
-			checkLoader(t, st, "alice")
-			assert.Equal(t, 1, st.StandIn.Inits)
-			violations, err := evaluate[[]string](tab, `window.__cspViolations`)
-			require.NoError(t, err)
-			assert.Empty(t, violations, "the template's copy needs no Trusted Type and runs under its nonce")
-			noConsoleTrouble(t, console)
+			checkTemplateLoader(t, tab, console, true, "the template's copy needs no Trusted Type and runs under its nonce")
 		})
 	}
 
@@ -332,15 +341,8 @@ func TestTrustedTypes(t *testing.T) {
 		runtimes, err := evaluate[int](tab, `Array.prototype.filter.call(document.scripts, function (s) { return !s.src && s.text.indexOf('(function (w, d, LOADER)') >= 0; }).length`)
 		require.NoError(t, err)
 		require.Equal(t, 1, runtimes, "the page carries the runtime inline")
-		waitEvents(t, tab, "init", "alice", 1)
-		st := readLifecycleState(t, tab)
-		checkVerified(t, st, false) // no TTL: no endpoint to renew from
-		checkLoader(t, st, "alice")
-		assert.Equal(t, 1, st.StandIn.Inits)
-		violations, err := evaluate[[]string](tab, `window.__cspViolations`)
-		require.NoError(t, err)
-		assert.Empty(t, violations, "the runtime, run where it is parsed, found the template before it")
-		noConsoleTrouble(t, console)
+		// No TTL: no endpoint to renew from, no expiration.
+		checkTemplateLoader(t, tab, console, false, "the runtime, run where it is parsed, found the template before it")
 	})
 
 	t.Run("productfruits in the trusted-types list", func(t *testing.T) {

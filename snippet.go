@@ -44,8 +44,9 @@ func (m *Middleware) ScriptFor(user User, nonce string) (template.HTML, error) {
 // product's loader (unless Config.NoPreload), a script that pushes the
 // page data (the signed user object, and with a TTL when to renew it) to
 // the lifecycle runtime, and the runtime's element, which appends the
-// loader; for an anonymous request, the anonymous script. It is pure ASCII and inert in any HTML
-// page. h is the response header and meta the policies of the page's
+// loader; for an anonymous request, the anonymous script. It is pure
+// ASCII and inert in any HTML page. h is the response header and meta the
+// policies of the page's
 // <meta http-equiv="Content-Security-Policy"> before the snippet: they
 // give the nonce after Config.Nonce, say whether Trusted Types are
 // required, and a policy that would block the snippet is reported. On
